@@ -1,0 +1,45 @@
+/* util.h - small helpers shared by every module (libc only).
+ *
+ * Scope cleanup in the style of ell's cleanup.h: a variable declared with
+ * _cleanup_free_ is freed when it leaves scope; steal_ptr() hands ownership
+ * over explicitly and leaves NULL behind.
+ */
+#ifndef APGATE_UTIL_H
+#define APGATE_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void util_freep(void *p) { free(*(void **)p); }
+static inline void util_closep(int *fd) { if (*fd >= 0) close(*fd); }
+static inline void util_fclosep(FILE **f) { if (*f) fclose(*f); }
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(util_freep)
+#define _cleanup_close_ _cleanup_(util_closep)
+#define _cleanup_fclose_ _cleanup_(util_fclosep)
+
+/* Returns *pp and sets *pp to NULL: the caller now owns the value. */
+#define steal_ptr(pp) ({ __typeof__(*(pp)) steal_tmp_ = *(pp); *(pp) = NULL; steal_tmp_; })
+
+/* Returns fd and sets it to -1. */
+static inline int steal_fd(int *fd) { int r = *fd; *fd = -1; return r; }
+
+/* Milliseconds since the Unix epoch (wall clock, for timestamps). */
+long long util_now_ms(void);
+/* Monotonic milliseconds (for intervals and timeouts). */
+long long util_mono_ms(void);
+/* Monotonic nanoseconds (for latency measurement). */
+long long util_mono_ns(void);
+
+/* strlcpy-like: copies at most size-1 bytes, always terminates; returns strlen(src). */
+size_t util_strlcpy(char *dst, const char *src, size_t size);
+
+/* Returns 0 and stores the value if s is a whole decimal number in [min,max],
+ * else -EINVAL (not a number) or -ERANGE. */
+int util_parse_long(const char *s, long min, long max, long *out);
+
+#endif

@@ -1,0 +1,160 @@
+/* reg.h - the device registry: every device apgate has seen, its state and
+ * the decisions people made about it, in SQLite (WAL).
+ *
+ * The registry stores; it does not decide. The controller (ctl/) chooses a
+ * new device's initial state and calls reg_observe(); people's decisions go
+ * through reg_approve()/reg_block()/reg_forget(), which also write the audit
+ * trail and are committed durably (synchronous=FULL) before they return.
+ *
+ * All functions return 0 (or a count where stated) on success and a negative
+ * errno on failure: -ENOENT unknown device, -EINVAL bad argument, -EIO for a
+ * database error (logged with SQLite's message), -ENOSPC disk full,
+ * -EBUSY database locked.
+ *
+ * MACs passed in must already be canonical (mac_canon()); timestamps are
+ * milliseconds since the epoch, supplied by the caller (the registry never
+ * reads the clock, so tests control time).
+ */
+#ifndef APGATE_REG_H
+#define APGATE_REG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct reg;
+
+enum reg_state { REG_PENDING = 0, REG_APPROVED, REG_BLOCKED, REG_GUEST };
+enum reg_class { REG_CLASS_NONE = 0, REG_CLASS_BUSINESS, REG_CLASS_PERSONAL };
+enum reg_type {
+	REG_TYPE_NONE = 0, /* not set */
+	REG_TYPE_PC, REG_TYPE_PHONE, REG_TYPE_TABLET, REG_TYPE_PRINTER,
+	REG_TYPE_POS, REG_TYPE_PAYMENT, REG_TYPE_SIGNAGE, REG_TYPE_OTHER,
+};
+#define REG_STATE_COUNT 4
+
+/* Names as stored and shown ("pending", "business", "printer", ...). The
+ * *_parse functions return 0 or -EINVAL. */
+const char *reg_state_name(enum reg_state s);
+int reg_state_parse(const char *s, enum reg_state *out);
+const char *reg_class_name(enum reg_class c); /* NONE -> NULL */
+int reg_class_parse(const char *s, enum reg_class *out);
+const char *reg_type_name(enum reg_type t);   /* NONE -> NULL */
+int reg_type_parse(const char *s, enum reg_type *out);
+
+/* A device record. Strings are NULL when unknown. Owned by whoever got it
+ * from reg_get(); free with reg_device_free(). Records passed to a
+ * reg_list() callback are owned by the registry and valid only during it. */
+struct reg_device {
+	char mac[18];
+	enum reg_state state;
+	enum reg_class cls;
+	enum reg_type type;
+	char *label;
+	char *owner;
+	char *vendor;
+	char *hostname;
+	char *ip;
+	char *bss;       /* BSS (hostapd interface) last seen on */
+	int vlan;        /* VLAN last seen in, 0 = unknown */
+	bool connected;  /* currently associated per hostapd */
+	int64_t first_seen;
+	int64_t last_seen;
+	char *decided_by;   /* who made the last decision (approve/block) */
+	char *decided_via;  /* "cli" or "portal" */
+	int64_t decided_at; /* 0 = never */
+};
+void reg_device_free(struct reg_device *d);
+
+/* Opens (creating if needed) the registry at path and migrates its schema
+ * to the newest version. On success *out is a new handle the caller closes
+ * with reg_close(). A file whose schema is newer than this build is refused
+ * with -EPROTO. */
+int reg_open(const char *path, struct reg **out);
+void reg_close(struct reg *r);
+int reg_schema_version(struct reg *r);
+const char *reg_path(const struct reg *r);
+
+/* --- Observations (from hostapd and later dnsmasq): not audited. --- */
+enum reg_obs_kind {
+	REG_OBS_CONNECTED,     /* station authorized on bss */
+	REG_OBS_DISCONNECTED,  /* station left bss */
+	REG_OBS_EAP_SUCCESS,
+	REG_OBS_EAP_FAILURE,
+	REG_OBS_PRESENT,       /* seen in a resync station list */
+};
+const char *reg_obs_name(enum reg_obs_kind k); /* "connected", ... */
+
+struct reg_obs {
+	enum reg_obs_kind kind;
+	const char *mac;
+	const char *bss;
+	int vlan;                  /* 0 = unknown */
+	const char *vendor;        /* stored only when the device is created */
+	const char *keyid;         /* may be NULL; kept in the event detail */
+	enum reg_state initial;    /* state if this creates the device */
+	int64_t now;
+};
+/* Records one observation in one transaction: creates the device if unknown
+ * (for CONNECTED, PRESENT and EAP_SUCCESS; a DISCONNECTED or EAP_FAILURE of
+ * an unknown MAC only writes the event), updates bss/vlan/connected/
+ * last_seen, and appends a connection event. *created (may be NULL) tells
+ * whether the device is new. */
+int reg_observe(struct reg *r, const struct reg_obs *o, bool *created);
+
+/* Resynchronisation after (re)attaching to a BSS: every device marked
+ * connected on bss whose MAC is not in macs[0..n) is marked disconnected
+ * (and gets a "disconnected" event with detail "resync"). Returns the number
+ * of devices changed, or a negative errno. */
+int reg_resync_bss(struct reg *r, const char *bss, const char *const *macs,
+		   unsigned n, int64_t now);
+
+/* --- Decisions by people: audited and durable. --- */
+struct reg_actor {
+	const char *who;  /* user name */
+	const char *via;  /* "cli" or "portal" */
+};
+struct reg_approval {
+	enum reg_class cls;   /* BUSINESS or PERSONAL (required) */
+	const char *label;    /* NULL = keep */
+	const char *owner;    /* NULL = keep */
+	enum reg_type type;   /* NONE = keep */
+};
+/* -ENOENT for an unknown MAC, -EINVAL for cls NONE. */
+int reg_approve(struct reg *r, const char *mac, const struct reg_approval *a,
+		const struct reg_actor *who, int64_t now);
+/* Blocking an unknown MAC creates it as blocked (an admin may block ahead). */
+int reg_block(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now);
+/* Removes the device; its audit entries stay. -ENOENT if unknown. */
+int reg_forget(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now);
+
+/* --- Queries --- */
+/* On success *out is a new record the caller frees with reg_device_free(). */
+int reg_get(struct reg *r, const char *mac, struct reg_device **out);
+typedef int (*reg_device_cb)(const struct reg_device *d, void *ud);
+/* Calls cb for every device (only those in *state when state != NULL),
+ * ordered by first_seen then MAC. A non-zero return from cb stops the walk
+ * and is returned. */
+int reg_list(struct reg *r, const enum reg_state *state, reg_device_cb cb, void *ud);
+/* counts[state] = number of devices in that state. */
+int reg_count(struct reg *r, unsigned counts[REG_STATE_COUNT]);
+
+/* The timeline: connection events and audit entries in one sequence. */
+struct reg_event {
+	int64_t id;          /* increasing */
+	int64_t ts;
+	const char *kind;    /* "conn" or "audit" */
+	const char *action;  /* conn: reg_obs_name(); audit: "approve", "block", "forget" */
+	const char *mac;
+	const char *bss;     /* may be NULL */
+	const char *actor;   /* audit only */
+	const char *via;     /* audit only */
+	const char *detail;  /* may be NULL; e.g. "as business, label=Till 1" */
+};
+typedef int (*reg_event_cb)(const struct reg_event *e, void *ud);
+/* Calls cb, oldest first, for the newest `limit` events with id > since_id
+ * (limit 0 = all). Strings valid only during the callback. */
+int reg_events(struct reg *r, int64_t since_id, unsigned limit, reg_event_cb cb, void *ud);
+/* Id of the newest event, 0 if none. */
+int64_t reg_last_event_id(struct reg *r);
+
+#endif
