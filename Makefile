@@ -17,6 +17,8 @@ TEST_PKG := cmocka
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
            -Wformat=2 -Wno-format-nonliteral -Wvla
 CFLAGS  ?= -O2 -g
+VERSION := 0.1.0
+CFLAGS  += -DAPGATE_VERSION=\"$(VERSION)\"
 CFLAGS  += -std=c11 -D_GNU_SOURCE -fno-strict-aliasing $(WARN) -MMD -MP \
            -Icontroller -Icontroller/core
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -154,6 +154,9 @@ typedef int (*reg_event_cb)(const struct reg_event *e, void *ud);
 /* Calls cb, oldest first, for the newest `limit` events with id > since_id
  * (limit 0 = all). Strings valid only during the callback. */
 int reg_events(struct reg *r, int64_t since_id, unsigned limit, reg_event_cb cb, void *ud);
+/* Calls cb, oldest first, for the newest `limit` events of one device
+ * (limit 0 = all). */
+int reg_events_mac(struct reg *r, const char *mac, unsigned limit, reg_event_cb cb, void *ud);
 /* Id of the newest event, 0 if none. */
 int64_t reg_last_event_id(struct reg *r);
 

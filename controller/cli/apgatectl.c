@@ -1,0 +1,661 @@
+/* apgatectl - the admin CLI: talks to apgated over its admin socket (one
+ * JSON object per line) and prints tables for people or JSON for scripts.
+ *
+ * Exit codes: 0 success, 1 failure (daemon unreachable, refused, not
+ * found), 2 usage (bad arguments, bad MAC).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mac.h"
+#include "util.h"
+
+#define EXIT_USAGE 2
+#define DEFAULT_SOCKET "/run/apgate/admin.sock"
+#define REPLY_TIMEOUT_MS 15000
+
+struct opts {
+	const char *socket;
+	bool json;
+};
+
+static const char usage_text[] =
+	"usage: apgatectl [-s SOCKET] [--json] COMMAND [ARGS]\n"
+	"\n"
+	"commands:\n"
+	"  status                       health of the daemon and every part it watches\n"
+	"  devices [--state S]          the inventory (S: pending, approved, blocked, guest)\n"
+	"  show MAC                     one device and its recent history\n"
+	"  approve MAC --as business|personal [--label T] [--owner T] [--type T]\n"
+	"                               T for --type: pc, phone, tablet, printer, pos, payment, signage, other\n"
+	"  block MAC                    deny a device everywhere\n"
+	"  forget MAC                   remove a device (it starts over as new)\n"
+	"  events [--follow] [--limit N]  connection events and the audit trail\n"
+	"\n"
+	"options:\n"
+	"  -s, --socket PATH   the daemon's admin socket (default " DEFAULT_SOCKET ",\n"
+	"                      or $APGATE_SOCKET)\n"
+	"  -j, --json          print JSON (events: one object per line)\n"
+	"  -h, --help          this text\n"
+	"\n"
+	"MAC addresses may be written aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff or aabbccddeeff.\n"
+	"Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("apgatectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n(see apgatectl --help)\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* ---- talking to the daemon ---- */
+
+struct conn {
+	int fd;
+	char *buf;
+	size_t len, cap;
+};
+
+static int conn_open(struct conn *c, const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	memset(c, 0, sizeof(*c));
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "apgatectl: socket path too long: %s\n", path);
+		return -1;
+	}
+	util_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "apgatectl: cannot connect to %s: %s (is apgated running?)\n", path,
+			strerror(errno));
+		if (c->fd >= 0)
+			close(c->fd);
+		return -1;
+	}
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+}
+
+static int conn_send(struct conn *c, json_t *req)
+{
+	char *s = json_dumps(req, JSON_COMPACT);
+	size_t n, off = 0;
+
+	json_decref(req);
+	if (!s)
+		return -1;
+	n = strlen(s);
+	s[n] = '\n'; /* json_dumps leaves room for exactly the NUL we replace */
+	while (off < n + 1) {
+		ssize_t w = write(c->fd, s + off, n + 1 - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			fprintf(stderr, "apgatectl: cannot send to apgated: %s\n", strerror(errno));
+			free(s);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	free(s);
+	return 0;
+}
+
+/* Reads one line; timeout_ms < 0 waits for ever. Returns the parsed JSON
+ * object (caller decrefs) or NULL with a message printed. */
+static json_t *conn_recv(struct conn *c, int timeout_ms)
+{
+	for (;;) {
+		char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
+		if (nl) {
+			json_error_t err;
+			size_t linelen = (size_t)(nl - c->buf);
+			json_t *j = json_loadb(c->buf, linelen, 0, &err);
+			memmove(c->buf, nl + 1, c->len - linelen - 1);
+			c->len -= linelen + 1;
+			if (!j)
+				fprintf(stderr, "apgatectl: apgated sent something that is not JSON: %s\n", err.text);
+			return j;
+		}
+		if (c->len == c->cap) {
+			size_t cap = c->cap ? c->cap * 2 : 65536;
+			char *b = realloc(c->buf, cap);
+			if (!b) {
+				fprintf(stderr, "apgatectl: out of memory\n");
+				return NULL;
+			}
+			c->buf = b;
+			c->cap = cap;
+		}
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		int pr = poll(&pfd, 1, timeout_ms);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr == 0) {
+			fprintf(stderr, "apgatectl: no answer from apgated within %d s\n", timeout_ms / 1000);
+			return NULL;
+		}
+		ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fprintf(stderr, "apgatectl: apgated closed the connection%s%s\n", r < 0 ? ": " : "",
+				r < 0 ? strerror(errno) : "");
+			return NULL;
+		}
+		c->len += (size_t)r;
+	}
+}
+
+/* Sends req, returns the reply if it says ok; prints the error otherwise. */
+static json_t *call(struct conn *c, json_t *req)
+{
+	json_t *rep;
+
+	if (conn_send(c, req) < 0)
+		return NULL;
+	rep = conn_recv(c, REPLY_TIMEOUT_MS);
+	if (!rep)
+		return NULL;
+	if (!json_is_true(json_object_get(rep, "ok"))) {
+		json_t *e = json_object_get(rep, "error");
+		const char *msg = json_string_value(json_object_get(e, "message"));
+		fprintf(stderr, "apgatectl: %s\n", msg ? msg : "request failed");
+		json_decref(rep);
+		return NULL;
+	}
+	return rep;
+}
+
+/* ---- printing for people ---- */
+
+/* Device data (hostnames, labels) may hold terminal escape sequences:
+ * control characters are shown as '?', and text is cut to width columns
+ * without splitting a UTF-8 sequence. */
+static void put_text(const char *s, int width, bool pad)
+{
+	int col = 0;
+
+	if (!s || !*s)
+		s = "-";
+	for (const unsigned char *p = (const unsigned char *)s; *p && (width <= 0 || col < width);) {
+		size_t n = 1;
+		if (*p >= 0xc0)
+			n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
+		bool valid = true;
+		for (size_t i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				valid = false;
+		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && *p < 0xc0) || !valid) {
+			putchar('?');
+			p++;
+		} else {
+			fwrite(p, 1, n, stdout);
+			p += n;
+		}
+		col++;
+	}
+	if (pad)
+		for (; col < width; col++)
+			putchar(' ');
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* "2026-11-23T10:37:48.123Z" -> local "2026-11-23 11:37:48" */
+static void put_time(const char *iso, int width)
+{
+	struct tm tm = { 0 };
+	char buf[32];
+
+	if (!iso || !strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm)) {
+		put_text(iso, width, true);
+		return;
+	}
+	time_t t = timegm(&tm);
+	localtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+	put_text(buf, width, true);
+}
+
+static void print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2));
+	if (s) {
+		puts(s);
+		free(s);
+	}
+}
+
+static void print_event_line(json_t *e)
+{
+	put_time(jstr(e, "ts"), 20);
+	put_text(jstr(e, "kind"), 6, true);
+	put_text(jstr(e, "action"), 13, true);
+	put_text(jstr(e, "mac"), 18, true);
+	if (strcmp(jstr(e, "kind") ? jstr(e, "kind") : "", "audit") == 0) {
+		fputs("by ", stdout);
+		put_text(jstr(e, "actor"), 32, false);
+		fputs(" via ", stdout);
+		put_text(jstr(e, "via"), 8, false);
+	} else {
+		put_text(jstr(e, "bss"), 16, false);
+	}
+	if (jstr(e, "detail")) {
+		fputs(": ", stdout);
+		put_text(jstr(e, "detail"), 200, false);
+	}
+	putchar('\n');
+}
+
+/* ---- commands ---- */
+
+static int cmd_status(struct conn *c, const struct opts *o)
+{
+	json_t *r = call(c, json_pack("{s:s}", "cmd", "status"));
+	json_t *reg, *devs, *bss, *b, *ev;
+	size_t i;
+	int problems = 0;
+
+	if (!r)
+		return 1;
+	if (o->json) {
+		print_json(r);
+		json_decref(r);
+		return 0;
+	}
+	reg = json_object_get(r, "registry");
+	devs = json_object_get(reg, "devices");
+	ev = json_object_get(r, "events");
+	printf("apgated %s (pid %lld), up %llds, config %s\n", jstr(r, "version"),
+	       (long long)json_integer_value(json_object_get(r, "pid")),
+	       (long long)json_integer_value(json_object_get(r, "uptime_s")),
+	       jstr(r, "config") ? jstr(r, "config") : "-");
+	printf("registry  %s (schema %lld): %lld pending, %lld approved, %lld blocked, %lld guest\n",
+	       jstr(reg, "path"), (long long)json_integer_value(json_object_get(reg, "schema")),
+	       (long long)json_integer_value(json_object_get(devs, "pending")),
+	       (long long)json_integer_value(json_object_get(devs, "approved")),
+	       (long long)json_integer_value(json_object_get(devs, "blocked")),
+	       (long long)json_integer_value(json_object_get(devs, "guest")));
+	bss = json_object_get(r, "bss");
+	json_array_foreach(bss, i, b) {
+		bool up = json_is_true(json_object_get(b, "attached"));
+		printf("%s", i == 0 ? "hostapd   " : "          ");
+		put_text(jstr(b, "ifname"), 16, false);
+		printf(" (%s)  %s  events %lld, unknown %lld, malformed %lld, reconnects %lld\n",
+		       jstr(b, "zone"), up ? "attached" : "NOT ATTACHED",
+		       (long long)json_integer_value(json_object_get(b, "events")),
+		       (long long)json_integer_value(json_object_get(b, "unknown")),
+		       (long long)json_integer_value(json_object_get(b, "malformed")),
+		       (long long)json_integer_value(json_object_get(b, "reconnects")));
+		if (!up)
+			problems++;
+	}
+	printf("events    %lld applied, %lld failed; latency p50 %.0f us, p99 %.0f us\n",
+	       (long long)json_integer_value(json_object_get(ev, "applied")),
+	       (long long)json_integer_value(json_object_get(ev, "failed")),
+	       json_real_value(json_object_get(ev, "p50_us")),
+	       json_real_value(json_object_get(ev, "p99_us")));
+	if (problems)
+		printf("problem: %d hostapd BSS socket(s) not attached (is hostapd running? see the journal)\n",
+		       problems);
+	json_decref(r);
+	return 0;
+}
+
+static void print_device_row(json_t *d)
+{
+	put_text(jstr(d, "mac"), 18, true);
+	put_text(jstr(d, "state"), 9, true);
+	put_text(jstr(d, "class"), 9, true);
+	put_text(jstr(d, "type"), 8, true);
+	put_text(jstr(d, "bss"), 8, true);
+	put_text(json_is_true(json_object_get(d, "connected")) ? "yes" : "no", 5, true);
+	put_time(jstr(d, "last_seen"), 20);
+	put_text(jstr(d, "vendor"), 22, true);
+	put_text(jstr(d, "hostname"), 16, true);
+	put_text(jstr(d, "label"), 20, false);
+	putchar('\n');
+}
+
+static int cmd_devices(struct conn *c, const struct opts *o, int argc, char **argv)
+{
+	static const struct option lo[] = { { "state", required_argument, NULL, 'S' },
+					     { "json", no_argument, NULL, 'j' }, { 0, 0, 0, 0 } };
+	const char *state = NULL;
+	bool json = o->json;
+	json_t *req, *r, *arr, *d;
+	size_t i;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+j", lo, NULL)) != -1) {
+		if (opt == 'S')
+			state = optarg;
+		else if (opt == 'j')
+			json = true;
+		else
+			return usage_error("devices takes [--state pending|approved|blocked|guest] [--json]");
+	}
+	if (optind != argc)
+		return usage_error("devices: unexpected argument '%s'", argv[optind]);
+	if (state && strcmp(state, "pending") && strcmp(state, "approved") && strcmp(state, "blocked") &&
+	    strcmp(state, "guest"))
+		return usage_error("'%s' is not a state (pending, approved, blocked, guest)", state);
+	req = json_pack("{s:s}", "cmd", "devices");
+	if (state)
+		json_object_set_new(req, "state", json_string(state));
+	r = call(c, req);
+	if (!r)
+		return 1;
+	arr = json_object_get(r, "devices");
+	if (json) {
+		print_json(arr);
+	} else {
+		printf("%-18s%-9s%-9s%-8s%-8s%-5s%-20s%-22s%-16s%s\n", "MAC", "STATE", "CLASS", "TYPE", "BSS",
+		       "CONN", "LAST SEEN", "VENDOR", "HOSTNAME", "LABEL");
+		json_array_foreach(arr, i, d)
+			print_device_row(d);
+		printf("%zu device(s)\n", json_array_size(arr));
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int parse_mac_arg(const char *cmd, int argc, char **argv, int idx, char mac[MAC_STR_LEN])
+{
+	if (idx >= argc)
+		return usage_error("%s needs a MAC address", cmd);
+	if (mac_canon(argv[idx], mac) < 0)
+		return usage_error("'%s' is not a MAC address (use aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff or aabbccddeeff)",
+				   argv[idx]);
+	return 0;
+}
+
+static int cmd_show(struct conn *c, const struct opts *o, int argc, char **argv)
+{
+	static const char *const fields[] = { "state", "class", "type", "label", "owner", "vendor", "hostname",
+					      "ip", "bss", "vlan", "connected", "first_seen", "last_seen",
+					      "decided_by", "decided_via", "decided_at" };
+	char mac[MAC_STR_LEN];
+	bool json = o->json;
+	json_t *r, *d, *ev, *e;
+	size_t i;
+	int rc, argi = 1;
+
+	if (argi < argc && !strcmp(argv[argi], "--json")) {
+		json = true;
+		argi++;
+	}
+	if ((rc = parse_mac_arg("show", argc, argv, argi, mac)))
+		return rc;
+	if (argi + 1 < argc) {
+		if (!strcmp(argv[argi + 1], "--json"))
+			json = true;
+		else
+			return usage_error("show: unexpected argument '%s'", argv[argi + 1]);
+	}
+	r = call(c, json_pack("{s:s, s:s}", "cmd", "show", "mac", mac));
+	if (!r)
+		return 1;
+	d = json_object_get(r, "device");
+	if (json) {
+		print_json(d);
+		json_decref(r);
+		return 0;
+	}
+	printf("%-12s %s\n", "mac", jstr(d, "mac"));
+	for (i = 0; i < ARRAY_SIZE(fields); i++) {
+		json_t *v = json_object_get(d, fields[i]);
+		printf("%-12s ", fields[i]);
+		if (json_is_boolean(v))
+			puts(json_is_true(v) ? "yes" : "no");
+		else if (json_is_integer(v))
+			printf("%lld\n", (long long)json_integer_value(v));
+		else if (strstr(fields[i], "_seen") || !strcmp(fields[i], "decided_at")) {
+			put_time(json_string_value(v), 0);
+			putchar('\n');
+		} else {
+			put_text(json_string_value(v), 200, false);
+			putchar('\n');
+		}
+	}
+	ev = json_object_get(d, "events");
+	printf("history (%zu most recent):\n", json_array_size(ev));
+	json_array_foreach(ev, i, e) {
+		fputs("  ", stdout);
+		print_event_line(e);
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_approve(struct conn *c, const struct opts *o, int argc, char **argv)
+{
+	static const struct option lo[] = { { "as", required_argument, NULL, 'a' },
+					     { "label", required_argument, NULL, 'l' },
+					     { "owner", required_argument, NULL, 'o' },
+					     { "type", required_argument, NULL, 't' },
+					     { 0, 0, 0, 0 } };
+	char mac[MAC_STR_LEN];
+	const char *as = NULL;
+	json_t *req, *r;
+	int opt, rc;
+
+	req = json_pack("{s:s}", "cmd", "approve");
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		const char *key = opt == 'a' ? "as" : opt == 'l' ? "label" : opt == 'o' ? "owner" : opt == 't' ? "type" : NULL;
+		if (!key) {
+			json_decref(req);
+			return usage_error("approve MAC --as business|personal [--label T] [--owner T] [--type T]");
+		}
+		if (opt == 'a')
+			as = optarg;
+		json_object_set_new(req, key, json_string(optarg));
+		if (!json_is_string(json_object_get(req, key))) {
+			json_decref(req);
+			return usage_error("--%s: text must be UTF-8", key);
+		}
+	}
+	if ((rc = parse_mac_arg("approve", argc, argv, optind, mac)) ||
+	    (optind + 1 < argc && (rc = usage_error("approve: unexpected argument '%s'", argv[optind + 1])))) {
+		json_decref(req);
+		return rc;
+	}
+	if (!as || (strcmp(as, "business") && strcmp(as, "personal"))) {
+		json_decref(req);
+		return usage_error("approve needs --as business or --as personal");
+	}
+	json_object_set_new(req, "mac", json_string(mac));
+	r = call(c, req);
+	if (!r)
+		return 1;
+	if (o->json)
+		print_json(r);
+	else
+		printf("approved %s as %s\n", mac, as);
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_simple(struct conn *c, const struct opts *o, int argc, char **argv, const char *verb,
+		      const char *done)
+{
+	char mac[MAC_STR_LEN];
+	json_t *r;
+	int rc;
+
+	if ((rc = parse_mac_arg(verb, argc, argv, 1, mac)))
+		return rc;
+	if (argc > 2)
+		return usage_error("%s: unexpected argument '%s'", verb, argv[2]);
+	r = call(c, json_pack("{s:s, s:s}", "cmd", verb, "mac", mac));
+	if (!r)
+		return 1;
+	if (o->json)
+		print_json(r);
+	else
+		printf("%s %s\n", done, mac);
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_events(struct conn *c, const struct opts *o, int argc, char **argv)
+{
+	static const struct option lo[] = { { "follow", no_argument, NULL, 'f' },
+					     { "limit", required_argument, NULL, 'n' },
+					     { "json", no_argument, NULL, 'j' }, { 0, 0, 0, 0 } };
+	bool follow = false, json = o->json;
+	long limit = 20;
+	json_t *r, *arr, *e;
+	size_t i;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+fn:j", lo, NULL)) != -1) {
+		if (opt == 'f')
+			follow = true;
+		else if (opt == 'j')
+			json = true;
+		else if (opt == 'n' && util_parse_long(optarg, 0, 100000, &limit) == 0)
+			continue;
+		else
+			return usage_error("events [--follow] [--limit N (0-100000, 0 = all)] [--json]");
+	}
+	if (optind != argc)
+		return usage_error("events: unexpected argument '%s'", argv[optind]);
+	r = call(c, json_pack("{s:s, s:I, s:b}", "cmd", "events", "limit", (json_int_t)limit, "follow", follow));
+	if (!r)
+		return 1;
+	arr = json_object_get(r, "events");
+	json_array_foreach(arr, i, e) {
+		if (json) {
+			char *s = json_dumps(e, JSON_COMPACT);
+			if (s)
+				puts(s);
+			free(s);
+		} else {
+			print_event_line(e);
+		}
+	}
+	json_decref(r);
+	fflush(stdout);
+	while (follow) {
+		json_t *m = conn_recv(c, -1);
+		if (!m)
+			return 1;
+		e = json_object_get(m, "event");
+		if (e) {
+			if (json) {
+				char *s = json_dumps(e, JSON_COMPACT);
+				if (s)
+					puts(s);
+				free(s);
+			} else {
+				print_event_line(e);
+			}
+			fflush(stdout);
+		}
+		json_decref(m);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = { { "socket", required_argument, NULL, 's' },
+					     { "json", no_argument, NULL, 'j' },
+					     { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
+	struct opts o = { .socket = getenv("APGATE_SOCKET") };
+	struct conn c;
+	const char *cmd;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "+s:jh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			o.socket = optarg;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!o.socket || !*o.socket)
+		o.socket = DEFAULT_SOCKET;
+	if (optind >= argc) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "status") && strcmp(cmd, "devices") && strcmp(cmd, "show") && strcmp(cmd, "approve") &&
+	    strcmp(cmd, "block") && strcmp(cmd, "forget") && strcmp(cmd, "events") && strcmp(cmd, "help"))
+		return usage_error("unknown command '%s'", cmd);
+	if (!strcmp(cmd, "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	/* Validate arguments before connecting where it is cheap: a usage error
+	 * should not depend on the daemon running. */
+	if ((!strcmp(cmd, "show") || !strcmp(cmd, "block") || !strcmp(cmd, "forget"))) {
+		char mac[MAC_STR_LEN];
+		int ai = (argc > 1 && !strcmp(argv[1], "--json")) ? 2 : 1;
+		if ((rc = parse_mac_arg(cmd, argc, argv, ai, mac)))
+			return rc;
+	}
+	if (conn_open(&c, o.socket) < 0)
+		return 1;
+	if (!strcmp(cmd, "status"))
+		rc = argc > 1 ? usage_error("status takes no arguments") : cmd_status(&c, &o);
+	else if (!strcmp(cmd, "devices"))
+		rc = cmd_devices(&c, &o, argc, argv);
+	else if (!strcmp(cmd, "show"))
+		rc = cmd_show(&c, &o, argc, argv);
+	else if (!strcmp(cmd, "approve"))
+		rc = cmd_approve(&c, &o, argc, argv);
+	else if (!strcmp(cmd, "block"))
+		rc = cmd_simple(&c, &o, argc, argv, "block", "blocked");
+	else if (!strcmp(cmd, "forget"))
+		rc = cmd_simple(&c, &o, argc, argv, "forget", "forgot");
+	else
+		rc = cmd_events(&c, &o, argc, argv);
+	conn_close(&c);
+	return rc;
+}

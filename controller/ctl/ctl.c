@@ -1,0 +1,448 @@
+#include "ctl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/hapd.h"
+#include "log.h"
+#include "mac.h"
+#include "model/oui.h"
+#include "util.h"
+
+/* Latency histogram: LAT_BUCKETS buckets of LAT_STEP_US, the last one open. */
+#define LAT_STEP_US 5
+#define LAT_BUCKETS 2000
+
+struct bss_client {
+	struct ctl *ctl;
+	char *ifname;
+	enum cfg_zone zone;
+	struct hapd_conn *conn;
+};
+
+struct watch {
+	unsigned id;
+	ctl_watch_cb cb;
+	void *ud;
+	void (*destroy)(void *);
+	bool removed;
+};
+
+struct ctl {
+	struct event_base *base;
+	const struct cfg *cfg;
+	struct reg *reg;
+	const struct oui *oui;
+
+	struct bss_client **bss;
+	unsigned n_bss;
+
+	struct watch *watches;
+	unsigned n_watch, cap_watch, next_watch_id;
+	int notifying;
+
+	unsigned long applied, failed;
+	unsigned long lat[LAT_BUCKETS];
+	double lat_max_us;
+	long long started_ms;
+};
+
+/* ---- watchers ---- */
+
+static void watch_compact(struct ctl *c)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < c->n_watch; i++) {
+		if (c->watches[i].removed)
+			continue;
+		c->watches[k++] = c->watches[i];
+	}
+	c->n_watch = k;
+}
+
+static void notify(struct ctl *c)
+{
+	c->notifying++;
+	/* n_watch is re-read each round: a watcher added now is told too. */
+	for (unsigned i = 0; i < c->n_watch; i++)
+		if (!c->watches[i].removed)
+			c->watches[i].cb(c->watches[i].ud);
+	if (--c->notifying == 0)
+		watch_compact(c);
+}
+
+unsigned ctl_watch_add(struct ctl *c, ctl_watch_cb cb, void *ud, void (*destroy)(void *))
+{
+	if (c->n_watch == c->cap_watch) {
+		unsigned cap = c->cap_watch ? c->cap_watch * 2 : 8;
+		struct watch *w = realloc(c->watches, cap * sizeof(*w));
+		if (!w)
+			return 0;
+		c->watches = w;
+		c->cap_watch = cap;
+	}
+	if (++c->next_watch_id == 0)
+		c->next_watch_id = 1;
+	c->watches[c->n_watch++] = (struct watch){ c->next_watch_id, cb, ud, destroy, false };
+	return c->next_watch_id;
+}
+
+void ctl_watch_remove(struct ctl *c, unsigned id)
+{
+	for (unsigned i = 0; i < c->n_watch; i++) {
+		struct watch *w = &c->watches[i];
+		if (w->id != id || w->removed)
+			continue;
+		w->removed = true;
+		if (w->destroy)
+			w->destroy(w->ud);
+		break;
+	}
+	if (!c->notifying)
+		watch_compact(c);
+}
+
+/* ---- hostapd events into the registry ---- */
+
+static void lat_record(struct ctl *c, long long ns)
+{
+	double us = (double)ns / 1000.0;
+	unsigned b = (unsigned)(us / LAT_STEP_US);
+
+	if (b >= LAT_BUCKETS)
+		b = LAT_BUCKETS - 1;
+	c->lat[b]++;
+	if (us > c->lat_max_us)
+		c->lat_max_us = us;
+}
+
+static int observe(struct bss_client *b, enum reg_obs_kind kind, const char *mac, int vlan,
+		   const char *keyid)
+{
+	struct ctl *c = b->ctl;
+	const char *vendor = NULL;
+	struct mac m;
+	bool created = false;
+	struct reg_obs o = {
+		.kind = kind, .mac = mac, .bss = b->ifname, .vlan = vlan,
+		.keyid = (keyid && *keyid) ? keyid : NULL,
+		.initial = b->zone == CFG_ZONE_GUEST ? REG_GUEST : REG_PENDING,
+		.now = util_now_ms(),
+	};
+	int r;
+
+	if (c->oui && mac_parse(mac, &m) == 0)
+		vendor = oui_lookup(c->oui, &m);
+	o.vendor = vendor;
+	r = reg_observe(c->reg, &o, &created);
+	if (r < 0) {
+		c->failed++;
+		log_err("registry: cannot record %s of %s on %s: %s", reg_obs_name(kind), mac,
+			b->ifname, strerror(-r));
+		return r;
+	}
+	if (created)
+		log_info("new device %s on %s (%s zone, vendor %s): %s", mac, b->ifname,
+			 cfg_zone_name(b->zone), vendor ? vendor : "unknown",
+			 reg_state_name(o.initial));
+	return 0;
+}
+
+static void on_event(struct hapd_conn *conn, const struct hapd_ev *ev, void *ud)
+{
+	struct bss_client *b = ud;
+	struct ctl *c = b->ctl;
+	long long t0 = util_mono_ns();
+	enum reg_obs_kind kind;
+	int vlan = 0;
+
+	(void)conn;
+	switch (ev->type) {
+	case HAPD_EV_STA_CONNECTED:
+		kind = REG_OBS_CONNECTED;
+		break;
+	case HAPD_EV_STA_DISCONNECTED:
+		kind = REG_OBS_DISCONNECTED;
+		break;
+	case HAPD_EV_EAP_SUCCESS:
+		kind = REG_OBS_EAP_SUCCESS;
+		break;
+	case HAPD_EV_EAP_FAILURE:
+		kind = REG_OBS_EAP_FAILURE;
+		break;
+	case HAPD_EV_AP_ENABLED:
+		log_info("hostapd: %s enabled", b->ifname);
+		return;
+	case HAPD_EV_AP_DISABLED:
+		log_info("hostapd: %s disabled", b->ifname);
+		return;
+	case HAPD_EV_TERMINATING:
+		log_info("hostapd: %s terminating", b->ifname);
+		return;
+	default:
+		log_debug("hostapd: %s: %s %s (not acted on yet)", b->ifname, ev->name, ev->mac);
+		return;
+	}
+	if (observe(b, kind, ev->mac, vlan, ev->keyid) == 0) {
+		c->applied++;
+		lat_record(c, util_mono_ns() - t0);
+	}
+	notify(c);
+}
+
+static void on_link(struct hapd_conn *conn, bool attached, void *ud)
+{
+	struct bss_client *b = ud;
+
+	(void)conn;
+	if (attached)
+		log_info("hostapd: attached to %s (%s zone)", b->ifname, cfg_zone_name(b->zone));
+	else
+		log_warn("hostapd: lost %s; reconnecting", b->ifname);
+}
+
+static void on_resync(struct hapd_conn *conn, const struct hapd_sta *stas, unsigned n, void *ud)
+{
+	struct bss_client *b = ud;
+	const char **macs = calloc(n ? n : 1, sizeof(*macs));
+	unsigned k = 0;
+	int r;
+
+	(void)conn;
+	if (!macs) {
+		log_err("resync of %s: out of memory", b->ifname);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (!stas[i].authorized)
+			continue;
+		if (observe(b, REG_OBS_PRESENT, stas[i].mac, stas[i].vlan_id, stas[i].keyid) == 0)
+			macs[k++] = stas[i].mac;
+	}
+	r = reg_resync_bss(b->ctl->reg, b->ifname, macs, k, util_now_ms());
+	if (r < 0)
+		log_err("resync of %s: %s", b->ifname, strerror(-r));
+	else
+		log_info("hostapd: %s resynchronised: %u station(s) present, %d marked disconnected",
+			 b->ifname, k, r);
+	free(macs);
+	notify(b->ctl);
+}
+
+static const struct hapd_callbacks hapd_cbs = {
+	.on_event = on_event,
+	.on_link = on_link,
+	.on_resync = on_resync,
+};
+
+static void bss_free(struct bss_client *b)
+{
+	if (!b)
+		return;
+	hapd_conn_free(b->conn);
+	free(b->ifname);
+	free(b);
+}
+
+static int bss_start(struct ctl *c, const struct cfg_bss *cb, struct bss_client **out)
+{
+	struct bss_client *b = calloc(1, sizeof(*b));
+	struct hapd_conn_cfg hc = {
+		.ctrl_dir = c->cfg->ctrl_dir,
+		.ifname = cb->ifname,
+		.client_dir = c->cfg->client_dir,
+		.ping_interval_ms = c->cfg->ping_interval_ms,
+		.request_timeout_ms = c->cfg->request_timeout_ms,
+		.backoff_min_ms = 100,
+		.backoff_max_ms = c->cfg->backoff_max_ms,
+	};
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	b->ctl = c;
+	b->zone = cb->zone;
+	b->ifname = strdup(cb->ifname);
+	if (!b->ifname) {
+		free(b);
+		return -ENOMEM;
+	}
+	r = hapd_conn_new(c->base, &hc, &hapd_cbs, b, &b->conn);
+	if (r < 0) {
+		log_err("hostapd: cannot start client for %s: %s", cb->ifname, strerror(-r));
+		bss_free(b);
+		return r;
+	}
+	*out = b;
+	return 0;
+}
+
+int ctl_set_cfg(struct ctl *c, const struct cfg *cfg)
+{
+	struct bss_client **nb = calloc(cfg->n_bss ? cfg->n_bss : 1, sizeof(*nb));
+	int r = 0;
+
+	if (!nb)
+		return -ENOMEM;
+	/* Keep clients whose BSS is still configured with the same zone. */
+	for (unsigned i = 0; i < cfg->n_bss; i++) {
+		for (unsigned j = 0; j < c->n_bss; j++) {
+			if (c->bss[j] && strcmp(c->bss[j]->ifname, cfg->bss[i].ifname) == 0 &&
+			    c->bss[j]->zone == cfg->bss[i].zone) {
+				nb[i] = c->bss[j];
+				c->bss[j] = NULL;
+				break;
+			}
+		}
+	}
+	for (unsigned j = 0; j < c->n_bss; j++) {
+		if (c->bss[j])
+			log_info("hostapd: no longer watching %s", c->bss[j]->ifname);
+		bss_free(c->bss[j]);
+	}
+	free(c->bss);
+	c->bss = nb;
+	c->n_bss = cfg->n_bss;
+	c->cfg = cfg;
+	for (unsigned i = 0; i < cfg->n_bss; i++) {
+		if (nb[i])
+			continue;
+		int e = bss_start(c, &cfg->bss[i], &nb[i]);
+		if (e < 0 && r == 0)
+			r = e;
+	}
+	return r;
+}
+
+int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
+	    const struct oui *oui, struct ctl **out)
+{
+	struct ctl *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->base = base;
+	c->reg = reg;
+	c->oui = oui;
+	c->cfg = cfg;
+	c->started_ms = util_now_ms();
+	r = ctl_set_cfg(c, cfg);
+	if (r < 0) {
+		ctl_free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+void ctl_free(struct ctl *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; i < c->n_bss; i++)
+		bss_free(c->bss[i]);
+	free(c->bss);
+	for (unsigned i = 0; i < c->n_watch; i++)
+		if (!c->watches[i].removed && c->watches[i].destroy)
+			c->watches[i].destroy(c->watches[i].ud);
+	free(c->watches);
+	free(c);
+}
+
+struct reg *ctl_reg(struct ctl *c) { return c->reg; }
+
+/* ---- decisions ---- */
+
+static int decided(struct ctl *c, int r, const char *what, const char *mac,
+		   const struct reg_actor *who)
+{
+	if (r < 0) {
+		if (r != -ENOENT && r != -EINVAL)
+			log_err("%s %s by %s: %s", what, mac, who->who, strerror(-r));
+		return r;
+	}
+	log_info("%s %s by %s via %s", what, mac, who->who, who->via);
+	notify(c);
+	return 0;
+}
+
+int ctl_approve(struct ctl *c, const char *mac, const struct reg_approval *a,
+		const struct reg_actor *who)
+{
+	char m[MAC_STR_LEN];
+
+	if (mac_canon(mac, m) < 0)
+		return -EINVAL;
+	return decided(c, reg_approve(c->reg, m, a, who, util_now_ms()),
+		       a->cls == REG_CLASS_PERSONAL ? "approved (personal)" : "approved (business)",
+		       m, who);
+}
+
+int ctl_block(struct ctl *c, const char *mac, const struct reg_actor *who)
+{
+	char m[MAC_STR_LEN];
+
+	if (mac_canon(mac, m) < 0)
+		return -EINVAL;
+	return decided(c, reg_block(c->reg, m, who, util_now_ms()), "blocked", m, who);
+}
+
+int ctl_forget(struct ctl *c, const char *mac, const struct reg_actor *who)
+{
+	char m[MAC_STR_LEN];
+
+	if (mac_canon(mac, m) < 0)
+		return -EINVAL;
+	return decided(c, reg_forget(c->reg, m, who, util_now_ms()), "forgot", m, who);
+}
+
+/* ---- status ---- */
+
+void ctl_foreach_bss(struct ctl *c, ctl_bss_cb cb, void *ud)
+{
+	for (unsigned i = 0; i < c->n_bss; i++) {
+		struct hapd_stats hs;
+		struct ctl_bss_status st;
+
+		hapd_conn_stats(c->bss[i]->conn, &hs);
+		st = (struct ctl_bss_status){
+			.ifname = c->bss[i]->ifname, .zone = c->bss[i]->zone,
+			.attached = hs.attached, .events = hs.events, .unknown = hs.unknown,
+			.malformed = hs.malformed, .reconnects = hs.reconnects,
+			.timeouts = hs.timeouts,
+		};
+		cb(&st, ud);
+	}
+}
+
+static double lat_quantile(const struct ctl *c, double q)
+{
+	unsigned long total = 0, acc = 0, want;
+
+	for (unsigned i = 0; i < LAT_BUCKETS; i++)
+		total += c->lat[i];
+	if (!total)
+		return 0;
+	want = (unsigned long)(q * (double)total);
+	if (want == 0)
+		want = 1;
+	for (unsigned i = 0; i < LAT_BUCKETS; i++) {
+		acc += c->lat[i];
+		if (acc >= want)
+			return (double)(i + 1) * LAT_STEP_US; /* upper bound of the bucket */
+	}
+	return c->lat_max_us;
+}
+
+void ctl_get_stats(struct ctl *c, struct ctl_stats *st)
+{
+	st->applied = c->applied;
+	st->failed = c->failed;
+	st->p50_us = lat_quantile(c, 0.50);
+	st->p99_us = lat_quantile(c, 0.99);
+	st->max_us = c->lat_max_us;
+	st->started_ms = c->started_ms;
+}

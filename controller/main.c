@@ -1,0 +1,301 @@
+/* apgated - wiring only: arguments, configuration, the module table, the
+ * event loop and signals. Modules start in table order and stop in reverse
+ * (STYLE 2); each start-up failure has its own exit code.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "ctl/ctl.h"
+#include "front/adm.h"
+#include "log.h"
+#include "model/oui.h"
+#include "model/reg.h"
+#include "util.h"
+
+/* Exit codes (documented in the README and apgated --help). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILURE_RUN = 1, /* failure while running */
+	EXIT_USAGE = 2,
+	EXIT_CONFIG = 3,
+	EXIT_REGISTRY = 4,
+	EXIT_SOCKET = 5,
+	EXIT_INIT = 6,
+};
+
+struct apgated {
+	const char *cfg_path;
+	bool foreground;
+	bool verbose;
+	struct cfg *cfg;
+	struct event_base *base;
+	struct reg *reg;
+	struct oui *oui;
+	struct ctl *ctl;
+	struct adm *adm;
+	struct event *sig[3];
+};
+
+/* ---- modules ---- */
+
+static int loop_init(struct apgated *d)
+{
+	d->base = event_base_new();
+	return d->base ? 0 : -ENOMEM;
+}
+
+static void loop_exit(struct apgated *d)
+{
+	event_base_free(d->base);
+}
+
+static int registry_init(struct apgated *d)
+{
+	int r = reg_open(d->cfg->registry, &d->reg);
+
+	if (r < 0)
+		log_err("cannot open the registry %s: %s", d->cfg->registry, strerror(-r));
+	else
+		log_info("registry %s (schema %d)", d->cfg->registry, reg_schema_version(d->reg));
+	return r;
+}
+
+static void registry_exit(struct apgated *d)
+{
+	reg_close(d->reg);
+}
+
+static int oui_init(struct apgated *d)
+{
+	int r;
+
+	if (!*d->cfg->oui_file)
+		return 0;
+	r = oui_load(d->cfg->oui_file, &d->oui);
+	if (r < 0) /* not fatal: devices are then shown without a vendor */
+		log_warn("no vendor names: cannot read %s: %s", d->cfg->oui_file, strerror(-r));
+	else
+		log_info("%u vendor prefixes from %s", oui_count(d->oui), d->cfg->oui_file);
+	return 0;
+}
+
+static void oui_exit(struct apgated *d)
+{
+	oui_free(d->oui);
+}
+
+static int controller_init(struct apgated *d)
+{
+	if (mkdir(d->cfg->client_dir, 0750) < 0 && errno != EEXIST) {
+		int r = -errno;
+		log_err("cannot create %s for the hostapd client sockets: %s", d->cfg->client_dir, strerror(-r));
+		return r;
+	}
+	return ctl_new(d->base, d->cfg, d->reg, d->oui, &d->ctl);
+}
+
+static void controller_exit(struct apgated *d)
+{
+	ctl_free(d->ctl);
+}
+
+static int admin_init(struct apgated *d)
+{
+	struct adm_cfg ac = {
+		.path = d->cfg->admin_socket,
+		.mode = d->cfg->admin_socket_mode,
+		.group = d->cfg->admin_socket_group,
+		.cfg_path = d->cfg->path,
+	};
+
+	return adm_new(d->base, d->ctl, &ac, &d->adm);
+}
+
+static void admin_exit(struct apgated *d)
+{
+	adm_free(d->adm);
+}
+
+/* SIGHUP: build a new snapshot, validate it, then swap it in (STYLE 14). */
+static void reload(struct apgated *d)
+{
+	struct cfg *n = NULL;
+	char *errs = NULL;
+	size_t errlen = 0;
+	FILE *ef = open_memstream(&errs, &errlen);
+	int r = cfg_load(d->cfg_path, ef, &n);
+
+	if (ef)
+		fclose(ef);
+	if (r < 0) {
+		log_err("reload: %s is not valid; keeping the running configuration", d->cfg_path);
+		for (char *line = errs ? strtok(errs, "\n") : NULL; line; line = strtok(NULL, "\n"))
+			log_err("reload: %s", line);
+		free(errs);
+		return;
+	}
+	free(errs);
+	static const struct {
+		const char *key;
+		size_t off;
+	} restart_only[] = {
+		{ "registry", offsetof(struct cfg, registry) },
+		{ "admin_socket", offsetof(struct cfg, admin_socket) },
+		{ "ctrl_dir", offsetof(struct cfg, ctrl_dir) },
+		{ "client_dir", offsetof(struct cfg, client_dir) },
+		{ "oui_file", offsetof(struct cfg, oui_file) },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(restart_only); i++) {
+		const char *a = *(char **)((char *)d->cfg + restart_only[i].off);
+		const char *b = *(char **)((char *)n + restart_only[i].off);
+		if (strcmp(a, b) != 0)
+			log_warn("reload: %s changed; it takes effect at the next restart", restart_only[i].key);
+	}
+	if (!d->verbose)
+		log_set_level(n->log_level);
+	r = ctl_set_cfg(d->ctl, n);
+	if (r < 0)
+		log_warn("reload: some hostapd clients could not be started: %s", strerror(-r));
+	/* ctl now refers to n; the old snapshot keeps the paths of sockets and
+	 * files that stay open until restart. */
+	struct cfg *old = d->cfg;
+	d->cfg = n;
+	/* Keep restart-only values from the running snapshot so status and the
+	 * next comparison describe what is really in use. */
+	for (size_t i = 0; i < ARRAY_SIZE(restart_only); i++) {
+		char **a = (char **)((char *)old + restart_only[i].off);
+		char **b = (char **)((char *)n + restart_only[i].off);
+		char *t = *a;
+		*a = *b;
+		*b = t;
+	}
+	cfg_free(old);
+	log_info("reload: configuration %s applied (%u BSS)", d->cfg_path, n->n_bss);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *ud)
+{
+	struct apgated *d = ud;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		log_info("SIGHUP: reloading %s", d->cfg_path);
+		reload(d);
+		return;
+	}
+	log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	event_base_loopbreak(d->base);
+}
+
+static int signals_init(struct apgated *d)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+		d->sig[i] = evsignal_new(d->base, sigs[i], on_signal, d);
+		if (!d->sig[i] || evsignal_add(d->sig[i], NULL) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void signals_exit(struct apgated *d)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(d->sig); i++)
+		if (d->sig[i])
+			event_free(d->sig[i]);
+}
+
+static const struct module {
+	const char *name;
+	int (*init)(struct apgated *d);
+	void (*exit)(struct apgated *d);
+	int exit_code; /* when init fails */
+} modules[] = {
+	{ "loop", loop_init, loop_exit, EXIT_INIT },
+	{ "registry", registry_init, registry_exit, EXIT_REGISTRY },
+	{ "oui", oui_init, oui_exit, EXIT_INIT },
+	{ "controller", controller_init, controller_exit, EXIT_INIT },
+	{ "admin", admin_init, admin_exit, EXIT_SOCKET },
+	{ "signals", signals_init, signals_exit, EXIT_INIT },
+};
+
+static const char usage_text[] =
+	"usage: apgated [-c FILE] [-f] [-d] [-n]\n"
+	"  -c FILE   configuration (default /etc/apgate/apgate.conf)\n"
+	"  -f        stay in the foreground, log to stderr\n"
+	"  -d        debug detail (overrides log_level)\n"
+	"  -n        check the configuration and exit\n"
+	"exit status: 0 ok, 1 failure while running, 2 usage, 3 configuration,\n"
+	"             4 registry, 5 admin socket, 6 other start-up failure\n";
+
+int main(int argc, char **argv)
+{
+	struct apgated d = { .cfg_path = "/etc/apgate/apgate.conf" };
+	bool check_only = false;
+	size_t started = 0;
+	int opt, r, rc = EXIT_OK;
+
+	while ((opt = getopt(argc, argv, "c:fdnh")) != -1) {
+		switch (opt) {
+		case 'c': d.cfg_path = optarg; break;
+		case 'f': d.foreground = true; break;
+		case 'd': d.verbose = true; break;
+		case 'n': check_only = true; break;
+		case 'h': fputs(usage_text, stdout); return EXIT_OK;
+		default: fputs(usage_text, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	r = cfg_load(d.cfg_path, stderr, &d.cfg);
+	if (r < 0) {
+		fprintf(stderr, "apgated: configuration %s refused; not starting\n", d.cfg_path);
+		return EXIT_CONFIG;
+	}
+	if (check_only) {
+		printf("%s: configuration ok (%u BSS)\n", d.cfg_path, d.cfg->n_bss);
+		cfg_free(d.cfg);
+		return EXIT_OK;
+	}
+	log_open("apgated", d.verbose ? LOG_LVL_DEBUG : d.cfg->log_level, d.cfg->syslog || !d.foreground);
+	if (!d.foreground && daemon(0, 0) < 0) {
+		log_err("cannot daemonize: %s", strerror(errno));
+		cfg_free(d.cfg);
+		return EXIT_INIT;
+	}
+	for (started = 0; started < ARRAY_SIZE(modules); started++) {
+		r = modules[started].init(&d);
+		if (r < 0) {
+			log_err("start-up failed in %s: %s", modules[started].name, strerror(-r));
+			rc = modules[started].exit_code;
+			break;
+		}
+	}
+	if (rc == EXIT_OK) {
+		log_info("apgated %s running (pid %d, config %s)", APGATE_VERSION, (int)getpid(), d.cfg_path);
+		if (event_base_dispatch(d.base) < 0) {
+			log_err("event loop failed");
+			rc = EXIT_FAILURE_RUN;
+		}
+	}
+	/* Stop in reverse order; modules[started] itself did not start. */
+	while (started-- > 0)
+		modules[started].exit(&d);
+	log_info("apgated stopped");
+	cfg_free(d.cfg);
+	log_close();
+	return rc;
+}

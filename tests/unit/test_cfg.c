@@ -1,0 +1,207 @@
+/* Configuration: every error names file, line and key; good files load
+ * with their defaults. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+
+static char dir[] = "/tmp/apgate-cfg-XXXXXX";
+
+static const char *write_cfg(const char *name, const char *text)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Loads text; returns the rc, and the error text in *errs (caller frees). */
+static int load(const char *text, struct cfg **c, char **errs, const char **path)
+{
+	size_t len;
+	FILE *ef = open_memstream(errs, &len);
+	*path = write_cfg("apgate.conf", text);
+	int r = cfg_load(*path, ef, c);
+	fclose(ef);
+	return r;
+}
+
+#define GOOD \
+	"[apgated]\n" \
+	"registry = /var/lib/apgate/registry.db\n" \
+	"\n" \
+	"[hostapd]\n" \
+	"ctrl_dir = /run/hostapd\n" \
+	"\n" \
+	"[bss wlan0]\n" \
+	"zone = work\n" \
+	"[bss wlan0_1]\n" \
+	"zone = guest\n"
+
+static void test_good_with_defaults(void **state)
+{
+	struct cfg *c = NULL;
+	char *errs = NULL;
+	const char *path;
+
+	(void)state;
+	assert_int_equal(load(GOOD, &c, &errs, &path), 0);
+	assert_string_equal(errs, "");
+	assert_string_equal(c->registry, "/var/lib/apgate/registry.db");
+	assert_string_equal(c->admin_socket, "/run/apgate/admin.sock");
+	assert_int_equal(c->admin_socket_mode, 0660);
+	assert_null(c->admin_socket_group);
+	assert_int_equal(c->log_level, LOG_LVL_INFO);
+	assert_int_equal(c->ping_interval_ms, 1000);
+	assert_int_equal(c->n_bss, 2);
+	assert_string_equal(c->bss[0].ifname, "wlan0");
+	assert_int_equal(c->bss[0].zone, CFG_ZONE_WORK);
+	assert_string_equal(c->bss[1].ifname, "wlan0_1");
+	assert_int_equal(c->bss[1].zone, CFG_ZONE_GUEST);
+	assert_ptr_equal(cfg_find_bss(c, "wlan0_1"), &c->bss[1]);
+	assert_null(cfg_find_bss(c, "eth0"));
+	cfg_free(c);
+	free(errs);
+}
+
+/* Every error is reported (not just the first), each as FILE:LINE: key: */
+static void test_every_error_named(void **state)
+{
+	struct cfg *c = NULL;
+	char *errs = NULL, expect[512];
+	const char *path;
+
+	(void)state;
+	assert_int_equal(load("[apgated]\n"                       /* 1 */
+			      "registry = relative/path.db\n"     /* 2 */
+			      "log_levl = debug\n"                /* 3 */
+			      "admin_socket_mode = 999\n"         /* 4 */
+			      "[hostapd]\n"                       /* 5 */
+			      "ping_interval_ms = 5\n"            /* 6 */
+			      "zone = work\n"                     /* 7 */
+			      "[bss ap0]\n"                       /* 8 */
+			      "zone = office\n"                   /* 9 */
+			      "[bss ap0]\n"                       /* 10 */
+			      "zone = guest\n"                    /* 11 */
+			      "[wireless]\n"                      /* 12 */
+			      "this line has no equals sign\n",   /* 13 */
+			      &c, &errs, &path),
+			 -EINVAL);
+	assert_null(c);
+	snprintf(expect, sizeof(expect), "%s:2: registry: 'relative/path.db' is not an absolute path", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:3: log_levl: unknown key in [apgated]", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:4: admin_socket_mode: '999' is not an octal file mode", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:6: ping_interval_ms: '5' is not a whole number from 100 to 60000", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:7: zone: unknown key in [hostapd] (it belongs in [bss IFNAME])", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:9: zone: 'office' is not a BSS zone (work or guest)", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:10: bss ap0: duplicate section", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:12: wireless: unknown section", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:13: this line has no equals sign: not a 'key = value' line", path);
+	assert_non_null(strstr(errs, expect));
+	free(errs);
+}
+
+static void test_missing_required(void **state)
+{
+	struct cfg *c = NULL;
+	char *errs = NULL, expect[512];
+	const char *path;
+
+	(void)state;
+	assert_int_equal(load("[apgated]\nlog_level = debug\n[bss ap0]\n", &c, &errs, &path), -EINVAL);
+	snprintf(expect, sizeof(expect), "%s:1: registry: required key missing in [apgated]", path);
+	assert_non_null(strstr(errs, expect));
+	/* an empty [bss] section lacks its zone, reported at its header line */
+	snprintf(expect, sizeof(expect), "%s:3: zone: required key missing in [bss ap0]", path);
+	assert_non_null(strstr(errs, expect));
+	free(errs);
+	errs = NULL;
+
+	assert_int_equal(load("[apgated]\nregistry = /r.db\n", &c, &errs, &path), -EINVAL);
+	assert_non_null(strstr(errs, "bss: no [bss IFNAME] section"));
+	free(errs);
+}
+
+static void test_twice_and_bad_values(void **state)
+{
+	struct cfg *c = NULL;
+	char *errs = NULL, expect[512];
+	const char *path;
+
+	(void)state;
+	assert_int_equal(load("[apgated]\nregistry = /a.db\nregistry = /b.db\nsyslog = maybe\n"
+			      "log_level = loud\n[bss a]\nzone = work\n[bss]\nzone = work\n",
+			      &c, &errs, &path),
+			 -EINVAL);
+	snprintf(expect, sizeof(expect), "%s:3: registry: given twice in [apgated]", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:4: syslog: 'maybe' is not yes or no", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:5: log_level: 'loud' is not one of error, warn, info, debug", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:8: bss: a BSS section is [bss IFNAME]", path);
+	assert_non_null(strstr(errs, expect));
+	free(errs);
+}
+
+static void test_missing_file(void **state)
+{
+	struct cfg *c = NULL;
+	char *errs = NULL;
+	size_t len;
+	FILE *ef = open_memstream(&errs, &len);
+
+	(void)state;
+	assert_int_equal(cfg_load("/nonexistent/apgate.conf", ef, &c), -ENOENT);
+	fclose(ef);
+	assert_non_null(strstr(errs, "/nonexistent/apgate.conf: cannot open: No such file or directory"));
+	free(errs);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_with_defaults),
+		cmocka_unit_test(test_every_error_named),
+		cmocka_unit_test(test_missing_required),
+		cmocka_unit_test(test_twice_and_bad_values),
+		cmocka_unit_test(test_missing_file),
+	};
+	return cmocka_run_group_tests_name("cfg", tests, setup, teardown);
+}
