@@ -1,0 +1,331 @@
+/* The admin socket, end to end over a real UNIX socket with a real registry:
+ * bad input gets an error reply and the same connection keeps serving;
+ * decisions are stored, audited with the peer's user name, and followers
+ * see them as they happen. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "ctl/ctl.h"
+#include "front/adm.h"
+#include "log.h"
+#include "model/reg.h"
+#include "util.h"
+
+struct fx {
+	char dir[64];
+	char sock[128];
+	char cfgpath[128];
+	struct cfg *cfg;
+	struct event_base *base;
+	struct reg *reg;
+	struct ctl *ctl;
+	struct adm *adm;
+};
+
+static int client(struct fx *f)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	util_strlcpy(sun.sun_path, f->sock, sizeof(sun.sun_path));
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
+static void send_all(struct fx *f, int fd, const char *s, size_t n)
+{
+	size_t off = 0;
+	long long deadline = util_mono_ms() + 5000;
+
+	while (off < n) {
+		ssize_t w = write(fd, s + off, n - off);
+		if (w > 0)
+			off += (size_t)w;
+		else
+			event_base_loop(f->base, EVLOOP_NONBLOCK);
+		assert_true(util_mono_ms() < deadline);
+	}
+}
+
+/* Reads one reply line while running the daemon's loop; returns it parsed. */
+static json_t *recv_line(struct fx *f, int fd)
+{
+	static char buf[1 << 20];
+	static size_t len;
+	long long deadline = util_mono_ms() + 5000;
+
+	for (;;) {
+		char *nl = memchr(buf, '\n', len);
+		if (nl) {
+			json_error_t e;
+			json_t *j = json_loadb(buf, (size_t)(nl - buf), 0, &e);
+			len -= (size_t)(nl - buf) + 1;
+			memmove(buf, nl + 1, len);
+			assert_non_null(j);
+			return j;
+		}
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		ssize_t r = read(fd, buf + len, sizeof(buf) - len);
+		if (r > 0)
+			len += (size_t)r;
+		else
+			assert_true(r < 0 && errno == EAGAIN);
+		assert_true(util_mono_ms() < deadline);
+	}
+}
+
+static json_t *roundtrip(struct fx *f, int fd, const char *line)
+{
+	send_all(f, fd, line, strlen(line));
+	return recv_line(f, fd);
+}
+
+static const char *err_code(json_t *rep)
+{
+	assert_true(json_is_false(json_object_get(rep, "ok")));
+	return json_string_value(json_object_get(json_object_get(rep, "error"), "code"));
+}
+
+static void assert_ok(json_t *rep)
+{
+	if (!json_is_true(json_object_get(rep, "ok"))) {
+		char *s = json_dumps(rep, 0);
+		fail_msg("not ok: %s", s);
+	}
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char path[200];
+	FILE *fp;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/apgate-adm-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->sock, sizeof(f->sock), "%s/admin.sock", f->dir);
+	snprintf(f->cfgpath, sizeof(f->cfgpath), "%s/apgate.conf", f->dir);
+	fp = fopen(f->cfgpath, "w");
+	/* hostapd is absent: the clients keep retrying in the background,
+	 * which the admin socket must not mind. */
+	fprintf(fp, "[apgated]\nregistry = %s/reg.db\nadmin_socket = %s\noui_file =\n"
+		    "[hostapd]\nctrl_dir = %s/nohostapd\nclient_dir = %s\n[bss ap0]\nzone = work\n",
+		f->dir, f->sock, f->dir, f->dir);
+	fclose(fp);
+	log_open("test_adm", LOG_LVL_ERR, false);
+	if (cfg_load(f->cfgpath, stderr, &f->cfg) < 0)
+		return -1;
+	f->base = event_base_new();
+	snprintf(path, sizeof(path), "%s/reg.db", f->dir);
+	if (reg_open(path, &f->reg) < 0 || ctl_new(f->base, f->cfg, f->reg, NULL, &f->ctl) < 0)
+		return -1;
+	struct adm_cfg ac = { f->sock, 0600, NULL, f->cfgpath };
+	if (adm_new(f->base, f->ctl, &ac, &f->adm) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[200];
+
+	adm_free(f->adm);
+	ctl_free(f->ctl);
+	reg_close(f->reg);
+	event_base_free(f->base);
+	cfg_free(f->cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static void test_bad_input_keeps_connection(void **state)
+{
+	struct fx *f = *state;
+	int fd = client(f);
+	json_t *r;
+	char *big;
+
+	r = roundtrip(f, fd, "{\"cmd\": \"status\"\n"); /* unterminated object */
+	assert_string_equal(err_code(r), "bad_json");
+	json_decref(r);
+	r = roundtrip(f, fd, "[1,2,3]\n");
+	assert_string_equal(err_code(r), "bad_request");
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"reboot\"}\n");
+	assert_string_equal(err_code(r), "unknown_command");
+	json_decref(r);
+	r = roundtrip(f, fd, "\xff\xfe{\"cmd\":1}\n");
+	assert_string_equal(err_code(r), "bad_json");
+	json_decref(r);
+
+	big = malloc(200 * 1024 + 2);
+	memset(big, 'a', 200 * 1024);
+	big[0] = '{';
+	big[200 * 1024] = '\n';
+	send_all(f, fd, big, 200 * 1024 + 1);
+	free(big);
+	r = recv_line(f, fd);
+	assert_string_equal(err_code(r), "too_large");
+	json_decref(r);
+
+	/* after all that, the very same connection still answers */
+	r = roundtrip(f, fd, "{\"cmd\":\"status\"}\n");
+	assert_ok(r);
+	assert_string_equal(json_string_value(json_object_get(r, "version")), APGATE_VERSION);
+	json_t *bss = json_array_get(json_object_get(r, "bss"), 0);
+	assert_string_equal(json_string_value(json_object_get(bss, "ifname")), "ap0");
+	assert_true(json_is_false(json_object_get(bss, "attached")));
+	json_decref(r);
+	close(fd);
+}
+
+static void test_decisions_audited(void **state)
+{
+	struct fx *f = *state;
+	int fd = client(f);
+	struct passwd *pw = getpwuid(getuid());
+	json_t *r, *d, *ev, *last;
+
+	r = roundtrip(f, fd, "{\"cmd\":\"approve\",\"mac\":\"02:00:00:00:00:99\",\"as\":\"business\"}\n");
+	assert_string_equal(err_code(r), "not_found");
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"block\",\"mac\":\"not-a-mac\"}\n");
+	assert_string_equal(err_code(r), "invalid_argument");
+	json_decref(r);
+
+	/* an admin may block ahead of time: the device is created blocked */
+	r = roundtrip(f, fd, "{\"cmd\":\"block\",\"mac\":\"02-00-00-00-00-AA\"}\n");
+	assert_ok(r);
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"devices\",\"state\":\"blocked\"}\n");
+	assert_ok(r);
+	assert_int_equal(json_array_size(json_object_get(r, "devices")), 1);
+	d = json_array_get(json_object_get(r, "devices"), 0);
+	assert_string_equal(json_string_value(json_object_get(d, "mac")), "02:00:00:00:00:aa");
+	assert_string_equal(json_string_value(json_object_get(d, "decided_by")), pw->pw_name);
+	assert_string_equal(json_string_value(json_object_get(d, "decided_via")), "cli");
+	json_decref(r);
+
+	r = roundtrip(f, fd, "{\"cmd\":\"approve\",\"mac\":\"02:00:00:00:00:aa\",\"as\":\"business\",\"type\":\"toaster\"}\n");
+	assert_string_equal(err_code(r), "invalid_argument");
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"approve\",\"mac\":\"02:00:00:00:00:aa\",\"as\":\"staff\"}\n");
+	assert_string_equal(err_code(r), "invalid_argument");
+	json_decref(r);
+
+	/* hostile text is stored and returned verbatim */
+	r = roundtrip(f, fd, "{\"cmd\":\"approve\",\"mac\":\"0200000000aa\",\"as\":\"business\","
+			     "\"label\":\"<img src=x onerror=alert(1)>'; DROP TABLE devices;--\",\"type\":\"pos\"}\n");
+	assert_ok(r);
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"show\",\"mac\":\"02:00:00:00:00:aa\"}\n");
+	assert_ok(r);
+	d = json_object_get(r, "device");
+	assert_string_equal(json_string_value(json_object_get(d, "state")), "approved");
+	assert_string_equal(json_string_value(json_object_get(d, "class")), "business");
+	assert_string_equal(json_string_value(json_object_get(d, "type")), "pos");
+	assert_string_equal(json_string_value(json_object_get(d, "label")),
+			    "<img src=x onerror=alert(1)>'; DROP TABLE devices;--");
+	ev = json_object_get(d, "events");
+	assert_true(json_array_size(ev) >= 2);
+	last = json_array_get(ev, json_array_size(ev) - 1);
+	assert_string_equal(json_string_value(json_object_get(last, "kind")), "audit");
+	assert_string_equal(json_string_value(json_object_get(last, "action")), "approve");
+	assert_string_equal(json_string_value(json_object_get(last, "actor")), pw->pw_name);
+	assert_string_equal(json_string_value(json_object_get(last, "via")), "cli");
+	json_decref(r);
+
+	r = roundtrip(f, fd, "{\"cmd\":\"forget\",\"mac\":\"02:00:00:00:00:aa\"}\n");
+	assert_ok(r);
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"show\",\"mac\":\"02:00:00:00:00:aa\"}\n");
+	assert_string_equal(err_code(r), "not_found");
+	json_decref(r);
+	/* the audit trail outlives the device */
+	r = roundtrip(f, fd, "{\"cmd\":\"events\",\"limit\":1}\n");
+	assert_ok(r);
+	last = json_array_get(json_object_get(r, "events"), 0);
+	assert_string_equal(json_string_value(json_object_get(last, "action")), "forget");
+	assert_string_equal(json_string_value(json_object_get(last, "mac")), "02:00:00:00:00:aa");
+	json_decref(r);
+	close(fd);
+}
+
+static void test_follow_sees_decisions(void **state)
+{
+	struct fx *f = *state;
+	int follower = client(f), admin = client(f);
+	json_t *r, *e;
+
+	r = roundtrip(f, follower, "{\"cmd\":\"events\",\"follow\":true,\"limit\":0}\n");
+	assert_ok(r);
+	json_decref(r);
+	r = roundtrip(f, admin, "{\"cmd\":\"block\",\"mac\":\"02:00:00:00:00:bb\"}\n");
+	assert_ok(r);
+	json_decref(r);
+	r = recv_line(f, follower);
+	e = json_object_get(r, "event");
+	assert_non_null(e);
+	assert_string_equal(json_string_value(json_object_get(e, "action")), "block");
+	assert_string_equal(json_string_value(json_object_get(e, "mac")), "02:00:00:00:00:bb");
+	json_decref(r);
+
+	/* a follower that itself decides is told too, and is not torn down */
+	r = roundtrip(f, follower, "{\"cmd\":\"forget\",\"mac\":\"02:00:00:00:00:bb\"}\n");
+	if (json_object_get(r, "event")) { /* the event may come before the reply */
+		json_decref(r);
+		r = recv_line(f, follower);
+		assert_ok(r);
+	} else {
+		assert_ok(r);
+		json_decref(r);
+		r = recv_line(f, follower);
+		assert_string_equal(json_string_value(json_object_get(json_object_get(r, "event"), "action")), "forget");
+	}
+	json_decref(r);
+	close(follower);
+	close(admin);
+}
+
+static void test_second_daemon_refused(void **state)
+{
+	struct fx *f = *state;
+	struct adm *other = NULL;
+	struct adm_cfg ac = { f->sock, 0600, NULL, NULL };
+
+	assert_int_equal(adm_new(f->base, f->ctl, &ac, &other), -EADDRINUSE);
+	assert_null(other);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_bad_input_keeps_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decisions_audited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_follow_sees_decisions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_daemon_refused, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("adm", tests, NULL, NULL);
+}
