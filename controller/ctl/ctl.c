@@ -45,6 +45,7 @@ struct ctl {
 	unsigned long applied, failed;
 	unsigned long lat[LAT_BUCKETS];
 	double lat_max_us;
+	long long first_ns, last_ns; /* monotonic, first and last applied event */
 	long long started_ms;
 };
 
@@ -186,8 +187,11 @@ static void on_event(struct hapd_conn *conn, const struct hapd_ev *ev, void *ud)
 		return;
 	}
 	if (observe(b, kind, ev->mac, vlan, ev->keyid) == 0) {
-		c->applied++;
-		lat_record(c, util_mono_ns() - t0);
+		long long t1 = util_mono_ns();
+		if (!c->applied++)
+			c->first_ns = t1;
+		c->last_ns = t1;
+		lat_record(c, t1 - t0);
 	}
 	notify(c);
 }
@@ -444,5 +448,6 @@ void ctl_get_stats(struct ctl *c, struct ctl_stats *st)
 	st->p50_us = lat_quantile(c, 0.50);
 	st->p99_us = lat_quantile(c, 0.99);
 	st->max_us = c->lat_max_us;
+	st->window_ms = (double)(c->last_ns - c->first_ns) / 1e6;
 	st->started_ms = c->started_ms;
 }

@@ -59,6 +59,7 @@ struct ctl_stats {
 	unsigned long applied;
 	unsigned long failed;
 	double p50_us, p99_us, max_us;
+	double window_ms;     /* from the first applied event to the last */
 	long long started_ms; /* wall clock */
 };
 void ctl_get_stats(struct ctl *c, struct ctl_stats *st);

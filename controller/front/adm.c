@@ -251,7 +251,7 @@ static json_t *verb_status(struct client *cl, json_t *req)
 		json_object_set_new(devs, reg_state_name((enum reg_state)i), json_integer(counts[i]));
 	ctl_foreach_bss(cl->adm->ctl, bss_status_cb, bss);
 	ctl_get_stats(cl->adm->ctl, &st);
-	return json_pack("{s:b, s:s, s:i, s:o, s:I, s:o, s:{s:s, s:i, s:o}, s:o, s:{s:I, s:I, s:f, s:f, s:f}}",
+	return json_pack("{s:b, s:s, s:i, s:o, s:I, s:o, s:{s:s, s:i, s:o}, s:o, s:{s:I, s:I, s:f, s:f, s:f, s:f}}",
 			 "ok", 1,
 			 "version", APGATE_VERSION,
 			 "pid", (int)getpid(),
@@ -261,7 +261,7 @@ static json_t *verb_status(struct client *cl, json_t *req)
 			 "registry", "path", reg_path(reg), "schema", reg_schema_version(reg), "devices", devs,
 			 "bss", bss,
 			 "events", "applied", (json_int_t)st.applied, "failed", (json_int_t)st.failed,
-			 "p50_us", st.p50_us, "p99_us", st.p99_us, "max_us", st.max_us);
+			 "p50_us", st.p50_us, "p99_us", st.p99_us, "max_us", st.max_us, "window_ms", st.window_ms);
 }
 
 static int list_cb(const struct reg_device *d, void *ud)
