@@ -67,7 +67,7 @@ for bin in "$BUILD"/tests/test_*; do
 	[ -x "$bin" ] && run_unit "$bin"
 done
 if [ -z "${UNIT_ONLY:-}" ]; then
-	for sc in tests/lab/test_*.sh; do
+	for sc in tests/system/test_*.sh tests/lab/test_*.sh; do
 		[ -f "$sc" ] && run_script "$sc"
 	done
 fi
