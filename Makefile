@@ -88,7 +88,7 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 # ---- dependencies (idempotent: apt-get runs only for what is missing) ----
 BUILD_DEBS := build-essential pkg-config libevent-dev libjansson-dev libinih-dev \
               libsqlite3-dev libcmocka-dev ieee-data
-LAB_DEBS   := hostapd wpasupplicant iproute2 sqlite3 procps busybox python3
+LAB_DEBS   := hostapd wpasupplicant dnsmasq-base iproute2 sqlite3 procps busybox python3
 deps-build:
 	@tests/install-deps.sh $(BUILD_DEBS)
 deps-lab:
