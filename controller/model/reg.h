@@ -7,13 +7,21 @@
  * trail and are committed durably (synchronous=FULL) before they return.
  *
  * All functions return 0 (or a count where stated) on success and a negative
- * errno on failure: -ENOENT unknown device, -EINVAL bad argument, -EIO for a
- * database error (logged with SQLite's message), -ENOSPC disk full,
- * -EBUSY database locked.
+ * errno on failure: -ENOENT unknown device, -EINVAL bad argument (also a
+ * write the schema's constraints refuse), -EIO for a database error (logged
+ * with SQLite's message), -ENOSPC disk full, -EBUSY database locked by
+ * another process for longer than 200 ms (the registry never blocks the
+ * event loop longer than that), -ENOMEM.
  *
- * MACs passed in must already be canonical (mac_canon()); timestamps are
- * milliseconds since the epoch, supplied by the caller (the registry never
- * reads the clock, so tests control time).
+ * MACs passed in must already be canonical (mac_canon()); anything else is
+ * -EINVAL. Timestamps are milliseconds since the epoch, supplied by the
+ * caller (the registry never reads the clock, so tests control time).
+ * Strings are stored and returned verbatim (bound, never spliced into SQL;
+ * no encoding check), up to REG_STR_MAX bytes each; longer is -EINVAL. Whoever
+ * shows them (portal, CLI, logs) escapes them.
+ *
+ * A handle belongs to one thread. Several processes may open the same file
+ * (WAL); writers wait at most 200 ms for each other.
  */
 #ifndef APGATE_REG_H
 #define APGATE_REG_H
@@ -31,6 +39,9 @@ enum reg_type {
 	REG_TYPE_POS, REG_TYPE_PAYMENT, REG_TYPE_SIGNAGE, REG_TYPE_OTHER,
 };
 #define REG_STATE_COUNT 4
+
+#define REG_STR_MAX 65536              /* bytes per stored string */
+#define REG_CONN_KEEP_DEFAULT 100000u  /* see reg_set_conn_keep() */
 
 /* Names as stored and shown ("pending", "business", "printer", ...). The
  * *_parse functions return 0 or -EINVAL. */
@@ -57,8 +68,8 @@ struct reg_device {
 	char *bss;       /* BSS (hostapd interface) last seen on */
 	int vlan;        /* VLAN last seen in, 0 = unknown */
 	bool connected;  /* currently associated per hostapd */
-	int64_t first_seen;
-	int64_t last_seen;
+	int64_t first_seen; /* when the registry first heard of it */
+	int64_t last_seen;  /* last observation; 0 = never (blocked ahead) */
 	char *decided_by;   /* who made the last decision (approve/block) */
 	char *decided_via;  /* "cli" or "portal" */
 	int64_t decided_at; /* 0 = never */
@@ -66,13 +77,21 @@ struct reg_device {
 void reg_device_free(struct reg_device *d);
 
 /* Opens (creating if needed) the registry at path and migrates its schema
- * to the newest version. On success *out is a new handle the caller closes
- * with reg_close(). A file whose schema is newer than this build is refused
- * with -EPROTO. */
+ * to the newest version (PRAGMA user_version; each step in its own
+ * transaction). On success *out is a new handle the caller closes with
+ * reg_close(). A file whose schema is newer than this build is refused
+ * with -EPROTO; a file that is not a database gives -EIO. */
 int reg_open(const char *path, struct reg **out);
-void reg_close(struct reg *r);
+void reg_close(struct reg *r); /* NULL is fine */
 int reg_schema_version(struct reg *r);
-const char *reg_path(const struct reg *r);
+const char *reg_path(const struct reg *r); /* owned by r */
+
+/* Connection events are pruned so that only those among the newest `keep`
+ * event ids remain (audit entries are never pruned, but count towards the
+ * window): at most keep + keep/10 (capped at 1000) conn events are stored.
+ * Pruning runs every keep/10 observations (at most 1000) and at open.
+ * Default REG_CONN_KEEP_DEFAULT; -EINVAL for 0. */
+int reg_set_conn_keep(struct reg *r, unsigned keep);
 
 /* --- Observations (from hostapd and later dnsmasq): not audited. --- */
 enum reg_obs_kind {
@@ -82,29 +101,41 @@ enum reg_obs_kind {
 	REG_OBS_EAP_FAILURE,
 	REG_OBS_PRESENT,       /* seen in a resync station list */
 };
-const char *reg_obs_name(enum reg_obs_kind k); /* "connected", ... */
+/* "connected", "disconnected", "eap-success", "eap-failure", "present" */
+const char *reg_obs_name(enum reg_obs_kind k);
 
 struct reg_obs {
 	enum reg_obs_kind kind;
 	const char *mac;
 	const char *bss;
 	int vlan;                  /* 0 = unknown */
-	const char *vendor;        /* stored only when the device is created */
+	const char *vendor;        /* stored only if the device has none yet */
 	const char *keyid;         /* may be NULL; kept in the event detail */
 	enum reg_state initial;    /* state if this creates the device */
 	int64_t now;
 };
 /* Records one observation in one transaction: creates the device if unknown
  * (for CONNECTED, PRESENT and EAP_SUCCESS; a DISCONNECTED or EAP_FAILURE of
- * an unknown MAC only writes the event), updates bss/vlan/connected/
- * last_seen, and appends a connection event. *created (may be NULL) tells
- * whether the device is new. */
+ * an unknown MAC only writes the event), updates it, and appends a
+ * connection event (detail "vlan=N, keyid=K" when given). *created (may be
+ * NULL) tells whether the device is new. Per kind:
+ *   CONNECTED, PRESENT  bss, vlan (if > 0), connected = true, last_seen
+ *   EAP_SUCCESS         bss, vlan (if > 0), last_seen (connected follows
+ *                       with CONNECTED; a device it creates starts false)
+ *   DISCONNECTED        connected = false unless the device has meanwhile
+ *                       connected to another bss (roaming), last_seen
+ *   EAP_FAILURE         last_seen
+ * Committed with synchronous=NORMAL: survives a crash of the daemon, and
+ * the database stays consistent on power loss (the last observations may
+ * be lost). */
 int reg_observe(struct reg *r, const struct reg_obs *o, bool *created);
 
 /* Resynchronisation after (re)attaching to a BSS: every device marked
  * connected on bss whose MAC is not in macs[0..n) is marked disconnected
- * (and gets a "disconnected" event with detail "resync"). Returns the number
- * of devices changed, or a negative errno. */
+ * (and gets a "disconnected" event with detail "resync"). macs are compared
+ * as canonical strings; the ones present are best recorded with
+ * REG_OBS_PRESENT. One transaction. Returns the number of devices changed,
+ * or a negative errno. */
 int reg_resync_bss(struct reg *r, const char *bss, const char *const *macs,
 		   unsigned n, int64_t now);
 
@@ -119,12 +150,21 @@ struct reg_approval {
 	const char *owner;    /* NULL = keep */
 	enum reg_type type;   /* NONE = keep */
 };
-/* -ENOENT for an unknown MAC, -EINVAL for cls NONE. */
+/* Sets state approved (for either class: which zone an approved personal
+ * device belongs in is the policy's business), the class, the given
+ * label/owner/type and decided_by/via/at, and writes an audit entry
+ * "approve" with detail "as business, label=Till 1, owner=Anna, type=pos"
+ * (only the fields given). -ENOENT for an unknown MAC, -EINVAL for cls NONE
+ * or a missing actor. who->who and who->via are required by all decisions.
+ * Decisions are committed with synchronous=FULL: on disk when they return. */
 int reg_approve(struct reg *r, const char *mac, const struct reg_approval *a,
 		const struct reg_actor *who, int64_t now);
-/* Blocking an unknown MAC creates it as blocked (an admin may block ahead). */
+/* Sets state blocked and decided_*; audit detail "was <state>". Blocking an
+ * unknown MAC creates it as blocked (an admin may block ahead; last_seen 0,
+ * audit detail "not seen before"). */
 int reg_block(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now);
-/* Removes the device; its audit entries stay. -ENOENT if unknown. */
+/* Removes the device; its audit entries stay, and a "forget" entry with
+ * detail "was <state>[, label=<label>]" is added. -ENOENT if unknown. */
 int reg_forget(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now);
 
 /* --- Queries --- */
@@ -133,7 +173,8 @@ int reg_get(struct reg *r, const char *mac, struct reg_device **out);
 typedef int (*reg_device_cb)(const struct reg_device *d, void *ud);
 /* Calls cb for every device (only those in *state when state != NULL),
  * ordered by first_seen then MAC. A non-zero return from cb stops the walk
- * and is returned. */
+ * and is returned. cb may call any other reg_ function, but not reg_list()
+ * itself (-EBUSY). */
 int reg_list(struct reg *r, const enum reg_state *state, reg_device_cb cb, void *ud);
 /* counts[state] = number of devices in that state. */
 int reg_count(struct reg *r, unsigned counts[REG_STATE_COUNT]);
@@ -152,12 +193,17 @@ struct reg_event {
 };
 typedef int (*reg_event_cb)(const struct reg_event *e, void *ud);
 /* Calls cb, oldest first, for the newest `limit` events with id > since_id
- * (limit 0 = all). Strings valid only during the callback. */
+ * (limit 0 = all). Strings valid only during the callback. Ids never repeat,
+ * even after forget and pruning, so since_id = the last id seen follows
+ * the timeline. A non-zero return from cb stops and is returned; cb must
+ * not call reg_events() itself (-EBUSY). */
 int reg_events(struct reg *r, int64_t since_id, unsigned limit, reg_event_cb cb, void *ud);
 /* Calls cb, oldest first, for the newest `limit` events of one device
- * (limit 0 = all). */
+ * (limit 0 = all): its connection events not yet pruned and all its audit
+ * entries, also after it was forgotten. Same callback rules as reg_events();
+ * nested in its own callback -EBUSY. */
 int reg_events_mac(struct reg *r, const char *mac, unsigned limit, reg_event_cb cb, void *ud);
-/* Id of the newest event, 0 if none. */
+/* Id of the newest event, 0 if none, or a negative errno. */
 int64_t reg_last_event_id(struct reg *r);
 
 #endif

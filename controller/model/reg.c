@@ -1,0 +1,1176 @@
+/* reg.c - the device registry on SQLite (contract in reg.h).
+ *
+ * One connection per handle, every statement prepared once in reg_open().
+ * Observations commit with synchronous=NORMAL (WAL: consistent, not synced
+ * per commit); decisions switch the connection to synchronous=FULL around
+ * their transaction, so the WAL is fsynced before reg_approve()/reg_block()/
+ * reg_forget() return.
+ */
+#include "reg.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "mac.h"
+#include "util.h"
+
+#define REG_BUSY_TIMEOUT_MS 200
+#define REG_PRUNE_EVERY_MAX 1000u
+
+/* ---- schema ----
+ *
+ * Migrations run in order, each in its own transaction that also sets
+ * PRAGMA user_version to the step's number. Never edit a released step;
+ * append a new one (new columns: ALTER TABLE devices ADD COLUMN ...; keyid
+ * and DHCP fingerprint fields are expected to arrive that way).
+ *
+ * Design notes for v1:
+ * - devices is keyed by the canonical MAC (WITHOUT ROWID: the key is the
+ *   row). state and class are CHECKed; device types live in a lookup table
+ *   referenced by a foreign key, because a CHECK cannot be altered in SQLite
+ *   and new types are the likeliest change (a migration just INSERTs them).
+ * - events holds connection events ('conn', pruned to a bounded number) and
+ *   audit entries ('audit', kept forever, enforced by triggers). The ids come
+ *   from AUTOINCREMENT so they never repeat after a forget or a prune.
+ * - No foreign key from events to devices: audit entries outlive devices.
+ */
+static const char schema_v1[] =
+	"CREATE TABLE device_types (\n"
+	"  name TEXT PRIMARY KEY NOT NULL\n"
+	") WITHOUT ROWID;\n"
+	"INSERT INTO device_types(name) VALUES ('pc'), ('phone'), ('tablet'),\n"
+	"  ('printer'), ('pos'), ('payment'), ('signage'), ('other');\n"
+	"CREATE TABLE devices (\n"
+	"  mac         TEXT PRIMARY KEY NOT NULL CHECK (mac GLOB\n"
+	"    '[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:"
+	"[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]'),\n"
+	"  state       TEXT NOT NULL\n"
+	"              CHECK (state IN ('pending', 'approved', 'blocked', 'guest')),\n"
+	"  class       TEXT CHECK (class IN ('business', 'personal')),\n"
+	"  type        TEXT REFERENCES device_types(name),\n"
+	"  label       TEXT,\n"
+	"  owner       TEXT,\n"
+	"  vendor      TEXT,\n"
+	"  hostname    TEXT,\n"
+	"  ip          TEXT,\n"
+	"  bss         TEXT,\n"
+	"  vlan        INTEGER NOT NULL DEFAULT 0 CHECK (vlan BETWEEN 0 AND 4095),\n"
+	"  connected   INTEGER NOT NULL DEFAULT 0 CHECK (connected IN (0, 1)),\n"
+	"  first_seen  INTEGER NOT NULL,\n"
+	"  last_seen   INTEGER NOT NULL,\n"
+	"  decided_by  TEXT,\n"
+	"  decided_via TEXT,\n"
+	"  decided_at  INTEGER NOT NULL DEFAULT 0\n"
+	") WITHOUT ROWID;\n"
+	"CREATE INDEX devices_by_first_seen ON devices(first_seen, mac);\n"
+	"CREATE TABLE events (\n"
+	"  id     INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"  ts     INTEGER NOT NULL,\n"
+	"  kind   TEXT NOT NULL CHECK (kind IN ('conn', 'audit')),\n"
+	"  action TEXT NOT NULL,\n"
+	"  mac    TEXT NOT NULL,\n"
+	"  bss    TEXT,\n"
+	"  actor  TEXT,\n"
+	"  via    TEXT,\n"
+	"  detail TEXT\n"
+	");\n"
+	"CREATE INDEX events_by_mac ON events(mac, id);\n"
+	"CREATE INDEX events_audit ON events(id) WHERE kind = 'audit';\n"
+	"CREATE TRIGGER events_audit_no_delete BEFORE DELETE ON events\n"
+	"  WHEN old.kind = 'audit'\n"
+	"  BEGIN SELECT RAISE(ABORT, 'audit entries are kept'); END;\n"
+	"CREATE TRIGGER events_audit_no_update BEFORE UPDATE ON events\n"
+	"  WHEN old.kind = 'audit'\n"
+	"  BEGIN SELECT RAISE(ABORT, 'audit entries are kept'); END;\n"
+	"CREATE VIEW audit AS\n"
+	"  SELECT id, ts, action, mac, actor, via, detail FROM events\n"
+	"  WHERE kind = 'audit';\n";
+
+static const char *const migrations[] = {
+	schema_v1, /* v1 */
+};
+#define REG_SCHEMA_LATEST ((int)ARRAY_SIZE(migrations))
+
+/* ---- prepared statements ---- */
+
+#define DEV_COLS "mac, state, class, type, label, owner, vendor, hostname, ip, bss, " \
+		 "vlan, connected, first_seen, last_seen, decided_by, decided_via, decided_at"
+#define EV_COLS "id, ts, kind, action, mac, bss, actor, via, detail"
+
+enum st {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_DEV_TOUCH, ST_DEV_CREATE, ST_DEV_STATE, ST_DEV_APPROVE, ST_DEV_BLOCK,
+	ST_DEV_CREATE_BLOCKED, ST_DEV_DELETE, ST_DEV_GET, ST_DEV_LIST, ST_DEV_COUNT,
+	ST_DEV_ON_BSS, ST_DEV_DISCONNECT,
+	ST_EV_INSERT, ST_EV_LIST, ST_EV_LIST_MAC, ST_EV_LAST, ST_EV_PRUNE,
+	ST__COUNT
+};
+
+static const char *const st_sql[ST__COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	/* ?2 bss (NULL = keep), ?3 vlan (0 = keep), ?4 now, ?5 vendor (fills
+	 * only an empty one), ?6 connected: 1 set, 0 clear if on bss ?7 (or
+	 * bss unknown), NULL keep. SET expressions see the old row. */
+	[ST_DEV_TOUCH] =
+		"UPDATE devices SET bss = coalesce(?2, bss),"
+		" vlan = CASE WHEN ?3 > 0 THEN ?3 ELSE vlan END,"
+		" connected = CASE ?6 WHEN 1 THEN 1"
+		"  WHEN 0 THEN (CASE WHEN ?7 IS NULL OR bss IS NULL OR bss = ?7"
+		"   THEN 0 ELSE connected END)"
+		"  ELSE connected END,"
+		" last_seen = ?4, vendor = coalesce(vendor, ?5)"
+		" WHERE mac = ?1",
+	[ST_DEV_CREATE] =
+		"INSERT INTO devices (mac, state, vendor, bss, vlan, connected,"
+		" first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+	[ST_DEV_STATE] = "SELECT state, label FROM devices WHERE mac = ?1",
+	[ST_DEV_APPROVE] =
+		"UPDATE devices SET state = 'approved', class = ?2,"
+		" label = coalesce(?3, label), owner = coalesce(?4, owner),"
+		" type = coalesce(?5, type), decided_by = ?6, decided_via = ?7,"
+		" decided_at = ?8 WHERE mac = ?1",
+	[ST_DEV_BLOCK] =
+		"UPDATE devices SET state = 'blocked', decided_by = ?2,"
+		" decided_via = ?3, decided_at = ?4 WHERE mac = ?1",
+	[ST_DEV_CREATE_BLOCKED] =
+		"INSERT INTO devices (mac, state, first_seen, last_seen, decided_by,"
+		" decided_via, decided_at) VALUES (?1, 'blocked', ?4, 0, ?2, ?3, ?4)",
+	[ST_DEV_DELETE] = "DELETE FROM devices WHERE mac = ?1",
+	[ST_DEV_GET] = "SELECT " DEV_COLS " FROM devices WHERE mac = ?1",
+	[ST_DEV_LIST] = "SELECT " DEV_COLS " FROM devices"
+		" WHERE ?1 IS NULL OR state = ?1 ORDER BY first_seen, mac",
+	[ST_DEV_COUNT] = "SELECT state, count(*) FROM devices GROUP BY state",
+	[ST_DEV_ON_BSS] = "SELECT mac FROM devices WHERE bss = ?1 AND connected = 1",
+	[ST_DEV_DISCONNECT] = "UPDATE devices SET connected = 0 WHERE mac = ?1",
+	[ST_EV_INSERT] =
+		"INSERT INTO events (ts, kind, action, mac, bss, actor, via, detail)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_EV_LIST] = "SELECT " EV_COLS " FROM (SELECT " EV_COLS " FROM events"
+		" WHERE id > ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+	[ST_EV_LIST_MAC] = "SELECT " EV_COLS " FROM (SELECT " EV_COLS " FROM events"
+		" WHERE mac = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+	[ST_EV_LAST] = "SELECT coalesce(max(id), 0) FROM events",
+	[ST_EV_PRUNE] = "DELETE FROM events WHERE id > ?1 AND id <= ?2 AND kind = 'conn'",
+};
+
+struct reg {
+	sqlite3 *db;
+	char *path;
+	int version;
+	unsigned conn_keep;     /* conn events kept within the newest ids */
+	unsigned prune_every;   /* prune after this many observations */
+	unsigned since_prune;
+	int64_t pruned_upto;    /* ids <= this hold no conn events any more */
+	sqlite3_stmt *st[ST__COUNT];
+};
+
+/* ---- names ---- */
+
+static const char *const state_names[REG_STATE_COUNT] = {
+	[REG_PENDING] = "pending", [REG_APPROVED] = "approved",
+	[REG_BLOCKED] = "blocked", [REG_GUEST] = "guest",
+};
+static const char *const class_names[] = {
+	[REG_CLASS_NONE] = NULL, [REG_CLASS_BUSINESS] = "business",
+	[REG_CLASS_PERSONAL] = "personal",
+};
+static const char *const type_names[] = {
+	[REG_TYPE_NONE] = NULL, [REG_TYPE_PC] = "pc", [REG_TYPE_PHONE] = "phone",
+	[REG_TYPE_TABLET] = "tablet", [REG_TYPE_PRINTER] = "printer",
+	[REG_TYPE_POS] = "pos", [REG_TYPE_PAYMENT] = "payment",
+	[REG_TYPE_SIGNAGE] = "signage", [REG_TYPE_OTHER] = "other",
+};
+static const char *const obs_names[] = {
+	[REG_OBS_CONNECTED] = "connected", [REG_OBS_DISCONNECTED] = "disconnected",
+	[REG_OBS_EAP_SUCCESS] = "eap-success", [REG_OBS_EAP_FAILURE] = "eap-failure",
+	[REG_OBS_PRESENT] = "present",
+};
+
+static const char *name_of(const char *const *names, size_t n, unsigned v)
+{
+	return v < n ? names[v] : NULL;
+}
+
+static int parse_name(const char *const *names, size_t n, const char *s, unsigned *out)
+{
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (names[i] && strcmp(names[i], s) == 0) {
+			*out = (unsigned)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *reg_state_name(enum reg_state s)
+{
+	return name_of(state_names, ARRAY_SIZE(state_names), s);
+}
+
+int reg_state_parse(const char *s, enum reg_state *out)
+{
+	unsigned v;
+	int r = parse_name(state_names, ARRAY_SIZE(state_names), s, &v);
+	if (r == 0)
+		*out = (enum reg_state)v;
+	return r;
+}
+
+const char *reg_class_name(enum reg_class c)
+{
+	return name_of(class_names, ARRAY_SIZE(class_names), c);
+}
+
+int reg_class_parse(const char *s, enum reg_class *out)
+{
+	unsigned v;
+	int r = parse_name(class_names, ARRAY_SIZE(class_names), s, &v);
+	if (r == 0)
+		*out = (enum reg_class)v;
+	return r;
+}
+
+const char *reg_type_name(enum reg_type t)
+{
+	return name_of(type_names, ARRAY_SIZE(type_names), t);
+}
+
+int reg_type_parse(const char *s, enum reg_type *out)
+{
+	unsigned v;
+	int r = parse_name(type_names, ARRAY_SIZE(type_names), s, &v);
+	if (r == 0)
+		*out = (enum reg_type)v;
+	return r;
+}
+
+const char *reg_obs_name(enum reg_obs_kind k)
+{
+	return name_of(obs_names, ARRAY_SIZE(obs_names), k);
+}
+
+/* ---- errors and small helpers ---- */
+
+static int map_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_CONSTRAINT:
+		return -EINVAL;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+/* Logs SQLite's message for a failed operation and returns the errno. */
+static int db_fail(struct reg *r, int rc, const char *what)
+{
+	int sys = sqlite3_system_errno(r->db);
+
+	log_err("reg: %s: %s (sqlite %d%s%s)", what, sqlite3_errmsg(r->db), rc,
+		sys ? ", " : "", sys ? strerror(sys) : "");
+	return map_rc(rc);
+}
+
+static void st_resetp(sqlite3_stmt **st)
+{
+	if (*st) {
+		sqlite3_reset(*st);
+		sqlite3_clear_bindings(*st);
+	}
+}
+/* A statement borrowed from the handle, reset when it leaves scope. */
+#define _cleanup_reset_ _cleanup_(st_resetp)
+
+static void sqlite_freep(char **p) { sqlite3_free(*p); }
+#define _cleanup_sqlite_free_ _cleanup_(sqlite_freep)
+
+static int bind_str(sqlite3_stmt *st, int i, const char *s)
+{
+	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+static int bind_fail(struct reg *r)
+{
+	return db_fail(r, sqlite3_errcode(r->db), "bind");
+}
+
+/* Steps a statement that returns no rows (or whose rows are ignored). */
+static int st_done(struct reg *r, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_fail(r, rc, what);
+}
+
+static int st_run(struct reg *r, enum st id, const char *what)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[id];
+	return st_done(r, st, what);
+}
+
+static bool mac_ok(const char *mac)
+{
+	char canon[MAC_STR_LEN];
+	return mac && mac_canon(mac, canon) == 0 && strcmp(canon, mac) == 0;
+}
+
+static bool str_ok(const char *s)
+{
+	return !s || strnlen(s, REG_STR_MAX + 1) <= REG_STR_MAX;
+}
+
+static const char *col_str(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+/* ---- transactions ----
+ * tx_begin(durable) ... tx_end(ret, durable): commits when ret is 0, rolls
+ * back otherwise, and puts synchronous back to NORMAL after a durable one.
+ * Statements used inside must be reset before tx_end (helpers do that on
+ * their way out with _cleanup_reset_). */
+
+static void tx_rollback(struct reg *r)
+{
+	/* Some errors (FULL, IOERR, NOMEM) roll back on their own. */
+	if (!sqlite3_get_autocommit(r->db))
+		st_run(r, ST_ROLLBACK, "rollback");
+}
+
+/* PRAGMA synchronous acts when the statement is compiled, not when it is
+ * stepped, so it cannot live among the prepared statements: it is run
+ * through sqlite3_exec() each time (decisions are rare). */
+static int set_sync(struct reg *r, bool full)
+{
+	const char *sql = full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
+	int rc = sqlite3_exec(r->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : db_fail(r, rc, sql);
+}
+
+static int tx_begin(struct reg *r, bool durable)
+{
+	int ret;
+
+	if (durable && (ret = set_sync(r, true)) < 0)
+		return ret;
+	ret = st_run(r, ST_BEGIN, "begin");
+	if (ret < 0 && durable)
+		set_sync(r, false);
+	return ret;
+}
+
+static int tx_end(struct reg *r, int ret, bool durable)
+{
+	if (ret == 0)
+		ret = st_run(r, ST_COMMIT, "commit");
+	if (ret < 0)
+		tx_rollback(r);
+	if (durable)
+		set_sync(r, false);
+	return ret;
+}
+
+/* ---- events ---- */
+
+static int ev_insert(struct reg *r, int64_t ts, const char *kind, const char *action,
+		     const char *mac, const char *bss, const struct reg_actor *who,
+		     const char *detail)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_EV_INSERT];
+
+	if (sqlite3_bind_int64(st, 1, ts) || bind_str(st, 2, kind) ||
+	    bind_str(st, 3, action) || bind_str(st, 4, mac) || bind_str(st, 5, bss) ||
+	    bind_str(st, 6, who ? who->who : NULL) || bind_str(st, 7, who ? who->via : NULL) ||
+	    bind_str(st, 8, detail))
+		return bind_fail(r);
+	return st_done(r, st, "insert event");
+}
+
+static int64_t last_event_id(struct reg *r)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_EV_LAST];
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_ROW)
+		return db_fail(r, rc, "last event id");
+	return sqlite3_column_int64(st, 0);
+}
+
+/* Drops conn events more than conn_keep ids below the newest one. Only the
+ * ids added since the previous prune are visited, so a prune costs about
+ * prune_every row deletions. Runs in its own (autocommit) transaction. */
+static int prune(struct reg *r)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_EV_PRUNE];
+	int64_t last = last_event_id(r), upto;
+	int ret;
+
+	if (last < 0)
+		return (int)last;
+	upto = last - (int64_t)r->conn_keep;
+	r->since_prune = 0;
+	if (upto <= r->pruned_upto)
+		return 0;
+	if (sqlite3_bind_int64(st, 1, r->pruned_upto) || sqlite3_bind_int64(st, 2, upto))
+		return bind_fail(r);
+	ret = st_done(r, st, "prune events");
+	if (ret == 0)
+		r->pruned_upto = upto;
+	return ret;
+}
+
+static void maybe_prune(struct reg *r)
+{
+	if (++r->since_prune < r->prune_every)
+		return;
+	if (prune(r) < 0)
+		log_warn("reg: pruning connection events failed; will retry");
+}
+
+int reg_set_conn_keep(struct reg *r, unsigned keep)
+{
+	if (!r || keep == 0)
+		return -EINVAL;
+	r->conn_keep = keep;
+	r->prune_every = keep / 10 ? keep / 10 : 1;
+	if (r->prune_every > REG_PRUNE_EVERY_MAX)
+		r->prune_every = REG_PRUNE_EVERY_MAX;
+	return 0;
+}
+
+/* ---- open / close / migrations ---- */
+
+static int exec_sql(struct reg *r, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(r->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : db_fail(r, rc, what);
+}
+
+static int pragma_int(struct reg *r, const char *sql, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int(st, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	if (rc != SQLITE_OK) {
+		int ret = db_fail(r, rc, sql);
+		sqlite3_finalize(st);
+		return ret;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int set_wal(struct reg *r)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(r->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	int ret = 0;
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		ret = db_fail(r, rc, "journal_mode=WAL");
+	else if (sqlite3_stricmp(col_str(st, 0) ? col_str(st, 0) : "", "wal") != 0)
+		log_warn("reg: %s: journal mode is %s, not WAL", r->path, col_str(st, 0));
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Applies step `to` (1-based) in its own transaction, unless another
+ * process got there first. */
+static int migrate_step(struct reg *r, int to)
+{
+	char sql[64];
+	int ret, cur = 0;
+
+	ret = exec_sql(r, "BEGIN IMMEDIATE", "begin migration");
+	if (ret < 0)
+		return ret;
+	ret = pragma_int(r, "PRAGMA user_version", &cur);
+	if (ret == 0 && cur < to) {
+		ret = exec_sql(r, migrations[to - 1], "migration");
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", to);
+		if (ret == 0)
+			ret = exec_sql(r, sql, "set user_version");
+	}
+	if (ret == 0)
+		ret = exec_sql(r, "COMMIT", "commit migration");
+	if (ret < 0) {
+		if (!sqlite3_get_autocommit(r->db))
+			exec_sql(r, "ROLLBACK", "rollback migration");
+		log_err("reg: %s: migration to schema v%d failed", r->path, to);
+		return ret;
+	}
+	if (cur < to)
+		log_info("reg: %s: schema migrated to v%d", r->path, to);
+	return 0;
+}
+
+static int migrate(struct reg *r)
+{
+	int ret, v = 0;
+
+	ret = pragma_int(r, "PRAGMA user_version", &v);
+	if (ret < 0)
+		return ret;
+	if (v > REG_SCHEMA_LATEST || v < 0) {
+		log_err("reg: %s: schema version %d is newer than this build (%d)",
+			r->path, v, REG_SCHEMA_LATEST);
+		return -EPROTO;
+	}
+	for (int to = v + 1; to <= REG_SCHEMA_LATEST; to++) {
+		ret = migrate_step(r, to);
+		if (ret < 0)
+			return ret;
+	}
+	return pragma_int(r, "PRAGMA user_version", &r->version);
+}
+
+static int reg_setup(struct reg *r)
+{
+	int ret, rc;
+
+	rc = sqlite3_open_v2(r->path, &r->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
+	if (rc != SQLITE_OK) {
+		if (!r->db)
+			return -ENOMEM;
+		log_err("reg: cannot open %s", r->path);
+		return db_fail(r, rc, "open");
+	}
+	sqlite3_busy_timeout(r->db, REG_BUSY_TIMEOUT_MS);
+	sqlite3_db_config(r->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(r->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+
+	/* cache_size: 2 MB of pages is plenty for thousands of devices and
+	 * keeps the daemon's RSS small; migrations run synchronous=FULL. */
+	ret = exec_sql(r, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000;"
+		       " PRAGMA synchronous = FULL;", "pragmas");
+	if (ret == 0)
+		ret = set_wal(r);
+	if (ret == 0)
+		ret = migrate(r);
+	if (ret == 0)
+		ret = exec_sql(r, "PRAGMA synchronous = NORMAL;"
+			       " PRAGMA journal_size_limit = 8388608;", "pragmas");
+	if (ret < 0)
+		return ret;
+
+	for (int i = 0; i < ST__COUNT; i++) {
+		rc = sqlite3_prepare_v3(r->db, st_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&r->st[i], NULL);
+		if (rc != SQLITE_OK)
+			return db_fail(r, rc, "prepare");
+	}
+	return 0;
+}
+
+int reg_open(const char *path, struct reg **out)
+{
+	struct reg *r;
+	int ret;
+
+	if (!path || !*path || !out)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->path = strdup(path);
+	if (!r->path) {
+		free(r);
+		return -ENOMEM;
+	}
+	reg_set_conn_keep(r, REG_CONN_KEEP_DEFAULT);
+
+	ret = reg_setup(r);
+	if (ret == 0 && prune(r) < 0)
+		log_warn("reg: %s: pruning connection events failed", path);
+	if (ret < 0) {
+		reg_close(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+void reg_close(struct reg *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(r->st[i]);
+	if (r->db && sqlite3_close(r->db) != SQLITE_OK)
+		log_err("reg: close: %s", sqlite3_errmsg(r->db));
+	free(r->path);
+	free(r);
+}
+
+int reg_schema_version(struct reg *r)
+{
+	return r ? r->version : -EINVAL;
+}
+
+const char *reg_path(const struct reg *r)
+{
+	return r ? r->path : NULL;
+}
+
+/* ---- observations ---- */
+
+static int observe_tx(struct reg *r, const struct reg_obs *o, bool *created)
+{
+	_cleanup_sqlite_free_ char *detail = NULL;
+	const char *bss = o->bss;
+	int vlan = o->vlan, conn = -1, ret;
+	bool creates = false;
+
+	switch (o->kind) {
+	case REG_OBS_CONNECTED:
+	case REG_OBS_PRESENT:
+		conn = 1;
+		creates = true;
+		break;
+	case REG_OBS_EAP_SUCCESS:
+		creates = true;
+		break;
+	case REG_OBS_DISCONNECTED:
+		conn = 0;
+		bss = NULL;
+		vlan = 0;
+		break;
+	case REG_OBS_EAP_FAILURE:
+		bss = NULL;
+		vlan = 0;
+		break;
+	}
+
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_TOUCH];
+		if (bind_str(st, 1, o->mac) || bind_str(st, 2, bss) ||
+		    sqlite3_bind_int(st, 3, vlan) || sqlite3_bind_int64(st, 4, o->now) ||
+		    bind_str(st, 5, o->vendor) ||
+		    (conn < 0 ? sqlite3_bind_null(st, 6) : sqlite3_bind_int(st, 6, conn)) ||
+		    bind_str(st, 7, o->bss))
+			return bind_fail(r);
+		ret = st_done(r, st, "update device");
+		if (ret < 0)
+			return ret;
+	}
+	if (sqlite3_changes(r->db) == 0 && creates) {
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_CREATE];
+		if (bind_str(st, 1, o->mac) || bind_str(st, 2, reg_state_name(o->initial)) ||
+		    bind_str(st, 3, o->vendor) || bind_str(st, 4, o->bss) ||
+		    sqlite3_bind_int(st, 5, o->vlan) || sqlite3_bind_int(st, 6, conn == 1) ||
+		    sqlite3_bind_int64(st, 7, o->now))
+			return bind_fail(r);
+		ret = st_done(r, st, "create device");
+		if (ret < 0)
+			return ret;
+		*created = true;
+	}
+
+	if (o->vlan || o->keyid) {
+		sqlite3_str *s = sqlite3_str_new(r->db);
+		if (o->vlan)
+			sqlite3_str_appendf(s, "vlan=%d", o->vlan);
+		if (o->keyid)
+			sqlite3_str_appendf(s, "%skeyid=%s", o->vlan ? ", " : "", o->keyid);
+		if (sqlite3_str_errcode(s) != SQLITE_OK) {
+			sqlite3_free(sqlite3_str_finish(s));
+			return -ENOMEM;
+		}
+		detail = sqlite3_str_finish(s);
+	}
+	return ev_insert(r, o->now, "conn", reg_obs_name(o->kind), o->mac, o->bss, NULL, detail);
+}
+
+int reg_observe(struct reg *r, const struct reg_obs *o, bool *created)
+{
+	bool made = false;
+	int ret;
+
+	if (created)
+		*created = false;
+	if (!r || !o || !mac_ok(o->mac) || (unsigned)o->kind > REG_OBS_PRESENT ||
+	    (unsigned)o->initial >= REG_STATE_COUNT || o->vlan < 0 || o->vlan > 4095 ||
+	    !str_ok(o->bss) || !str_ok(o->vendor) || !str_ok(o->keyid))
+		return -EINVAL;
+
+	ret = tx_begin(r, false);
+	if (ret < 0)
+		return ret;
+	ret = tx_end(r, observe_tx(r, o, &made), false);
+	if (ret < 0)
+		return ret;
+	if (created)
+		*created = made;
+	maybe_prune(r);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Canonical MACs of the devices marked connected on bss. */
+static int connected_on(struct reg *r, const char *bss, char (**out)[MAC_STR_LEN], size_t *n)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_ON_BSS];
+	_cleanup_free_ char (*v)[MAC_STR_LEN] = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (bind_str(st, 1, bss))
+		return bind_fail(r);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *mac = col_str(st, 0);
+		if (!mac)
+			continue;
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			void *p = reallocarray(v, ncap, sizeof(*v));
+			if (!p)
+				return -ENOMEM;
+			v = p;
+			cap = ncap;
+		}
+		util_strlcpy(v[len++], mac, MAC_STR_LEN);
+	}
+	if (rc != SQLITE_DONE)
+		return db_fail(r, rc, "list connected");
+	*out = steal_ptr(&v);
+	*n = len;
+	return 0;
+}
+
+static int disconnect_one(struct reg *r, const char *mac, const char *bss, int64_t now)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_DISCONNECT];
+	int ret;
+
+	if (bind_str(st, 1, mac))
+		return bind_fail(r);
+	ret = st_done(r, st, "disconnect device");
+	if (ret < 0)
+		return ret;
+	return ev_insert(r, now, "conn", reg_obs_name(REG_OBS_DISCONNECTED), mac, bss,
+			 NULL, "resync");
+}
+
+static int resync_tx(struct reg *r, const char *bss, const char *const *macs, unsigned n,
+		     int64_t now)
+{
+	_cleanup_free_ const char **sorted = NULL;
+	_cleanup_free_ char (*conn)[MAC_STR_LEN] = NULL;
+	size_t nconn = 0;
+	int ret, changed = 0;
+
+	if (n) {
+		sorted = malloc(n * sizeof(*sorted));
+		if (!sorted)
+			return -ENOMEM;
+		memcpy(sorted, macs, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), cmp_str);
+	}
+	ret = connected_on(r, bss, &conn, &nconn);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < nconn; i++) {
+		const char *key = conn[i];
+		if (n && bsearch(&key, sorted, n, sizeof(*sorted), cmp_str))
+			continue;
+		ret = disconnect_one(r, conn[i], bss, now);
+		if (ret < 0)
+			return ret;
+		changed++;
+	}
+	return changed;
+}
+
+int reg_resync_bss(struct reg *r, const char *bss, const char *const *macs,
+		   unsigned n, int64_t now)
+{
+	int ret, changed;
+
+	if (!r || !bss || (n && !macs))
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (!macs[i])
+			return -EINVAL;
+	ret = tx_begin(r, false);
+	if (ret < 0)
+		return ret;
+	changed = resync_tx(r, bss, macs, n, now);
+	ret = tx_end(r, changed < 0 ? changed : 0, false);
+	return ret < 0 ? ret : changed;
+}
+
+/* ---- decisions ---- */
+
+static bool actor_ok(const struct reg_actor *who)
+{
+	return who && who->who && who->via && str_ok(who->who) && str_ok(who->via);
+}
+
+/* Current state and label of mac: 1 found, 0 unknown, or a negative errno.
+ * The label is copied (caller frees with sqlite3_free). */
+static int dev_state(struct reg *r, const char *mac, char **state, char **label)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_STATE];
+	int rc;
+
+	if (bind_str(st, 1, mac))
+		return bind_fail(r);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(r, rc, "device state");
+	*state = sqlite3_mprintf("%s", col_str(st, 0) ? col_str(st, 0) : "?");
+	*label = col_str(st, 1) ? sqlite3_mprintf("%s", col_str(st, 1)) : NULL;
+	if (!*state || (col_str(st, 1) && !*label))
+		return -ENOMEM;
+	return 1;
+}
+
+static int approve_tx(struct reg *r, const char *mac, const struct reg_approval *a,
+		      const struct reg_actor *who, int64_t now)
+{
+	_cleanup_sqlite_free_ char *detail = NULL;
+	int ret;
+
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_APPROVE];
+		if (bind_str(st, 1, mac) || bind_str(st, 2, reg_class_name(a->cls)) ||
+		    bind_str(st, 3, a->label) || bind_str(st, 4, a->owner) ||
+		    bind_str(st, 5, reg_type_name(a->type)) || bind_str(st, 6, who->who) ||
+		    bind_str(st, 7, who->via) || sqlite3_bind_int64(st, 8, now))
+			return bind_fail(r);
+		ret = st_done(r, st, "approve");
+		if (ret < 0)
+			return ret;
+	}
+	if (sqlite3_changes(r->db) == 0)
+		return -ENOENT;
+
+	sqlite3_str *s = sqlite3_str_new(r->db);
+	sqlite3_str_appendf(s, "as %s", reg_class_name(a->cls));
+	if (a->label)
+		sqlite3_str_appendf(s, ", label=%s", a->label);
+	if (a->owner)
+		sqlite3_str_appendf(s, ", owner=%s", a->owner);
+	if (a->type != REG_TYPE_NONE)
+		sqlite3_str_appendf(s, ", type=%s", reg_type_name(a->type));
+	if (sqlite3_str_errcode(s) != SQLITE_OK) {
+		sqlite3_free(sqlite3_str_finish(s));
+		return -ENOMEM;
+	}
+	detail = sqlite3_str_finish(s);
+	return ev_insert(r, now, "audit", "approve", mac, NULL, who, detail);
+}
+
+int reg_approve(struct reg *r, const char *mac, const struct reg_approval *a,
+		const struct reg_actor *who, int64_t now)
+{
+	int ret;
+
+	if (!r || !mac_ok(mac) || !a || !actor_ok(who) || !str_ok(a->label) ||
+	    !str_ok(a->owner) || !reg_class_name(a->cls) ||
+	    (a->type != REG_TYPE_NONE && !reg_type_name(a->type)))
+		return -EINVAL;
+	ret = tx_begin(r, true);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, approve_tx(r, mac, a, who, now), true);
+}
+
+static int block_tx(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now)
+{
+	_cleanup_sqlite_free_ char *state = NULL, *label = NULL, *detail = NULL;
+	int found, ret;
+
+	found = dev_state(r, mac, &state, &label);
+	if (found < 0)
+		return found;
+	{
+		_cleanup_reset_ sqlite3_stmt *st =
+			r->st[found ? ST_DEV_BLOCK : ST_DEV_CREATE_BLOCKED];
+		if (bind_str(st, 1, mac) || bind_str(st, 2, who->who) ||
+		    bind_str(st, 3, who->via) || sqlite3_bind_int64(st, 4, now))
+			return bind_fail(r);
+		ret = st_done(r, st, "block");
+		if (ret < 0)
+			return ret;
+	}
+	detail = found ? sqlite3_mprintf("was %s", state) : sqlite3_mprintf("not seen before");
+	if (!detail)
+		return -ENOMEM;
+	return ev_insert(r, now, "audit", "block", mac, NULL, who, detail);
+}
+
+int reg_block(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now)
+{
+	int ret;
+
+	if (!r || !mac_ok(mac) || !actor_ok(who))
+		return -EINVAL;
+	ret = tx_begin(r, true);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, block_tx(r, mac, who, now), true);
+}
+
+static int forget_tx(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now)
+{
+	_cleanup_sqlite_free_ char *state = NULL, *label = NULL, *detail = NULL;
+	int found, ret;
+
+	found = dev_state(r, mac, &state, &label);
+	if (found <= 0)
+		return found < 0 ? found : -ENOENT;
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_DELETE];
+		if (bind_str(st, 1, mac))
+			return bind_fail(r);
+		ret = st_done(r, st, "forget");
+		if (ret < 0)
+			return ret;
+	}
+	detail = label ? sqlite3_mprintf("was %s, label=%s", state, label)
+		       : sqlite3_mprintf("was %s", state);
+	if (!detail)
+		return -ENOMEM;
+	return ev_insert(r, now, "audit", "forget", mac, NULL, who, detail);
+}
+
+int reg_forget(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now)
+{
+	int ret;
+
+	if (!r || !mac_ok(mac) || !actor_ok(who))
+		return -EINVAL;
+	ret = tx_begin(r, true);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, forget_tx(r, mac, who, now), true);
+}
+
+/* ---- queries ---- */
+
+/* Fills d from a DEV_COLS row; strings point into the statement. */
+static void row_device(sqlite3_stmt *st, struct reg_device *d)
+{
+	enum reg_state state = REG_PENDING;
+	enum reg_class cls = REG_CLASS_NONE;
+	enum reg_type type = REG_TYPE_NONE;
+
+	memset(d, 0, sizeof(*d));
+	util_strlcpy(d->mac, col_str(st, 0) ? col_str(st, 0) : "", sizeof(d->mac));
+	reg_state_parse(col_str(st, 1), &state);
+	if (col_str(st, 2))
+		reg_class_parse(col_str(st, 2), &cls);
+	/* A type this build does not know (added by a later migration and
+	 * then downgraded) reads as "other" rather than as unset. */
+	if (col_str(st, 3) && reg_type_parse(col_str(st, 3), &type) < 0)
+		type = REG_TYPE_OTHER;
+	d->state = state;
+	d->cls = cls;
+	d->type = type;
+	d->label = (char *)col_str(st, 4);
+	d->owner = (char *)col_str(st, 5);
+	d->vendor = (char *)col_str(st, 6);
+	d->hostname = (char *)col_str(st, 7);
+	d->ip = (char *)col_str(st, 8);
+	d->bss = (char *)col_str(st, 9);
+	d->vlan = sqlite3_column_int(st, 10);
+	d->connected = sqlite3_column_int(st, 11) != 0;
+	d->first_seen = sqlite3_column_int64(st, 12);
+	d->last_seen = sqlite3_column_int64(st, 13);
+	d->decided_by = (char *)col_str(st, 14);
+	d->decided_via = (char *)col_str(st, 15);
+	d->decided_at = sqlite3_column_int64(st, 16);
+}
+
+void reg_device_free(struct reg_device *d)
+{
+	if (!d)
+		return;
+	free(d->label);
+	free(d->owner);
+	free(d->vendor);
+	free(d->hostname);
+	free(d->ip);
+	free(d->bss);
+	free(d->decided_by);
+	free(d->decided_via);
+	free(d);
+}
+
+static int dup_str(char **s)
+{
+	if (*s && !(*s = strdup(*s)))
+		return -ENOMEM;
+	return 0;
+}
+
+int reg_get(struct reg *r, const char *mac, struct reg_device **out)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	struct reg_device *d;
+	int rc;
+
+	if (!r || !mac_ok(mac) || !out)
+		return -EINVAL;
+	st = r->st[ST_DEV_GET];
+	if (bind_str(st, 1, mac))
+		return bind_fail(r);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_fail(r, rc, "get device");
+	d = malloc(sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	row_device(st, d);
+	/* Duplicate each borrowed string; on failure the rest are cleared so
+	 * reg_device_free() frees only copies. */
+	char **strs[] = { &d->label, &d->owner, &d->vendor, &d->hostname, &d->ip,
+			  &d->bss, &d->decided_by, &d->decided_via };
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
+		if (dup_str(strs[i]) < 0) {
+			for (size_t j = i; j < ARRAY_SIZE(strs); j++)
+				*strs[j] = NULL;
+			reg_device_free(d);
+			return -ENOMEM;
+		}
+	}
+	*out = d;
+	return 0;
+}
+
+int reg_list(struct reg *r, const enum reg_state *state, reg_device_cb cb, void *ud)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!r || !cb || (state && !reg_state_name(*state)))
+		return -EINVAL;
+	if (sqlite3_stmt_busy(r->st[ST_DEV_LIST]))
+		return -EBUSY; /* called from its own callback */
+	st = r->st[ST_DEV_LIST];
+	if (bind_str(st, 1, state ? reg_state_name(*state) : NULL))
+		return bind_fail(r);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reg_device d;
+		int ret;
+
+		row_device(st, &d);
+		ret = cb(&d, ud);
+		if (ret)
+			return ret;
+	}
+	return rc == SQLITE_DONE ? 0 : db_fail(r, rc, "list devices");
+}
+
+int reg_count(struct reg *r, unsigned counts[REG_STATE_COUNT])
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!r || !counts)
+		return -EINVAL;
+	memset(counts, 0, REG_STATE_COUNT * sizeof(counts[0]));
+	st = r->st[ST_DEV_COUNT];
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		enum reg_state s;
+		if (reg_state_parse(col_str(st, 0), &s) == 0)
+			counts[s] = (unsigned)sqlite3_column_int64(st, 1);
+	}
+	return rc == SQLITE_DONE ? 0 : db_fail(r, rc, "count devices");
+}
+
+/* Walks an EV_COLS statement whose parameters are bound. */
+static int walk_events(struct reg *r, sqlite3_stmt *st, reg_event_cb cb, void *ud)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reg_event e = {
+			.id = sqlite3_column_int64(st, 0),
+			.ts = sqlite3_column_int64(st, 1),
+			.kind = col_str(st, 2),
+			.action = col_str(st, 3),
+			.mac = col_str(st, 4),
+			.bss = col_str(st, 5),
+			.actor = col_str(st, 6),
+			.via = col_str(st, 7),
+			.detail = col_str(st, 8),
+		};
+		int ret = cb(&e, ud);
+		if (ret)
+			return ret;
+	}
+	return rc == SQLITE_DONE ? 0 : db_fail(r, rc, "list events");
+}
+
+int reg_events(struct reg *r, int64_t since_id, unsigned limit, reg_event_cb cb, void *ud)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+	if (!r || !cb)
+		return -EINVAL;
+	if (sqlite3_stmt_busy(r->st[ST_EV_LIST]))
+		return -EBUSY; /* called from its own callback */
+	st = r->st[ST_EV_LIST];
+	if (sqlite3_bind_int64(st, 1, since_id) ||
+	    sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1))
+		return bind_fail(r);
+	return walk_events(r, st, cb, ud);
+}
+
+int reg_events_mac(struct reg *r, const char *mac, unsigned limit, reg_event_cb cb, void *ud)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+	if (!r || !mac_ok(mac) || !cb)
+		return -EINVAL;
+	if (sqlite3_stmt_busy(r->st[ST_EV_LIST_MAC]))
+		return -EBUSY;
+	st = r->st[ST_EV_LIST_MAC];
+	if (bind_str(st, 1, mac) || sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1))
+		return bind_fail(r);
+	return walk_events(r, st, cb, ud);
+}
+
+int64_t reg_last_event_id(struct reg *r)
+{
+	return r ? last_event_id(r) : -EINVAL;
+}

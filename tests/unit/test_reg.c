@@ -1,0 +1,1190 @@
+/* test_reg.c - the device registry, as its callers see it.
+ *
+ * Every test opens a fresh registry file in its own temporary directory.
+ * A pass-through SQLite VFS, registered as the default, counts fsyncs (to
+ * see that decisions are durable and observations are not synced) and can
+ * make writes fail (disk full, I/O error) - this works as root, where
+ * chmod-based tricks do not.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "model/reg.h"
+#include "util.h"
+
+/* ---- fault-injecting VFS ---- */
+
+static struct {
+	sqlite3_vfs vfs;
+	sqlite3_vfs *real;
+	unsigned syncs;      /* xSync calls on any file */
+	int write_error;     /* SQLite code xWrite returns, 0 = pass through */
+} shim;
+
+struct shim_file {
+	sqlite3_file base;
+	sqlite3_file *real; /* follows this struct in the same allocation */
+};
+
+#define REAL(f) (((struct shim_file *)(f))->real)
+
+static int s_close(sqlite3_file *f)
+{
+	int rc = REAL(f)->pMethods ? REAL(f)->pMethods->xClose(REAL(f)) : SQLITE_OK;
+	return rc;
+}
+static int s_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
+{
+	return REAL(f)->pMethods->xRead(REAL(f), b, n, o);
+}
+static int s_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+{
+	if (shim.write_error)
+		return shim.write_error;
+	return REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
+}
+static int s_truncate(sqlite3_file *f, sqlite3_int64 n)
+{
+	return REAL(f)->pMethods->xTruncate(REAL(f), n);
+}
+static int s_sync(sqlite3_file *f, int flags)
+{
+	shim.syncs++;
+	return REAL(f)->pMethods->xSync(REAL(f), flags);
+}
+static int s_size(sqlite3_file *f, sqlite3_int64 *n)
+{
+	return REAL(f)->pMethods->xFileSize(REAL(f), n);
+}
+static int s_lock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xLock(REAL(f), l); }
+static int s_unlock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xUnlock(REAL(f), l); }
+static int s_reserved(sqlite3_file *f, int *out)
+{
+	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+}
+static int s_fcntl(sqlite3_file *f, int op, void *arg)
+{
+	return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
+}
+static int s_sector(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
+static int s_devchar(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+static int s_shmmap(sqlite3_file *f, int pg, int sz, int ext, void volatile **p)
+{
+	return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, ext, p);
+}
+static int s_shmlock(sqlite3_file *f, int off, int n, int flags)
+{
+	return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags);
+}
+static void s_shmbarrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
+static int s_shmunmap(sqlite3_file *f, int del)
+{
+	return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
+}
+static int s_fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **p)
+{
+	return REAL(f)->pMethods->xFetch(REAL(f), o, n, p);
+}
+static int s_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p)
+{
+	return REAL(f)->pMethods->xUnfetch(REAL(f), o, p);
+}
+
+static const sqlite3_io_methods shim_io = {
+	3, s_close, s_read, s_write, s_truncate, s_sync, s_size, s_lock, s_unlock,
+	s_reserved, s_fcntl, s_sector, s_devchar, s_shmmap, s_shmlock, s_shmbarrier,
+	s_shmunmap, s_fetch, s_unfetch,
+};
+
+static int s_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, int *oflags)
+{
+	struct shim_file *sf = (struct shim_file *)f;
+	int rc;
+
+	(void)v;
+	sf->real = (sqlite3_file *)(sf + 1);
+	rc = shim.real->xOpen(shim.real, name, sf->real, flags, oflags);
+	/* xClose is called even after a failed open when pMethods is set. */
+	f->pMethods = sf->real->pMethods ? &shim_io : NULL;
+	return rc;
+}
+static int s_delete(sqlite3_vfs *v, const char *n, int sync)
+{
+	(void)v;
+	return shim.real->xDelete(shim.real, n, sync);
+}
+static int s_access(sqlite3_vfs *v, const char *n, int flags, int *out)
+{
+	(void)v;
+	return shim.real->xAccess(shim.real, n, flags, out);
+}
+static int s_fullpath(sqlite3_vfs *v, const char *n, int len, char *out)
+{
+	(void)v;
+	return shim.real->xFullPathname(shim.real, n, len, out);
+}
+static int s_random(sqlite3_vfs *v, int n, char *out)
+{
+	(void)v;
+	return shim.real->xRandomness(shim.real, n, out);
+}
+static int s_sleep(sqlite3_vfs *v, int us)
+{
+	(void)v;
+	return shim.real->xSleep(shim.real, us);
+}
+static int s_time(sqlite3_vfs *v, double *t)
+{
+	(void)v;
+	return shim.real->xCurrentTime(shim.real, t);
+}
+static int s_lasterr(sqlite3_vfs *v, int n, char *out)
+{
+	(void)v;
+	return shim.real->xGetLastError(shim.real, n, out);
+}
+static int s_time64(sqlite3_vfs *v, sqlite3_int64 *t)
+{
+	(void)v;
+	return shim.real->xCurrentTimeInt64(shim.real, t);
+}
+
+static void shim_install(void)
+{
+	shim.real = sqlite3_vfs_find(NULL);
+	assert_non_null(shim.real);
+	shim.vfs = (sqlite3_vfs){
+		.iVersion = 2,
+		.szOsFile = (int)sizeof(struct shim_file) + shim.real->szOsFile,
+		.mxPathname = shim.real->mxPathname,
+		.zName = "apgate-test-shim",
+		.xOpen = s_open, .xDelete = s_delete, .xAccess = s_access,
+		.xFullPathname = s_fullpath, .xRandomness = s_random, .xSleep = s_sleep,
+		.xCurrentTime = s_time, .xGetLastError = s_lasterr,
+		.xCurrentTimeInt64 = s_time64,
+	};
+	assert_int_equal(sqlite3_vfs_register(&shim.vfs, 1), SQLITE_OK);
+}
+
+/* ---- fixture ---- */
+
+struct fx {
+	char dir[64];
+	char path[96];
+	struct reg *r;
+};
+
+static const struct reg_actor anna = { .who = "anna", .via = "portal" };
+static const struct reg_actor it = { .who = "it", .via = "cli" };
+
+#define MAC_A "00:22:72:00:00:0a"
+#define MAC_B "00:22:72:00:00:0b"
+#define MAC_C "00:22:72:00:00:0c"
+#define MAC_D "00:22:72:00:00:0d"
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/test_reg.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/registry.db", f->dir);
+	shim.write_error = 0;
+	assert_int_equal(reg_open(f->path, &f->r), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[128];
+
+	reg_close(f->r);
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	for (size_t i = 0; i < ARRAY_SIZE(suffix); i++) {
+		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
+		unlink(p);
+	}
+	assert_int_equal(rmdir(f->dir), 0);
+	free(f);
+	return 0;
+}
+
+static void reopen(struct fx *f)
+{
+	reg_close(f->r);
+	f->r = NULL;
+	assert_int_equal(reg_open(f->path, &f->r), 0);
+}
+
+static int observe(struct reg *r, enum reg_obs_kind kind, const char *mac, const char *bss,
+		   int64_t now, bool *created)
+{
+	struct reg_obs o = { .kind = kind, .mac = mac, .bss = bss, .now = now,
+			     .initial = REG_PENDING };
+	return reg_observe(r, &o, created);
+}
+
+static struct reg_device *get(struct reg *r, const char *mac)
+{
+	struct reg_device *d = NULL;
+
+	assert_int_equal(reg_get(r, mac, &d), 0);
+	assert_non_null(d);
+	return d;
+}
+
+/* Copies of the events reg_events() delivers. */
+struct ev {
+	int64_t id, ts;
+	char *kind, *action, *mac, *bss, *actor, *via, *detail;
+};
+struct evs {
+	size_t n;
+	struct ev e[256];
+};
+
+static char *dup_or_null(const char *s)
+{
+	char *d = s ? strdup(s) : NULL;
+	if (s)
+		assert_non_null(d);
+	return d;
+}
+
+static int collect(const struct reg_event *e, void *ud)
+{
+	struct evs *v = ud;
+
+	assert_true(v->n < ARRAY_SIZE(v->e));
+	v->e[v->n++] = (struct ev){
+		.id = e->id, .ts = e->ts, .kind = dup_or_null(e->kind),
+		.action = dup_or_null(e->action), .mac = dup_or_null(e->mac),
+		.bss = dup_or_null(e->bss), .actor = dup_or_null(e->actor),
+		.via = dup_or_null(e->via), .detail = dup_or_null(e->detail),
+	};
+	return 0;
+}
+
+static void evs_free(struct evs *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		struct ev *e = &v->e[i];
+		free(e->kind); free(e->action); free(e->mac); free(e->bss);
+		free(e->actor); free(e->via); free(e->detail);
+	}
+	v->n = 0;
+}
+
+/* The audit entries among all events. */
+static size_t audit_entries(struct reg *r, struct evs *out)
+{
+	struct evs all = { 0 };
+
+	assert_int_equal(reg_events(r, 0, 0, collect, &all), 0);
+	out->n = 0;
+	for (size_t i = 0; i < all.n; i++) {
+		if (strcmp(all.e[i].kind, "audit") == 0) {
+			out->e[out->n++] = all.e[i];
+			all.e[i] = (struct ev){ 0 };
+		}
+	}
+	evs_free(&all);
+	return out->n;
+}
+
+static int raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open(path, &db);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+static int64_t raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* ---- tests ---- */
+
+static void open_creates_schema_v1(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(reg_schema_version(f->r), 1);
+	assert_string_equal(reg_path(f->r), f->path);
+	assert_int_equal(access(f->path, F_OK), 0);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE"
+				 " (type = 'table' AND name IN ('devices', 'events', 'device_types'))"
+				 " OR (type = 'view' AND name = 'audit')"), 4);
+	/* WAL is a property of the file: another connection sees it. */
+	assert_int_equal(raw_int(f->path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+	/* Opening again does not migrate twice. */
+	reopen(f);
+	assert_int_equal(reg_schema_version(f->r), 1);
+}
+
+static void observe_connected_creates_pending(void **state)
+{
+	struct fx *f = *state;
+	struct reg_obs o = { .kind = REG_OBS_CONNECTED, .mac = MAC_A, .bss = "wlan0",
+			     .vlan = 10, .vendor = "American Micro-Fuel Device Corp.",
+			     .initial = REG_PENDING, .now = 1000 };
+	struct reg_device *d;
+	bool created = false;
+
+	assert_int_equal(reg_observe(f->r, &o, &created), 0);
+	assert_true(created);
+	d = get(f->r, MAC_A);
+	assert_string_equal(d->mac, MAC_A);
+	assert_int_equal(d->state, REG_PENDING);
+	assert_int_equal(d->cls, REG_CLASS_NONE);
+	assert_int_equal(d->type, REG_TYPE_NONE);
+	assert_string_equal(d->bss, "wlan0");
+	assert_int_equal(d->vlan, 10);
+	assert_true(d->connected);
+	assert_int_equal(d->first_seen, 1000);
+	assert_int_equal(d->last_seen, 1000);
+	assert_string_equal(d->vendor, "American Micro-Fuel Device Corp.");
+	assert_null(d->label);
+	assert_null(d->decided_by);
+	assert_int_equal(d->decided_at, 0);
+	reg_device_free(d);
+
+	/* Seen again later, elsewhere: not new; vendor stays the first one. */
+	o.now = 2000;
+	o.bss = "wlan1";
+	o.vlan = 0;
+	o.vendor = "Someone Else";
+	assert_int_equal(reg_observe(f->r, &o, &created), 0);
+	assert_false(created);
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->first_seen, 1000);
+	assert_int_equal(d->last_seen, 2000);
+	assert_string_equal(d->bss, "wlan1");
+	assert_int_equal(d->vlan, 10); /* 0 = unknown keeps the last one */
+	assert_string_equal(d->vendor, "American Micro-Fuel Device Corp.");
+	reg_device_free(d);
+
+	/* The controller's initial state is used for a new device. */
+	o.mac = MAC_B;
+	o.initial = REG_GUEST;
+	assert_int_equal(reg_observe(f->r, &o, NULL), 0);
+	d = get(f->r, MAC_B);
+	assert_int_equal(d->state, REG_GUEST);
+	reg_device_free(d);
+}
+
+static void observations_write_connection_events(void **state)
+{
+	struct fx *f = *state;
+	struct reg_obs o = { .kind = REG_OBS_CONNECTED, .mac = MAC_A, .bss = "wlan0",
+			     .vlan = 20, .keyid = "staff", .now = 500 };
+	struct evs v = { 0 };
+
+	assert_int_equal(reg_observe(f->r, &o, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_DISCONNECTED, MAC_A, "wlan0", 600, NULL), 0);
+	assert_int_equal(reg_events(f->r, 0, 0, collect, &v), 0);
+	assert_int_equal(v.n, 2);
+	assert_string_equal(v.e[0].kind, "conn");
+	assert_string_equal(v.e[0].action, "connected");
+	assert_string_equal(v.e[0].mac, MAC_A);
+	assert_string_equal(v.e[0].bss, "wlan0");
+	assert_string_equal(v.e[0].detail, "vlan=20, keyid=staff");
+	assert_int_equal(v.e[0].ts, 500);
+	assert_null(v.e[0].actor);
+	assert_string_equal(v.e[1].action, "disconnected");
+	assert_null(v.e[1].detail);
+	assert_true(v.e[1].id > v.e[0].id);
+	assert_int_equal(reg_last_event_id(f->r), v.e[1].id);
+	evs_free(&v);
+}
+
+static void disconnected_clears_connected(void **state)
+{
+	struct fx *f = *state;
+	struct reg_device *d;
+	bool created = true;
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1000, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_DISCONNECTED, MAC_A, "wlan0", 1500, &created), 0);
+	assert_false(created);
+	d = get(f->r, MAC_A);
+	assert_false(d->connected);
+	assert_int_equal(d->last_seen, 1500);
+	assert_string_equal(d->bss, "wlan0"); /* where it was last seen */
+	reg_device_free(d);
+
+	/* Roaming: connected on wlan1 before wlan0 reports it left. */
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 2000, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan1", 2001, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_DISCONNECTED, MAC_A, "wlan0", 2002, NULL), 0);
+	d = get(f->r, MAC_A);
+	assert_true(d->connected);
+	assert_string_equal(d->bss, "wlan1");
+	reg_device_free(d);
+
+	/* Leaving an unknown MAC records the event but creates nothing. */
+	assert_int_equal(observe(f->r, REG_OBS_DISCONNECTED, MAC_B, "wlan0", 3000, &created), 0);
+	assert_false(created);
+	assert_int_equal(reg_get(f->r, MAC_B, &d), -ENOENT);
+	assert_int_equal(observe(f->r, REG_OBS_EAP_FAILURE, MAC_B, "wlan0", 3001, &created), 0);
+	assert_false(created);
+	assert_int_equal(reg_get(f->r, MAC_B, &d), -ENOENT);
+	struct evs v = { 0 };
+	assert_int_equal(reg_events_mac(f->r, MAC_B, 0, collect, &v), 0);
+	assert_int_equal(v.n, 2);
+	assert_string_equal(v.e[0].action, "disconnected");
+	assert_string_equal(v.e[1].action, "eap-failure");
+	evs_free(&v);
+}
+
+static void eap_success_creates_not_yet_connected(void **state)
+{
+	struct fx *f = *state;
+	struct reg_device *d;
+	bool created = false;
+
+	assert_int_equal(observe(f->r, REG_OBS_EAP_SUCCESS, MAC_C, "wlan0", 100, &created), 0);
+	assert_true(created);
+	d = get(f->r, MAC_C);
+	assert_false(d->connected);
+	assert_string_equal(d->bss, "wlan0");
+	reg_device_free(d);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_C, "wlan0", 101, &created), 0);
+	assert_false(created);
+	d = get(f->r, MAC_C);
+	assert_true(d->connected);
+	reg_device_free(d);
+}
+
+static void approve_records_decision_and_audit(void **state)
+{
+	struct fx *f = *state;
+	struct reg_approval a = { .cls = REG_CLASS_BUSINESS, .label = "Till 1",
+				  .owner = "Anna", .type = REG_TYPE_POS };
+	struct reg_device *d;
+	struct evs v = { 0 };
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1000, NULL), 0);
+	assert_int_equal(reg_approve(f->r, MAC_A, &a, &anna, 5000), 0);
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->state, REG_APPROVED);
+	assert_int_equal(d->cls, REG_CLASS_BUSINESS);
+	assert_int_equal(d->type, REG_TYPE_POS);
+	assert_string_equal(d->label, "Till 1");
+	assert_string_equal(d->owner, "Anna");
+	assert_string_equal(d->decided_by, "anna");
+	assert_string_equal(d->decided_via, "portal");
+	assert_int_equal(d->decided_at, 5000);
+	assert_true(d->connected); /* a decision does not touch what was observed */
+	reg_device_free(d);
+
+	assert_int_equal(audit_entries(f->r, &v), 1);
+	assert_string_equal(v.e[0].action, "approve");
+	assert_string_equal(v.e[0].mac, MAC_A);
+	assert_string_equal(v.e[0].actor, "anna");
+	assert_string_equal(v.e[0].via, "portal");
+	assert_string_equal(v.e[0].detail, "as business, label=Till 1, owner=Anna, type=pos");
+	assert_int_equal(v.e[0].ts, 5000);
+	evs_free(&v);
+
+	/* Re-approval as personal with only a new owner keeps label and type. */
+	struct reg_approval b = { .cls = REG_CLASS_PERSONAL, .owner = "Ben" };
+	assert_int_equal(reg_approve(f->r, MAC_A, &b, &it, 6000), 0);
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->state, REG_APPROVED);
+	assert_int_equal(d->cls, REG_CLASS_PERSONAL);
+	assert_string_equal(d->label, "Till 1");
+	assert_string_equal(d->owner, "Ben");
+	assert_int_equal(d->type, REG_TYPE_POS);
+	assert_string_equal(d->decided_by, "it");
+	assert_string_equal(d->decided_via, "cli");
+	reg_device_free(d);
+	assert_int_equal(audit_entries(f->r, &v), 2);
+	assert_string_equal(v.e[1].detail, "as personal, owner=Ben");
+	evs_free(&v);
+}
+
+static void approve_rejects_unknown_and_bad_input(void **state)
+{
+	struct fx *f = *state;
+	struct reg_approval a = { .cls = REG_CLASS_BUSINESS, .label = "Till 1" };
+	struct reg_approval none = { .cls = REG_CLASS_NONE };
+	struct reg_actor nobody = { .who = NULL, .via = "cli" };
+	struct evs v = { 0 };
+
+	assert_int_equal(reg_approve(f->r, MAC_A, &a, &anna, 1), -ENOENT);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1, NULL), 0);
+	assert_int_equal(reg_approve(f->r, MAC_A, &none, &anna, 1), -EINVAL);
+	assert_int_equal(reg_approve(f->r, MAC_A, &a, &nobody, 1), -EINVAL);
+	assert_int_equal(reg_approve(f->r, MAC_A, &a, NULL, 1), -EINVAL);
+	assert_int_equal(reg_approve(f->r, "00:22:72:00:00:0A", &a, &anna, 1), -EINVAL);
+	assert_int_equal(reg_approve(f->r, "not a mac", &a, &anna, 1), -EINVAL);
+	/* Nothing was decided, nothing audited. */
+	assert_int_equal(audit_entries(f->r, &v), 0);
+	struct reg_device *d = get(f->r, MAC_A);
+	assert_int_equal(d->state, REG_PENDING);
+	reg_device_free(d);
+}
+
+static void block_unknown_creates_blocked(void **state)
+{
+	struct fx *f = *state;
+	struct reg_device *d;
+	struct evs v = { 0 };
+
+	assert_int_equal(reg_block(f->r, MAC_D, &it, 7000), 0);
+	d = get(f->r, MAC_D);
+	assert_int_equal(d->state, REG_BLOCKED);
+	assert_int_equal(d->first_seen, 7000);
+	assert_int_equal(d->last_seen, 0); /* never observed */
+	assert_false(d->connected);
+	assert_string_equal(d->decided_by, "it");
+	assert_string_equal(d->decided_via, "cli");
+	assert_int_equal(d->decided_at, 7000);
+	assert_null(d->vendor);
+	reg_device_free(d);
+
+	/* When it shows up it stays blocked and gets its vendor. */
+	struct reg_obs o = { .kind = REG_OBS_CONNECTED, .mac = MAC_D, .bss = "wlan0",
+			     .vendor = "Cisco Systems, Inc", .now = 8000 };
+	bool created = true;
+	assert_int_equal(reg_observe(f->r, &o, &created), 0);
+	assert_false(created);
+	d = get(f->r, MAC_D);
+	assert_int_equal(d->state, REG_BLOCKED);
+	assert_string_equal(d->vendor, "Cisco Systems, Inc");
+	assert_int_equal(d->last_seen, 8000);
+	reg_device_free(d);
+
+	/* Blocking a known device says what it was. */
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 8100, NULL), 0);
+	assert_int_equal(reg_block(f->r, MAC_A, &anna, 8200), 0);
+	assert_int_equal(audit_entries(f->r, &v), 2);
+	assert_string_equal(v.e[0].action, "block");
+	assert_string_equal(v.e[0].mac, MAC_D);
+	assert_string_equal(v.e[0].detail, "not seen before");
+	assert_string_equal(v.e[1].mac, MAC_A);
+	assert_string_equal(v.e[1].detail, "was pending");
+	assert_string_equal(v.e[1].actor, "anna");
+	evs_free(&v);
+}
+
+static void forget_removes_device_keeps_audit(void **state)
+{
+	struct fx *f = *state;
+	struct reg_approval a = { .cls = REG_CLASS_BUSINESS, .label = "Printer 2" };
+	struct reg_device *d;
+	struct evs v = { 0 };
+	bool created = false;
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 100, NULL), 0);
+	assert_int_equal(reg_approve(f->r, MAC_A, &a, &anna, 200), 0);
+	assert_int_equal(reg_forget(f->r, MAC_A, &it, 300), 0);
+	assert_int_equal(reg_get(f->r, MAC_A, &d), -ENOENT);
+	assert_int_equal(reg_forget(f->r, MAC_A, &it, 301), -ENOENT);
+
+	assert_int_equal(audit_entries(f->r, &v), 2);
+	assert_string_equal(v.e[0].action, "approve");
+	assert_string_equal(v.e[1].action, "forget");
+	assert_string_equal(v.e[1].actor, "it");
+	assert_string_equal(v.e[1].detail, "was approved, label=Printer 2");
+	evs_free(&v);
+	/* The device's own history still has them. */
+	assert_int_equal(reg_events_mac(f->r, MAC_A, 0, collect, &v), 0);
+	assert_int_equal(v.n, 3);
+	assert_string_equal(v.e[0].action, "connected");
+	assert_string_equal(v.e[2].action, "forget");
+	evs_free(&v);
+	assert_int_equal(reg_events_mac(f->r, MAC_A, 1, collect, &v), 0);
+	assert_int_equal(v.n, 1);
+	assert_string_equal(v.e[0].action, "forget");
+	evs_free(&v);
+
+	/* Seen again: a new device, pending again. */
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 400, &created), 0);
+	assert_true(created);
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->state, REG_PENDING);
+	assert_int_equal(d->first_seen, 400);
+	assert_null(d->label);
+	reg_device_free(d);
+}
+
+struct walk {
+	size_t n;
+	char macs[8][18];
+	int stop_after;
+	struct reg *r;
+	int nested, got, blocked;
+};
+
+static int walk_cb(const struct reg_device *d, void *ud)
+{
+	struct walk *w = ud;
+
+	assert_true(w->n < ARRAY_SIZE(w->macs));
+	strcpy(w->macs[w->n++], d->mac);
+	if (w->r) {
+		struct reg_device *g = NULL;
+		w->nested = reg_list(w->r, NULL, walk_cb, w);
+		w->got = reg_get(w->r, d->mac, &g);
+		reg_device_free(g);
+		w->blocked = reg_block(w->r, MAC_D, &it, 1);
+		w->r = NULL;
+	}
+	return w->stop_after && (int)w->n == w->stop_after ? 42 : 0;
+}
+
+static void list_filters_by_state_in_order(void **state)
+{
+	struct fx *f = *state;
+	struct reg_approval a = { .cls = REG_CLASS_BUSINESS };
+	enum reg_state pending = REG_PENDING, approved = REG_APPROVED, guest = REG_GUEST;
+	struct walk w = { 0 };
+
+	/* Seen at 300, 100, 200, and two at 100: first_seen, then MAC. */
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 300, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_C, "wlan0", 100, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_B, "wlan0", 200, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_D, "wlan0", 100, NULL), 0);
+	assert_int_equal(reg_approve(f->r, MAC_B, &a, &anna, 400), 0);
+
+	assert_int_equal(reg_list(f->r, NULL, walk_cb, &w), 0);
+	assert_int_equal(w.n, 4);
+	assert_string_equal(w.macs[0], MAC_C);
+	assert_string_equal(w.macs[1], MAC_D);
+	assert_string_equal(w.macs[2], MAC_B);
+	assert_string_equal(w.macs[3], MAC_A);
+
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(reg_list(f->r, &pending, walk_cb, &w), 0);
+	assert_int_equal(w.n, 3);
+	assert_string_equal(w.macs[0], MAC_C);
+	assert_string_equal(w.macs[2], MAC_A);
+
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(reg_list(f->r, &approved, walk_cb, &w), 0);
+	assert_int_equal(w.n, 1);
+	assert_string_equal(w.macs[0], MAC_B);
+
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(reg_list(f->r, &guest, walk_cb, &w), 0);
+	assert_int_equal(w.n, 0);
+
+	/* A non-zero return stops the walk and is passed back. */
+	memset(&w, 0, sizeof(w));
+	w.stop_after = 2;
+	assert_int_equal(reg_list(f->r, NULL, walk_cb, &w), 42);
+	assert_int_equal(w.n, 2);
+
+	/* From the callback: other calls work, a nested walk is refused. */
+	memset(&w, 0, sizeof(w));
+	w.r = f->r;
+	assert_int_equal(reg_list(f->r, NULL, walk_cb, &w), 0);
+	assert_int_equal(w.nested, -EBUSY);
+	assert_int_equal(w.got, 0);
+	assert_int_equal(w.blocked, 0);
+	struct reg_device *d = get(f->r, MAC_D);
+	assert_int_equal(d->state, REG_BLOCKED);
+	reg_device_free(d);
+
+	enum reg_state bogus = (enum reg_state)17;
+	assert_int_equal(reg_list(f->r, &bogus, walk_cb, &w), -EINVAL);
+}
+
+static void count_by_state(void **state)
+{
+	struct fx *f = *state;
+	struct reg_approval a = { .cls = REG_CLASS_BUSINESS };
+	unsigned c[REG_STATE_COUNT] = { 9, 9, 9, 9 };
+	struct reg_obs o = { .kind = REG_OBS_CONNECTED, .mac = MAC_C, .bss = "wlan1",
+			     .initial = REG_GUEST, .now = 1 };
+
+	assert_int_equal(reg_count(f->r, c), 0);
+	assert_int_equal(c[REG_PENDING] + c[REG_APPROVED] + c[REG_BLOCKED] + c[REG_GUEST], 0);
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_B, "wlan0", 1, NULL), 0);
+	assert_int_equal(reg_observe(f->r, &o, NULL), 0);
+	assert_int_equal(reg_approve(f->r, MAC_B, &a, &anna, 2), 0);
+	assert_int_equal(reg_block(f->r, MAC_D, &anna, 3), 0);
+	assert_int_equal(reg_count(f->r, c), 0);
+	assert_int_equal(c[REG_PENDING], 1);
+	assert_int_equal(c[REG_APPROVED], 1);
+	assert_int_equal(c[REG_BLOCKED], 1);
+	assert_int_equal(c[REG_GUEST], 1);
+}
+
+static void resync_marks_missing_disconnected(void **state)
+{
+	struct fx *f = *state;
+	const char *present[] = { MAC_B };
+	struct reg_device *d;
+	struct evs v = { 0 };
+	int64_t last;
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_B, "wlan0", 1, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_C, "wlan0", 1, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_D, "wlan1", 1, NULL), 0);
+	last = reg_last_event_id(f->r);
+
+	assert_int_equal(reg_resync_bss(f->r, "wlan0", present, 1, 50), 2);
+	d = get(f->r, MAC_A);
+	assert_false(d->connected);
+	reg_device_free(d);
+	d = get(f->r, MAC_C);
+	assert_false(d->connected);
+	reg_device_free(d);
+	d = get(f->r, MAC_B);
+	assert_true(d->connected);
+	reg_device_free(d);
+	d = get(f->r, MAC_D); /* another BSS: untouched */
+	assert_true(d->connected);
+	reg_device_free(d);
+
+	assert_int_equal(reg_events(f->r, last, 0, collect, &v), 0);
+	assert_int_equal(v.n, 2);
+	for (size_t i = 0; i < v.n; i++) {
+		assert_string_equal(v.e[i].action, "disconnected");
+		assert_string_equal(v.e[i].detail, "resync");
+		assert_string_equal(v.e[i].bss, "wlan0");
+		assert_int_equal(v.e[i].ts, 50);
+		assert_true(strcmp(v.e[i].mac, MAC_A) == 0 || strcmp(v.e[i].mac, MAC_C) == 0);
+	}
+	evs_free(&v);
+
+	/* Nothing left to change; an empty station list clears the rest. */
+	assert_int_equal(reg_resync_bss(f->r, "wlan0", present, 1, 60), 0);
+	assert_int_equal(reg_resync_bss(f->r, "wlan0", NULL, 0, 70), 1);
+	assert_int_equal(reg_resync_bss(f->r, "wlan9", NULL, 0, 70), 0);
+	assert_int_equal(reg_resync_bss(f->r, NULL, NULL, 0, 70), -EINVAL);
+}
+
+static void data_survives_restart(void **state)
+{
+	struct fx *f = *state;
+	struct reg_approval a = { .cls = REG_CLASS_BUSINESS, .label = "Claims PC",
+				  .type = REG_TYPE_PC };
+	struct reg_device *d;
+	struct evs v = { 0 };
+	int64_t last;
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 100, NULL), 0);
+	assert_int_equal(reg_approve(f->r, MAC_A, &a, &anna, 200), 0);
+	assert_int_equal(reg_block(f->r, MAC_B, &it, 300), 0);
+	last = reg_last_event_id(f->r);
+	reopen(f);
+
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->state, REG_APPROVED);
+	assert_string_equal(d->label, "Claims PC");
+	assert_int_equal(d->type, REG_TYPE_PC);
+	assert_int_equal(d->first_seen, 100);
+	assert_string_equal(d->decided_by, "anna");
+	reg_device_free(d);
+	d = get(f->r, MAC_B);
+	assert_int_equal(d->state, REG_BLOCKED);
+	reg_device_free(d);
+	assert_int_equal(reg_last_event_id(f->r), last);
+	assert_int_equal(audit_entries(f->r, &v), 2);
+	evs_free(&v);
+	/* New events continue the sequence. */
+	assert_int_equal(observe(f->r, REG_OBS_DISCONNECTED, MAC_A, "wlan0", 400, NULL), 0);
+	assert_true(reg_last_event_id(f->r) > last);
+}
+
+static void hostile_strings_round_trip(void **state)
+{
+	struct fx *f = *state;
+	static const char *const nasty[] = {
+		"Robert'); DROP TABLE devices;--",
+		"\"double\" 'single' `back`",
+		"<script>alert(1)</script>&amp;",
+		"$(reboot); `id` | rm -rf / && echo > /etc/passwd",
+		"\xff\xfe\xc0\x80 not utf-8 \xed\xa0\x80",
+		"line\nbreak\r\ttab %s %n %x",
+		"",
+	};
+	char *big = malloc(10 * 1024 + 1);
+	struct reg_device *d;
+	struct evs v = { 0 };
+
+	assert_non_null(big);
+	for (size_t i = 0; i < 10 * 1024; i++)
+		big[i] = (char)(' ' + i % 95);
+	big[10 * 1024] = '\0';
+
+	for (size_t i = 0; i < ARRAY_SIZE(nasty) + 1; i++) {
+		const char *s = i < ARRAY_SIZE(nasty) ? nasty[i] : big;
+		char mac[18];
+		snprintf(mac, sizeof(mac), "00:22:72:00:01:%02zx", i);
+		struct reg_obs o = { .kind = REG_OBS_CONNECTED, .mac = mac, .bss = s,
+				     .vendor = s, .keyid = s, .now = 10 };
+		struct reg_approval a = { .cls = REG_CLASS_BUSINESS, .label = s, .owner = s };
+		struct reg_actor who = { .who = s, .via = s };
+
+		assert_int_equal(reg_observe(f->r, &o, NULL), 0);
+		assert_int_equal(reg_approve(f->r, mac, &a, &who, 20), 0);
+		d = get(f->r, mac);
+		assert_string_equal(d->label, s);
+		assert_string_equal(d->owner, s);
+		assert_string_equal(d->vendor, s);
+		assert_string_equal(d->bss, s);
+		assert_string_equal(d->decided_by, s);
+		assert_string_equal(d->decided_via, s);
+		reg_device_free(d);
+
+		assert_int_equal(reg_events_mac(f->r, mac, 0, collect, &v), 0);
+		assert_int_equal(v.n, 2);
+		assert_string_equal(v.e[0].bss, s);
+		assert_true(strlen(v.e[0].detail) == strlen("keyid=") + strlen(s));
+		assert_string_equal(v.e[0].detail + strlen("keyid="), s);
+		assert_string_equal(v.e[1].actor, s);
+		assert_string_equal(v.e[1].via, s);
+		assert_true(strstr(v.e[1].detail, s) != NULL);
+		evs_free(&v);
+	}
+	/* The tables are all still there. */
+	unsigned c[REG_STATE_COUNT];
+	assert_int_equal(reg_count(f->r, c), 0);
+	assert_int_equal(c[REG_APPROVED], ARRAY_SIZE(nasty) + 1);
+	free(big);
+
+	/* Beyond REG_STR_MAX is refused, not truncated. */
+	char *huge = malloc(REG_STR_MAX + 2);
+	assert_non_null(huge);
+	memset(huge, 'x', REG_STR_MAX + 1);
+	huge[REG_STR_MAX + 1] = '\0';
+	struct reg_approval a = { .cls = REG_CLASS_BUSINESS, .label = huge };
+	assert_int_equal(reg_approve(f->r, "00:22:72:00:01:00", &a, &anna, 30), -EINVAL);
+	huge[REG_STR_MAX] = '\0';
+	assert_int_equal(reg_approve(f->r, "00:22:72:00:01:00", &a, &anna, 30), 0);
+	d = get(f->r, "00:22:72:00:01:00");
+	assert_int_equal(strlen(d->label), REG_STR_MAX);
+	reg_device_free(d);
+	free(huge);
+}
+
+static void newer_schema_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct reg *r = (struct reg *)0x1;
+	char junk[128];
+
+	reg_close(f->r);
+	f->r = NULL;
+	assert_int_equal(raw_exec(f->path, "PRAGMA user_version = 2"), SQLITE_OK);
+	assert_int_equal(reg_open(f->path, &r), -EPROTO);
+	assert_ptr_equal(r, (struct reg *)0x1);
+	/* Left alone: still version 2, data intact. */
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_exec(f->path, "PRAGMA user_version = 1"), SQLITE_OK);
+	assert_int_equal(reg_open(f->path, &f->r), 0);
+
+	/* Not a database at all. */
+	snprintf(junk, sizeof(junk), "%s/junk.db", f->dir);
+	FILE *fp = fopen(junk, "w");
+	assert_non_null(fp);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database, just text\n", fp);
+	fclose(fp);
+	assert_int_equal(reg_open(junk, &r), -EIO);
+	unlink(junk);
+
+	/* A directory that does not exist. */
+	snprintf(junk, sizeof(junk), "%s/no/such/dir.db", f->dir);
+	assert_int_equal(reg_open(junk, &r), -EIO);
+	assert_int_equal(reg_open(NULL, &r), -EINVAL);
+	assert_ptr_equal(r, (struct reg *)0x1);
+}
+
+static void events_since_and_limit(void **state)
+{
+	struct fx *f = *state;
+	struct evs v = { 0 };
+	int64_t ids[10];
+
+	assert_int_equal(reg_last_event_id(f->r), 0);
+	assert_int_equal(reg_events(f->r, 0, 0, collect, &v), 0);
+	assert_int_equal(v.n, 0);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(observe(f->r, i % 2 ? REG_OBS_DISCONNECTED : REG_OBS_CONNECTED,
+					 MAC_A, "wlan0", 100 + i, NULL), 0);
+		ids[i] = reg_last_event_id(f->r);
+		assert_true(i == 0 || ids[i] > ids[i - 1]);
+	}
+	/* The newest 3, oldest first. */
+	assert_int_equal(reg_events(f->r, 0, 3, collect, &v), 0);
+	assert_int_equal(v.n, 3);
+	assert_int_equal(v.e[0].id, ids[7]);
+	assert_int_equal(v.e[2].id, ids[9]);
+	assert_int_equal(v.e[0].ts, 107);
+	evs_free(&v);
+	/* Everything after the 5th. */
+	assert_int_equal(reg_events(f->r, ids[4], 0, collect, &v), 0);
+	assert_int_equal(v.n, 5);
+	assert_int_equal(v.e[0].id, ids[5]);
+	assert_int_equal(v.e[4].id, ids[9]);
+	evs_free(&v);
+	/* After the 5th but at most 2: the newest 2. */
+	assert_int_equal(reg_events(f->r, ids[4], 2, collect, &v), 0);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(v.e[0].id, ids[8]);
+	evs_free(&v);
+	/* Nothing newer than the newest. */
+	assert_int_equal(reg_events(f->r, ids[9], 0, collect, &v), 0);
+	assert_int_equal(v.n, 0);
+
+	/* Ids never come back, even when the newest rows are gone (here an
+	 * administrator cleared the connection log by hand). */
+	reg_close(f->r);
+	f->r = NULL;
+	assert_int_equal(raw_exec(f->path, "DELETE FROM events WHERE kind = 'conn'"), SQLITE_OK);
+	assert_int_equal(reg_open(f->path, &f->r), 0);
+	assert_int_equal(reg_last_event_id(f->r), 0);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 200, NULL), 0);
+	assert_true(reg_last_event_id(f->r) > ids[9]);
+}
+
+static void connection_events_are_pruned_audit_kept(void **state)
+{
+	struct fx *f = *state;
+	struct reg_approval a = { .cls = REG_CLASS_BUSINESS };
+	struct evs v = { 0 };
+	size_t conn = 0, audit = 0;
+
+	assert_int_equal(reg_set_conn_keep(f->r, 0), -EINVAL);
+	assert_int_equal(reg_set_conn_keep(f->r, 20), 0);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1, NULL), 0);
+	assert_int_equal(reg_approve(f->r, MAC_A, &a, &anna, 2), 0);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(observe(f->r, i % 2 ? REG_OBS_CONNECTED : REG_OBS_DISCONNECTED,
+					 MAC_A, "wlan0", 10 + i, NULL), 0);
+	assert_int_equal(reg_events(f->r, 0, 0, collect, &v), 0);
+	for (size_t i = 0; i < v.n; i++) {
+		if (strcmp(v.e[i].kind, "audit") == 0)
+			audit++;
+		else
+			conn++;
+		assert_true(i == 0 || v.e[i].id > v.e[i - 1].id);
+	}
+	assert_int_equal(audit, 1);
+	assert_true(conn >= 18 && conn <= 22);
+	/* The newest are the ones kept. */
+	assert_int_equal(v.e[v.n - 1].ts, 209);
+	evs_free(&v);
+}
+
+static void decisions_are_synced_observations_are_not(void **state)
+{
+	struct fx *f = *state;
+	struct reg_approval a = { .cls = REG_CLASS_BUSINESS };
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1, NULL), 0);
+	shim.syncs = 0;
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 2, NULL), 0);
+	assert_int_equal(shim.syncs, 0);
+
+	assert_int_equal(reg_approve(f->r, MAC_A, &a, &anna, 3), 0);
+	assert_true(shim.syncs >= 1);
+	shim.syncs = 0;
+	assert_int_equal(reg_block(f->r, MAC_A, &anna, 4), 0);
+	assert_true(shim.syncs >= 1);
+	shim.syncs = 0;
+	assert_int_equal(reg_forget(f->r, MAC_A, &anna, 5), 0);
+	assert_true(shim.syncs >= 1);
+
+	/* Back to unsynced observations afterwards, also after a failed one. */
+	assert_int_equal(reg_approve(f->r, MAC_B, &a, &anna, 6), -ENOENT);
+	shim.syncs = 0;
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 7, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_DISCONNECTED, MAC_A, "wlan0", 8, NULL), 0);
+	assert_int_equal(shim.syncs, 0);
+}
+
+static void disk_full_and_io_errors_surface(void **state)
+{
+	struct fx *f = *state;
+	struct reg_approval a = { .cls = REG_CLASS_BUSINESS, .label = "Till 1" };
+	struct reg_device *d;
+	struct evs v = { 0 };
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1, NULL), 0);
+	int64_t last = reg_last_event_id(f->r);
+
+	shim.write_error = SQLITE_FULL;
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_B, "wlan0", 2, NULL), -ENOSPC);
+	assert_int_equal(reg_approve(f->r, MAC_A, &a, &anna, 3), -ENOSPC);
+	assert_int_equal(reg_block(f->r, MAC_C, &anna, 3), -ENOSPC);
+	shim.write_error = SQLITE_IOERR_WRITE;
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_B, "wlan0", 2, NULL), -EIO);
+	assert_int_equal(reg_forget(f->r, MAC_A, &anna, 3), -EIO);
+	/* Reads still work while writes fail. */
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->state, REG_PENDING);
+	reg_device_free(d);
+
+	/* Space again: nothing half-written, and the handle carries on. */
+	shim.write_error = 0;
+	assert_int_equal(reg_get(f->r, MAC_B, &d), -ENOENT);
+	assert_int_equal(reg_get(f->r, MAC_C, &d), -ENOENT);
+	assert_int_equal(reg_last_event_id(f->r), last);
+	assert_int_equal(reg_approve(f->r, MAC_A, &a, &anna, 4), 0);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_B, "wlan0", 5, NULL), 0);
+	reopen(f);
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->state, REG_APPROVED);
+	reg_device_free(d);
+	assert_int_equal(audit_entries(f->r, &v), 1);
+	evs_free(&v);
+}
+
+static void locked_database_is_ebusy_not_a_hang(void **state)
+{
+	struct fx *f = *state;
+	struct reg_approval a = { .cls = REG_CLASS_BUSINESS };
+	struct reg_device *d;
+	sqlite3 *other = NULL;
+	long long t0, ms;
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1, NULL), 0);
+	/* Another process (say, the sqlite3 shell) holds the write lock. */
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+
+	t0 = util_mono_ms();
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 2, NULL), -EBUSY);
+	ms = util_mono_ms() - t0;
+	assert_true(ms >= 100 && ms < 1000);
+	assert_int_equal(reg_approve(f->r, MAC_A, &a, &anna, 3), -EBUSY);
+	assert_int_equal(reg_resync_bss(f->r, "wlan0", NULL, 0, 3), -EBUSY);
+	/* Readers are not blocked by a writer (WAL). */
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->last_seen, 1);
+	reg_device_free(d);
+
+	assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 4, NULL), 0);
+	assert_int_equal(reg_approve(f->r, MAC_A, &a, &anna, 5), 0);
+	/* And the failed decision did not leave synchronous=FULL behind. */
+	shim.syncs = 0;
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 6, NULL), 0);
+	assert_int_equal(shim.syncs, 0);
+}
+
+static void bad_arguments_are_einval(void **state)
+{
+	struct fx *f = *state;
+	struct reg_obs o = { .kind = REG_OBS_CONNECTED, .mac = MAC_A, .bss = "wlan0", .now = 1 };
+	struct reg_device *d = NULL;
+
+	assert_int_equal(reg_observe(NULL, &o, NULL), -EINVAL);
+	assert_int_equal(reg_observe(f->r, NULL, NULL), -EINVAL);
+	o.mac = "00-22-72-00-00-0a"; /* not canonical */
+	assert_int_equal(reg_observe(f->r, &o, NULL), -EINVAL);
+	o.mac = NULL;
+	assert_int_equal(reg_observe(f->r, &o, NULL), -EINVAL);
+	o.mac = MAC_A;
+	o.vlan = 4096;
+	assert_int_equal(reg_observe(f->r, &o, NULL), -EINVAL);
+	o.vlan = 0;
+	o.kind = (enum reg_obs_kind)9;
+	assert_int_equal(reg_observe(f->r, &o, NULL), -EINVAL);
+	o.kind = REG_OBS_CONNECTED;
+	o.initial = (enum reg_state)9;
+	assert_int_equal(reg_observe(f->r, &o, NULL), -EINVAL);
+	assert_int_equal(reg_get(f->r, "00:22:72:00:00:0A", &d), -EINVAL);
+	assert_int_equal(reg_get(f->r, MAC_A, &d), -ENOENT);
+	assert_null(d);
+	assert_int_equal(reg_last_event_id(f->r), 0);
+}
+
+static void names_round_trip(void **state)
+{
+	(void)state;
+	for (int s = 0; s < REG_STATE_COUNT; s++) {
+		enum reg_state out;
+		assert_non_null(reg_state_name((enum reg_state)s));
+		assert_int_equal(reg_state_parse(reg_state_name((enum reg_state)s), &out), 0);
+		assert_int_equal(out, s);
+	}
+	enum reg_class c;
+	assert_null(reg_class_name(REG_CLASS_NONE));
+	assert_int_equal(reg_class_parse("personal", &c), 0);
+	assert_int_equal(c, REG_CLASS_PERSONAL);
+	assert_int_equal(reg_class_parse("Personal", &c), -EINVAL);
+	enum reg_type t;
+	assert_null(reg_type_name(REG_TYPE_NONE));
+	assert_int_equal(reg_type_parse("signage", &t), 0);
+	assert_int_equal(t, REG_TYPE_SIGNAGE);
+	assert_int_equal(reg_type_parse(NULL, &t), -EINVAL);
+	assert_string_equal(reg_obs_name(REG_OBS_EAP_SUCCESS), "eap-success");
+	assert_null(reg_state_name((enum reg_state)REG_STATE_COUNT));
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(open_creates_schema_v1),
+		T(observe_connected_creates_pending),
+		T(observations_write_connection_events),
+		T(disconnected_clears_connected),
+		T(eap_success_creates_not_yet_connected),
+		T(approve_records_decision_and_audit),
+		T(approve_rejects_unknown_and_bad_input),
+		T(block_unknown_creates_blocked),
+		T(forget_removes_device_keeps_audit),
+		T(list_filters_by_state_in_order),
+		T(count_by_state),
+		T(resync_marks_missing_disconnected),
+		T(data_survives_restart),
+		T(hostile_strings_round_trip),
+		T(newer_schema_is_refused),
+		T(events_since_and_limit),
+		T(connection_events_are_pruned_audit_kept),
+		T(decisions_are_synced_observations_are_not),
+		T(disk_full_and_io_errors_surface),
+		T(locked_database_is_ebusy_not_a_hang),
+		T(bad_arguments_are_einval),
+		cmocka_unit_test(names_round_trip),
+	};
+	shim_install();
+	return cmocka_run_group_tests_name("reg", tests, NULL, NULL);
+}
