@@ -1,0 +1,722 @@
+#!/bin/bash
+# apgate namespace lab: real hostapd (driver=wired) with a "work" 802.1X BSS and
+# a "guest" open BSS, a shared "air" made of bridges, and one namespace per device
+# running a real wpa_supplicant (work) or udhcpc (guest).
+#
+# Source it from a test (functions below) or run it by hand:
+#   tests/lab/lab.sh up                  build a lab with s1, s2 (work) and g3 (guest)
+#   tests/lab/lab.sh sta 1|s1            start the supplicant of s1
+#   tests/lab/lab.sh dhcp g3             guest g3 does DHCP on ap1
+#   tests/lab/lab.sh help                every command
+#   tests/lab/lab.sh down
+# The CLI finds its lab through $LAB_DIR, else /tmp/apgate-lab/current (written
+# by "up"), else the running demo's /tmp/apgate-demo/state.
+#
+# Topology (every name carries the run's prefix, e.g. "apg-k3Xq9a-"):
+#   <p>ap   hostapd: ap0 (work, ieee8021x=1, internal EAP server, EAP-MD5,
+#           use_pae_group_addr=0) and ap1 (guest, ieee8021x=0); dnsmasq on ap1;
+#           apgated when started.  ap0 = 10.77.0.1/24, ap1 = 10.78.0.1/24.
+#   <p>air  bridges airw (work medium) and airg (guest medium), group_fwd_mask=8
+#           so 802.1X PAE frames cross them.
+#   <p>d-NAME  one per device: veth "eth0" with a fixed MAC, its peer in the air.
+# Nothing is created in the caller's namespace: veth pairs are created inside
+# the lab namespaces ("ip -n A link add ... peer ... netns B").
+#
+# Safety: lab_down only signals processes that live in this lab's namespaces
+# (checked by namespace inode, by PID), deletes only this lab's namespaces (the
+# list written before each is created) and removes only a LAB_DIR carrying the
+# marker file this library writes.
+#
+# Exported for tests: LAB_DIR LAB_PREFIX LAB_AP_NS LAB_AIR_NS LAB_CTRL_DIR
+#   LAB_WORK_BSS=ap0 LAB_GUEST_BSS=ap1 LAB_ADMIN_SOCK LAB_APGATED_CONF BUILD
+
+LAB_WORK_BSS=ap0
+LAB_GUEST_BSS=ap1
+LAB_EAP_SECRET=lab-secret          # password of every "lab-*" identity
+LAB_DEV_IF=eth0                    # device-side interface name in each device ns
+LAB_CURRENT_FILE=${LAB_CURRENT_FILE:-/tmp/apgate-lab/current}
+LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# binaries: $APGATE_BUILD (set by tests/run.sh), else $BUILD, else <repo>/build
+BUILD=${APGATE_BUILD:-${BUILD:-build}}
+case $BUILD in /*) ;; *) BUILD=$LAB_ROOT/$BUILD ;; esac
+: "${LAB_DNSMASQ:=1}"              # 0: no dnsmasq on ap1 (udhcpc then gets no lease)
+export LAB_WORK_BSS LAB_GUEST_BSS BUILD
+
+if [ -x /usr/bin/python3 ]; then LAB_PY=/usr/bin/python3; else LAB_PY=$(command -v python3); fi
+
+_lab_log() { echo "# lab: $*" >&2; }
+_lab_die() { echo "# lab: error: $*" >&2; return 1; }
+
+# ---- time and polling -------------------------------------------------------
+
+_lab_now_us() { local t=${EPOCHREALTIME/./}; echo $((10#$t)); }
+
+# seconds ("2", "0.5", "1.25") -> microseconds
+_lab_sec_us() {
+	local s=$1 int frac
+	int=${s%%.*}; [ -n "$int" ] || int=0
+	if [[ $s == *.* ]]; then frac=${s#*.}; else frac=; fi
+	frac=${frac}000000; frac=${frac:0:6}
+	echo $(( 10#$int * 1000000 + 10#$frac ))
+}
+
+# lab_wait_for SECONDS CMD [ARGS...]
+# Runs CMD every 50 ms until it succeeds (returns 0) or SECONDS have passed
+# (returns 1). CMD's output is discarded. LAB_WAITED holds the seconds waited.
+lab_wait_for() {
+	local limit_us start now
+	limit_us=$(_lab_sec_us "$1"); shift
+	start=$(_lab_now_us)
+	while :; do
+		if "$@" >/dev/null 2>&1; then
+			now=$(_lab_now_us)
+			LAB_WAITED=$(printf '%d.%03d' $(( (now - start) / 1000000 )) $(( (now - start) / 1000 % 1000 )))
+			return 0
+		fi
+		now=$(_lab_now_us)
+		if (( now - start >= limit_us )); then
+			LAB_WAITED=$(printf '%d.%03d' $(( (now - start) / 1000000 )) $(( (now - start) / 1000 % 1000 )))
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# ---- processes --------------------------------------------------------------
+
+_lab_ns_inode() { stat -L -c %i "/run/netns/$1" 2>/dev/null; }
+
+# true if PID lives in one of this lab's namespaces
+_lab_pid_ours() {
+	local pid=$1 ino ns
+	[ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
+	ino=$(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null) || return 1
+	[ -f "$LAB_DIR/netns" ] || return 1
+	while read -r ns; do
+		[ -n "$ns" ] && [ "$(_lab_ns_inode "$ns")" = "$ino" ] && return 0
+	done < "$LAB_DIR/netns"
+	return 1
+}
+
+# lab_spawn NAME OUTFILE ERRFILE CMD... : start CMD in the background, stdout
+# appended to OUTFILE, stderr to ERRFILE (may be the same file), detached from
+# the terminal (own session) but still a child of this shell; PID in
+# $LAB_DIR/pid/NAME.pid and in LAB_LAST_PID. lab_down stops it only if it runs
+# in one of the lab's namespaces (wrap CMD in "ip netns exec $LAB_AP_NS").
+lab_spawn() {
+	local name=$1 out=$2 err=$3; shift 3
+	if [[ $- == *m* ]]; then
+		"$@" </dev/null >>"$out" 2>>"$err" &
+	else
+		# without job control the child is no group leader: setsid execs in place,
+		# so $! stays the PID of the final program (ip netns exec execs too)
+		setsid "$@" </dev/null >>"$out" 2>>"$err" &
+	fi
+	LAB_LAST_PID=$!
+	disown "$LAB_LAST_PID" 2>/dev/null || true   # no "Killed" job notices
+	echo "$LAB_LAST_PID" > "$LAB_DIR/pid/$name.pid"
+}
+
+_lab_pid() { local f="$LAB_DIR/pid/$1.pid"; [ -f "$f" ] && cat "$f"; }
+
+# lab_pid_alive NAME : the process recorded as NAME is running
+lab_pid_alive() { local p; p=$(_lab_pid "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+
+_lab_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# _lab_stop NAME SIGNAL [WAIT_SECONDS] : signal the recorded process (only if it
+# is in our namespaces) and wait until it is gone; SIGKILL after the wait.
+_lab_stop() {
+	local name=$1 sig=$2 wait=${3:-5} pid
+	pid=$(_lab_pid "$name") || return 0
+	rm -f "$LAB_DIR/pid/$name.pid"
+	_lab_pid_ours "$pid" || return 0
+	kill "-$sig" "$pid" 2>/dev/null || return 0
+	lab_wait_for "$wait" _lab_gone "$pid" && return 0
+	_lab_log "$name ($pid) ignored SIG$sig for ${wait}s, sending SIGKILL"
+	kill -KILL "$pid" 2>/dev/null
+	lab_wait_for 2 _lab_gone "$pid"
+}
+
+# ---- namespaces and links ---------------------------------------------------
+
+_lab_netns_add() {
+	echo "$1" >> "$LAB_DIR/netns"      # recorded first: cleanup finds half-made ones
+	ip netns add "$1" || return 1
+	ip -n "$1" link set lo up
+}
+
+# _lab_link NS IFNAME BRIDGE PEER [MAC] : veth IFNAME in NS, PEER in the air on BRIDGE
+_lab_link() {
+	local ns=$1 ifn=$2 br=$3 peer=$4 mac=${5:-}
+	ip -n "$ns" link add "$ifn" ${mac:+address "$mac"} type veth peer name "$peer" netns "$LAB_AIR_NS" || return 1
+	ip -n "$LAB_AIR_NS" link set "$peer" master "$br" up || return 1
+	ip -n "$ns" link set "$ifn" up
+}
+
+# ---- lab lifecycle ----------------------------------------------------------
+
+_lab_set_vars() {
+	LAB_AP_NS=${LAB_PREFIX}ap
+	LAB_AIR_NS=${LAB_PREFIX}air
+	LAB_CTRL_DIR=$LAB_DIR/hostapd
+	LAB_ADMIN_SOCK=$LAB_DIR/admin.sock
+	LAB_APGATED_CONF=$LAB_DIR/apgate.conf
+	export LAB_DIR LAB_PREFIX LAB_AP_NS LAB_AIR_NS LAB_CTRL_DIR LAB_ADMIN_SOCK LAB_APGATED_CONF
+}
+
+# lab_load DIR : adopt an existing lab (CLI, demo)
+lab_load() {
+	[ -f "$1/.apgate-lab" ] || { _lab_die "$1 is not a lab directory"; return 1; }
+	LAB_DIR=$1
+	LAB_PREFIX=$(cat "$LAB_DIR/prefix")
+	_lab_set_vars
+}
+
+# lab_up : fresh LAB_DIR, namespaces, bridges, AP links, hostapd (+ dnsmasq on ap1)
+lab_up() {
+	local base
+	LAB_DIR=$(mktemp -d /tmp/apgate-lab.XXXXXX) || return 1
+	base=${LAB_DIR##*.}
+	LAB_PREFIX=apg-$base-
+	_lab_set_vars
+	touch "$LAB_DIR/.apgate-lab"
+	echo "$LAB_PREFIX" > "$LAB_DIR/prefix"
+	chmod 0755 "$LAB_DIR"
+	mkdir -p "$LAB_DIR/pid" "$LAB_DIR/dev" "$LAB_DIR/apgated-client"
+	: > "$LAB_DIR/netns"
+	_lab_netns_add "$LAB_AP_NS" || return 1
+	_lab_netns_add "$LAB_AIR_NS" || return 1
+	local br
+	for br in airw airg; do
+		ip -n "$LAB_AIR_NS" link add "$br" type bridge || return 1
+		ip netns exec "$LAB_AIR_NS" sh -c "echo 8 > /sys/class/net/$br/bridge/group_fwd_mask" || return 1
+		ip -n "$LAB_AIR_NS" link set "$br" up
+	done
+	_lab_link "$LAB_AP_NS" "$LAB_WORK_BSS" airw w-ap 02:a0:00:00:00:00 || return 1
+	_lab_link "$LAB_AP_NS" "$LAB_GUEST_BSS" airg g-ap 02:a0:00:00:00:01 || return 1
+	ip -n "$LAB_AP_NS" addr add 10.77.0.1/24 dev "$LAB_WORK_BSS"
+	ip -n "$LAB_AP_NS" addr add 10.78.0.1/24 dev "$LAB_GUEST_BSS"
+	_lab_write_hostapd_conf
+	lab_hostapd_start || return 1
+	if [ "$LAB_DNSMASQ" = 1 ]; then _lab_dnsmasq_start || return 1; fi
+	return 0
+}
+
+_lab_write_hostapd_conf() {
+	cat > "$LAB_DIR/work.conf" <<EOF
+interface=$LAB_WORK_BSS
+driver=wired
+ctrl_interface=$LAB_CTRL_DIR
+ieee8021x=1
+eapol_version=2
+eap_server=1
+eap_user_file=$LAB_DIR/eap_user
+# unicast EAPOL to the station MAC: no cross-talk between supplicants on one bridge
+use_pae_group_addr=0
+EOF
+	cat > "$LAB_DIR/guest.conf" <<EOF
+interface=$LAB_GUEST_BSS
+driver=wired
+ctrl_interface=$LAB_CTRL_DIR
+# open: the first EAPOL frame or DHCP broadcast from a MAC makes a station
+ieee8021x=0
+EOF
+	# every identity "lab-<anything>" authenticates with $LAB_EAP_SECRET (prefix
+	# entry: devices added after hostapd started need no reload)
+	printf '"lab-"*\tMD5\t"%s"\n' "$LAB_EAP_SECRET" > "$LAB_DIR/eap_user"
+}
+
+_lab_hostapd_ping() {
+	local b
+	for b in "$LAB_WORK_BSS" "$LAB_GUEST_BSS"; do
+		[ "$(ip netns exec "$LAB_AP_NS" hostapd_cli -p "$LAB_CTRL_DIR" -i "$b" ping 2>/dev/null)" = PONG ] || return 1
+	done
+}
+
+# lab_hostapd_start : start hostapd (foreground process, PID recorded), wait until
+# both BSS sockets answer PING
+lab_hostapd_start() {
+	if lab_pid_alive hostapd; then _lab_die "hostapd already running"; return 1; fi
+	echo "---- start $(date +%T.%N)" >> "$LAB_DIR/hostapd.log"
+	lab_spawn hostapd "$LAB_DIR/hostapd.log" "$LAB_DIR/hostapd.log" ip netns exec "$LAB_AP_NS" \
+		hostapd -t ${LAB_HOSTAPD_DEBUG:+-dd} -g "$LAB_DIR/hostapd-global" "$LAB_DIR/work.conf" "$LAB_DIR/guest.conf"
+	if ! lab_wait_for 5 _lab_hostapd_ping; then
+		_lab_die "hostapd did not answer PING within 5 s; log:"
+		sed 's/^/#   /' "$LAB_DIR/hostapd.log" >&2
+		return 1
+	fi
+}
+
+# lab_hostapd_stop : SIGTERM (stations get AP-STA-DISCONNECTED, monitors TERMINATING)
+lab_hostapd_stop() { _lab_stop hostapd TERM 5; }
+# lab_hostapd_kill9 : SIGKILL (no event reaches any monitor)
+lab_hostapd_kill9() { _lab_stop hostapd KILL 2; }
+
+# lab_hostapd_cli BSS ARGS... : hostapd_cli against one BSS socket
+lab_hostapd_cli() {
+	local b=$1; shift
+	ip netns exec "$LAB_AP_NS" hostapd_cli -p "$LAB_CTRL_DIR" -i "$b" "$@"
+}
+
+# lab_hostapd_has_sta BSS MAC : hostapd holds a station entry for MAC (any state)
+lab_hostapd_has_sta() { lab_hostapd_cli "$1" sta "$2" 2>/dev/null | grep -qi "^$2\$"; }
+
+# lab_hostapd_authorized BSS MAC : hostapd lists MAC as an authorized station
+lab_hostapd_authorized() {
+	lab_hostapd_cli "$1" sta "$2" 2>/dev/null | grep -q '^flags=.*\[AUTHORIZED\]'
+}
+
+_lab_dnsmasq_start() {
+	lab_spawn dnsmasq "$LAB_DIR/dnsmasq.out" "$LAB_DIR/dnsmasq.out" ip netns exec "$LAB_AP_NS" \
+		dnsmasq --keep-in-foreground --port=0 --interface="$LAB_GUEST_BSS" --bind-interfaces \
+		--except-interface=lo --dhcp-range=10.78.0.100,10.78.0.200,1h --no-ping \
+		--dhcp-leasefile="$LAB_DIR/guest.leases" --pid-file= --user=root \
+		--log-facility="$LAB_DIR/dnsmasq.log" --log-dhcp
+}
+
+# lab_down : stop everything this lab started, delete its namespaces and LAB_DIR
+lab_down() {
+	[ -n "${LAB_DIR:-}" ] && [ -f "$LAB_DIR/.apgate-lab" ] || return 0
+	local f pid ns pids=()
+	if [ "${LAB_KEEP:-0}" = 1 ]; then _lab_log "LAB_KEEP=1: leaving $LAB_DIR and its namespaces"; return 0; fi
+	# recorded processes first (SIGTERM), then whatever else runs in our namespaces
+	for f in "$LAB_DIR"/pid/*.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		_lab_pid_ours "$pid" && { kill -TERM "$pid" 2>/dev/null; pids+=("$pid"); }
+	done
+	while read -r ns; do
+		[ -n "$ns" ] && [ -e "/run/netns/$ns" ] || continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -TERM "$pid" 2>/dev/null; pids+=("$pid")
+		done
+	done < "$LAB_DIR/netns"
+	for pid in "${pids[@]}"; do
+		lab_wait_for 2 _lab_gone "$pid" || kill -KILL "$pid" 2>/dev/null
+	done
+	for pid in "${pids[@]}"; do lab_wait_for 2 _lab_gone "$pid"; done
+	while read -r ns; do
+		[ -n "$ns" ] && [ -e "/run/netns/$ns" ] && ip netns del "$ns"
+	done < "$LAB_DIR/netns"
+	case $LAB_DIR in
+	/tmp/apgate-lab.??????) rm -rf -- "$LAB_DIR" ;;
+	*) _lab_log "not removing unexpected LAB_DIR $LAB_DIR" ;;
+	esac
+	if [ -f "$LAB_CURRENT_FILE" ] && [ "$(cat "$LAB_CURRENT_FILE")" = "$LAB_DIR" ]; then
+		rm -f "$LAB_CURRENT_FILE"
+	fi
+	LAB_DIR=
+}
+
+# lab_stop NAME : stop a process started with lab_spawn (SIGTERM, then SIGKILL)
+lab_stop() { _lab_stop "$1" TERM 3; }
+
+_lab_exit() {
+	lab_down
+	if declare -F tap_cleanup >/dev/null; then tap_cleanup; fi
+}
+
+# lab_trap : install cleanup for a test script (EXIT, and INT/TERM turned into exit)
+lab_trap() {
+	trap '_lab_exit' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# ---- devices ------------------------------------------------------------------
+
+# lab_mac N : the deterministic MAC of device number N (02:00:00:00:0N:0N)
+lab_mac() { printf '02:00:00:00:%02x:%02x\n' "$1" "$1"; }
+
+lab_dev_ns() { echo "${LAB_PREFIX}d-$1"; }
+lab_dev_mac() { cat "$LAB_DIR/dev/$1/mac"; }
+
+_lab_add_device() { # NAME MAC BRIDGE KIND
+	local name=$1 mac=$2 br=$3 kind=$4 d n port ns
+	d=$LAB_DIR/dev/$name
+	[ -e "$d" ] && { _lab_die "device $name exists"; return 1; }
+	[[ $name =~ ^[A-Za-z0-9_]{1,12}$ ]] || { _lab_die "device name '$name': 1-12 of [A-Za-z0-9_]"; return 1; }
+	mkdir -p "$d"
+	n=$(ls "$LAB_DIR/dev" | wc -l)
+	port=p$n-$name; port=${port:0:15}
+	ns=$(lab_dev_ns "$name")
+	echo "$mac" > "$d/mac"; echo "$kind" > "$d/kind"; echo "$ns" > "$d/ns"
+	_lab_netns_add "$ns" || return 1
+	_lab_link "$ns" "$LAB_DEV_IF" "$br" "$port" "$mac" || return 1
+	_lab_pae_filter "$port"
+}
+
+# On Wi-Fi a station never hears another station's EAPOL. On the air bridge it
+# would: supplicants send EAPOL to the PAE group address 01:80:c2:00:00:03,
+# which group_fwd_mask=8 floods to every port, and a supplicant that receives
+# another one's EAP-Response restarts its own state machine and then waits for
+# authWhile/startPeriod (30 s; measured: two supplicants started together, the
+# second needed 5-31 s). So frames to the PAE group address are dropped on
+# the way out of the bridge to a device port; hostapd answers by unicast
+# (use_pae_group_addr=0) and still gets every EAPOL frame on w-ap.
+# Only tc from iproute2 is needed; act_gact ("action drop") is missing on the CI
+# kernel, so the frames are redirected to the air namespace's lo, which drops
+# them (no listener).
+_lab_pae_filter() {
+	local port=$1
+	tc -n "$LAB_AIR_NS" qdisc add dev "$port" clsact &&
+	tc -n "$LAB_AIR_NS" filter add dev "$port" egress protocol 0x888e prio 1 u32 \
+		match u16 0x0180 0xffff at -14 match u16 0xc200 0xffff at -12 match u16 0x0003 0xffff at -10 \
+		action mirred egress redirect dev lo ||
+		_lab_log "warning: no PAE filter on $port (tc clsact/u32): simultaneous supplicants may hear each other"
+}
+
+# lab_add_work_device NAME MAC [IDENTITY [PASSWORD]]
+# Namespace + veth on the work medium + wpa_supplicant config (EAP-MD5, identity
+# lab-NAME, which hostapd's eap_user accepts). A different PASSWORD makes a
+# station that fails authentication.
+lab_add_work_device() {
+	local name=$1 mac=$2 id=${3:-lab-$1} pw=${4:-$LAB_EAP_SECRET} d
+	_lab_add_device "$name" "$mac" airw work || return 1
+	d=$LAB_DIR/dev/$name
+	mkdir -p "$d/wpas"
+	cat > "$d/wpas.conf" <<EOF
+ctrl_interface=$d/wpas
+ap_scan=0
+network={
+	key_mgmt=IEEE8021X
+	eap=MD5
+	identity="$id"
+	password="$pw"
+	eapol_flags=0
+}
+EOF
+}
+
+# lab_add_guest_device NAME MAC : namespace + veth on the guest medium
+lab_add_guest_device() { _lab_add_device "$1" "$2" airg guest; }
+
+# lab_sta_start NAME : start the device's wpa_supplicant (returns at once; the
+# supplicant sends EAPOL-Start after ~2 s, then EAP-MD5 takes a few ms)
+lab_sta_start() {
+	local name=$1 d=$LAB_DIR/dev/$1
+	[ -f "$d/wpas.conf" ] || { _lab_die "$name is no work device"; return 1; }
+	if lab_pid_alive "wpas-$name"; then _lab_die "supplicant of $name already running"; return 1; fi
+	echo "---- start $(date +%T.%N)" >> "$d/wpas.log"
+	lab_spawn "wpas-$name" "$d/wpas.log" "$d/wpas.log" ip netns exec "$(cat "$d/ns")" \
+		wpa_supplicant -t ${LAB_WPAS_DEBUG:+-dd} -D wired -i "$LAB_DEV_IF" -c "$d/wpas.conf"
+}
+
+# lab_sta_stop NAME : kill the supplicant by PID. Sends nothing to hostapd (wired
+# has no link-level leave and the supplicant sends no EAPOL-Logoff on exit):
+# hostapd keeps the station authorized.
+lab_sta_stop() { _lab_stop "wpas-$1" TERM 3; }
+
+# lab_wpa_cli NAME ARGS... : wpa_cli against the device's supplicant
+lab_wpa_cli() {
+	local d=$LAB_DIR/dev/$1; shift
+	ip netns exec "$(cat "$d/ns")" wpa_cli -p "$d/wpas" -i "$LAB_DEV_IF" "$@"
+}
+
+# lab_sta_authenticated NAME : the supplicant reports EAP success
+lab_sta_authenticated() { lab_wpa_cli "$1" status 2>/dev/null | grep -q '^suppPortStatus=Authorized'; }
+
+# lab_sta_logoff NAME : EAPOL-Logoff (hostapd: AP-STA-DISCONNECTED)
+lab_sta_logoff() { lab_wpa_cli "$1" logoff | grep -q '^OK'; }
+lab_sta_logon() { lab_wpa_cli "$1" logon | grep -q '^OK'; }
+# lab_sta_reauth NAME : make the station authenticate again now, e.g. towards a
+# restarted hostapd that forgot it. An authenticated supplicant gets
+# "reauthenticate" (EAPOL-Start at once, ~20 ms to AP-STA-CONNECTED); any other
+# gets logoff + logon (first EAPOL-Start after startWhen = 2 s).
+# Measured pitfall: logoff + logon towards a hostapd that still holds the
+# station (it keeps a logged-off station 5 s as "deauthenticated" and drops its
+# EAPOL frames) costs startPeriod = 30 s; wait until lab_hostapd_has_sta fails.
+lab_sta_reauth() {
+	if lab_wpa_cli "$1" status 2>/dev/null | grep -q '^Supplicant PAE state=AUTHENTICATED'; then
+		lab_wpa_cli "$1" reauthenticate | grep -q '^OK'
+	else
+		lab_sta_logoff "$1" && lab_sta_logon "$1"
+	fi
+}
+
+# lab_guest_dhcp NAME [HOSTNAME] : one DHCP exchange from the guest device
+# (busybox udhcpc, broadcast DISCOVER -> hostapd makes a station on ap1). With
+# dnsmasq the lease is configured on eth0 and written to dev/NAME/ip.
+lab_guest_dhcp() {
+	local name=$1 host=${2:-$1} d=$LAB_DIR/dev/$1 script
+	script=$LAB_DIR/udhcpc.script
+	[ -f "$script" ] || {
+		cat > "$script" <<'EOF'
+#!/bin/sh
+case "$1" in
+bound|renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	echo "$ip" > "$LAB_DEV_DIR/ip" ;;
+deconfig) ip addr flush dev "$interface" ;;
+esac
+exit 0
+EOF
+		chmod 0755 "$script"; }
+	# -t 3 -T 1: three DISCOVERs one second apart; -n: fail if no lease
+	LAB_DEV_DIR=$d timeout 10 ip netns exec "$(cat "$d/ns")" \
+		busybox udhcpc -f -n -q -t 3 -T 1 -i "$LAB_DEV_IF" -x "hostname:$host" -s "$script" \
+		>>"$d/udhcpc.log" 2>&1
+}
+
+# lab_dhcp_broadcast NAME : start a DHCP attempt without waiting for a lease
+lab_dhcp_broadcast() {
+	local d=$LAB_DIR/dev/$1
+	timeout 3 ip netns exec "$(cat "$d/ns")" busybox udhcpc -f -n -q -t 1 -T 1 -i "$LAB_DEV_IF" \
+		-s /bin/true >>"$d/udhcpc.log" 2>&1 || true
+}
+
+# ---- apgated ----------------------------------------------------------------------
+
+# lab_apgated_write_conf [EXTRA_LINES] : write $LAB_APGATED_CONF for this lab;
+# EXTRA_LINES (already formatted INI) are appended.
+lab_apgated_write_conf() {
+	cat > "$LAB_APGATED_CONF" <<EOF
+[apgated]
+registry = $LAB_DIR/registry.db
+admin_socket = $LAB_ADMIN_SOCK
+admin_socket_mode = 0660
+log_level = debug
+
+[hostapd]
+ctrl_dir = $LAB_CTRL_DIR
+client_dir = $LAB_DIR/apgated-client
+ping_interval_ms = 500
+
+[bss $LAB_WORK_BSS]
+zone = work
+
+[bss $LAB_GUEST_BSS]
+zone = guest
+EOF
+	[ -z "${1:-}" ] || printf '%s\n' "$1" >> "$LAB_APGATED_CONF"
+}
+
+# lab_ctl ARGS... : apgatectl against this lab's admin socket
+lab_ctl() { "$BUILD/apgatectl" -s "$LAB_ADMIN_SOCK" "$@"; }
+
+_lab_apgated_answers() { lab_ctl status >/dev/null 2>&1; }
+
+# lab_apgated_start : write the config if missing, start apgated -f in the AP
+# namespace (stderr/stdout -> $LAB_DIR/apgated.log), wait until status answers
+lab_apgated_start() {
+	[ -x "$BUILD/apgated" ] && [ -x "$BUILD/apgatectl" ] ||
+		{ _lab_die "no $BUILD/apgated or $BUILD/apgatectl (make build)"; return 1; }
+	if lab_pid_alive apgated; then _lab_die "apgated already running"; return 1; fi
+	[ -f "$LAB_APGATED_CONF" ] || lab_apgated_write_conf
+	echo "---- start $(date +%T.%N)" >> "$LAB_DIR/apgated.log"
+	lab_spawn apgated "$LAB_DIR/apgated.log" "$LAB_DIR/apgated.log" ip netns exec "$LAB_AP_NS" \
+		"$BUILD/apgated" -f -c "$LAB_APGATED_CONF"
+	local pid=$LAB_LAST_PID start
+	start=$(_lab_now_us)
+	while ! _lab_apgated_answers; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			_lab_die "apgated exited during start-up; log:"
+			tail -n 30 "$LAB_DIR/apgated.log" | sed 's/^/#   /' >&2
+			return 1
+		fi
+		if (( $(_lab_now_us) - start > 5000000 )); then
+			_lab_die "apgated does not answer status within 5 s; log:"
+			tail -n 30 "$LAB_DIR/apgated.log" | sed 's/^/#   /' >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# lab_apgated_stop : SIGTERM and wait (SIGKILL after 5 s)
+lab_apgated_stop() { _lab_stop apgated TERM 5; }
+# lab_apgated_kill9 : SIGKILL, nothing flushed, nothing detached
+lab_apgated_kill9() { _lab_stop apgated KILL 2; }
+# lab_apgated_pid : PID of the running apgated
+lab_apgated_pid() { _lab_pid apgated; }
+
+# ---- JSON assertions (python3, no jq needed) ----------------------------------------
+
+# lab_json EXPR [ARGS...] < JSON : evaluate a python expression over the parsed
+# stdin "d" (args in "a"); strings print raw, everything else as JSON
+# (true/false/null). Helper dev(d, mac) finds a device in a list (None if absent).
+# Exit 1 if the expression raises (e.g. a missing key).
+lab_json() {
+	"$LAB_PY" -c '
+import json, sys
+expr, a = sys.argv[1], sys.argv[2:]
+def dev(lst, mac):
+    for x in lst:
+        if isinstance(x, dict) and x.get("mac") == mac.lower():
+            return x
+    return None
+try:
+    d = json.load(sys.stdin)
+    r = eval(expr)
+except Exception as e:
+    print("lab_json: %s: %s" % (type(e).__name__, e), file=sys.stderr)
+    sys.exit(1)
+print(r if isinstance(r, str) else json.dumps(r))
+' "$@"
+}
+
+# lab_status_json : "status --json" (falls back to "--json status" so that the
+# other checks can go on if the CLI only knows the global option; test_connect
+# checks the documented spelling)
+lab_status_json() {
+	local out rc
+	out=$(lab_ctl status --json 2>/dev/null); rc=$?
+	if [ "$rc" = 2 ]; then out=$(lab_ctl --json status); rc=$?; fi
+	[ "$rc" = 0 ] && printf '%s\n' "$out"
+}
+
+# lab_bss_field IFNAME FIELD : one field of one BSS from status
+lab_bss_field() {
+	lab_status_json | lab_json '[b for b in d["bss"] if b["ifname"] == a[0]][0][a[1]]' "$1" "$2"
+}
+
+# lab_bss_is IFNAME FIELD VALUE : a BSS field from status equals VALUE
+lab_bss_is() { [ "$(lab_bss_field "$1" "$2")" = "$3" ]; }
+
+# lab_dev_json MAC : the device object from "devices --json" ("null" if absent)
+lab_dev_json() { lab_ctl devices --json | lab_json 'dev(d, a[0])' "$1"; }
+
+# lab_dev_field MAC FIELD : one field of one device from "devices --json"
+lab_dev_field() {
+	lab_ctl devices --json 2>/dev/null | lab_json 'dev(d, a[0])[a[1]]' "$1" "$2"
+}
+
+# lab_dev_is MAC FIELD VALUE : device field equals VALUE (as printed by lab_json)
+lab_dev_is() { [ "$(lab_dev_field "$1" "$2")" = "$3" ]; }
+
+# ---- requirements -------------------------------------------------------------------
+
+# lab_require : exit 77 (skip) unless root, netns, veth, bridges and the lab's
+# programs are available
+lab_require() {
+	local c probe
+	if [ "$(id -u)" != 0 ]; then echo "# SKIP: needs root (network namespaces)"; exit 77; fi
+	for c in ip hostapd hostapd_cli wpa_supplicant wpa_cli busybox setsid timeout; do
+		command -v "$c" >/dev/null 2>&1 || { echo "# SKIP: $c not installed"; exit 77; }
+	done
+	[ -n "$LAB_PY" ] || { echo "# SKIP: python3 not installed"; exit 77; }
+	if [ "$LAB_DNSMASQ" = 1 ] && ! command -v dnsmasq >/dev/null 2>&1; then LAB_DNSMASQ=0; fi
+	probe=apg-probe-$$-$RANDOM
+	if ! ip netns add "$probe" 2>/dev/null; then echo "# SKIP: cannot create network namespaces"; exit 77; fi
+	if ! ip -n "$probe" link add b0 type bridge 2>/dev/null ||
+	   ! ip -n "$probe" link add v0 type veth peer name v1 2>/dev/null; then
+		ip netns del "$probe"; echo "# SKIP: no bridge/veth support"; exit 77
+	fi
+	ip netns del "$probe"
+}
+
+# ---- test scripts (with tap.sh) -----------------------------------------------------
+
+# lab_test_begin [--no-apgated] : skip (77) unless the lab can run, install the
+# cleanup trap, bring the lab up and start apgated; "not ok" + exit 1 if that fails
+lab_test_begin() {
+	lab_require
+	lab_trap
+	lab_up || tap_bail "lab comes up (hostapd with ap0/ap1 in a namespace)"
+	[ "${1:-}" = --no-apgated ] && return 0
+	lab_apgated_start || tap_bail "apgated starts on the lab and answers status"
+}
+
+# ---- CLI ------------------------------------------------------------------------------
+
+_lab_cli_usage() {
+	cat <<'EOF'
+usage: lab.sh COMMAND [ARGS]      (finds the lab via $LAB_DIR, /tmp/apgate-lab/current
+                                   or the running demo)
+  up                      new lab: hostapd + work devices s1, s2 and guest device g3
+  down                    tear the lab down
+  env                     print export lines for this lab (eval "$(lab.sh env)")
+  status                  namespaces, processes, hostapd stations
+  add-work NAME MAC       add a work device (then: sta NAME)
+  add-guest NAME MAC      add a guest device (then: dhcp NAME)
+  sta NAME|N              start NAME's supplicant (N = sN) and wait until authorized
+  sta-stop NAME|N         kill NAME's supplicant (hostapd is not told)
+  logoff|logon|reauth NAME|N
+  dhcp NAME|N             one DHCP exchange from a guest device (N = gN)
+  hostapd-stop | hostapd-kill9 | hostapd-start
+  apgated-start | apgated-stop | apgated-kill9     (uses $BUILD, default /work/main/build)
+  ctl ARGS...             apgatectl -s <this lab's admin socket> ARGS...
+  hcli BSS ARGS...        hostapd_cli on ap0/ap1, e.g. hcli ap0 all_sta
+EOF
+}
+
+_lab_cli_name() { # N -> sN / gN if such a device exists
+	local n=$1
+	if [ -d "$LAB_DIR/dev/$n" ]; then echo "$n"; return; fi
+	for p in s g; do [ -d "$LAB_DIR/dev/$p$n" ] && { echo "$p$n"; return; }; done
+	echo "$n"
+}
+
+_lab_cli() {
+	set -u
+	local cmd=${1:-help}; shift || true
+	case $cmd in
+	help|-h|--help) _lab_cli_usage; return 0 ;;
+	up)
+		lab_require
+		if [ -f "$LAB_CURRENT_FILE" ] && [ -f "$(cat "$LAB_CURRENT_FILE")/.apgate-lab" ]; then
+			_lab_die "a lab is already up: $(cat "$LAB_CURRENT_FILE") (lab.sh down first)"; return 1
+		fi
+		lab_up || { lab_down; return 1; }
+		mkdir -p "$(dirname "$LAB_CURRENT_FILE")"; echo "$LAB_DIR" > "$LAB_CURRENT_FILE"
+		lab_add_work_device s1 "$(lab_mac 1)" && lab_add_work_device s2 "$(lab_mac 2)" &&
+			lab_add_guest_device g3 "$(lab_mac 3)" || return 1
+		echo "lab up: $LAB_DIR (namespaces ${LAB_PREFIX}*)"
+		echo "  ap0 (work) / ap1 (guest) sockets in $LAB_CTRL_DIR"
+		echo "  devices: s1 $(lab_mac 1), s2 $(lab_mac 2) (work), g3 $(lab_mac 3) (guest)"
+		return 0 ;;
+	esac
+	if [ -z "${LAB_DIR:-}" ] && [ -f "$LAB_CURRENT_FILE" ]; then LAB_DIR=$(cat "$LAB_CURRENT_FILE"); fi
+	if [ -z "${LAB_DIR:-}" ] && [ -f /tmp/apgate-demo/state ]; then   # the demo's lab
+		LAB_DIR=$(. /tmp/apgate-demo/state && echo "$LAB_DIR")
+	fi
+	[ -n "${LAB_DIR:-}" ] || { _lab_die "no lab (lab.sh up, or set LAB_DIR)"; return 1; }
+	lab_load "$LAB_DIR" || return 1
+	case $cmd in
+	down) lab_down ;;
+	env)
+		local v
+		for v in LAB_DIR LAB_PREFIX LAB_AP_NS LAB_AIR_NS LAB_CTRL_DIR LAB_ADMIN_SOCK LAB_APGATED_CONF BUILD; do
+			printf 'export %s=%q\n' "$v" "${!v}"
+		done ;;
+	status)
+		echo "lab $LAB_DIR"
+		local ns f
+		while read -r ns; do echo "  netns $ns: pids $(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"; done < "$LAB_DIR/netns"
+		for f in "$LAB_DIR"/pid/*.pid; do [ -f "$f" ] && echo "  $(basename "$f" .pid): $(cat "$f")"; done
+		for f in "$LAB_WORK_BSS" "$LAB_GUEST_BSS"; do
+			echo "  hostapd $f stations:"; lab_hostapd_cli "$f" all_sta 2>/dev/null | grep -E '^([0-9a-f]{2}:){5}|^flags=' | sed 's/^/    /'
+		done ;;
+	add-work) lab_add_work_device "$@" ;;
+	add-guest) lab_add_guest_device "$@" ;;
+	sta)
+		local n; n=$(_lab_cli_name "$1")
+		lab_sta_start "$n" || return 1
+		if lab_wait_for 10 lab_sta_authenticated "$n"; then echo "$n authorized after ${LAB_WAITED}s"
+		else _lab_die "$n not authorized after 10 s (see $LAB_DIR/dev/$n/wpas.log)"; fi ;;
+	sta-stop) lab_sta_stop "$(_lab_cli_name "$1")" ;;
+	logoff) lab_sta_logoff "$(_lab_cli_name "$1")" ;;
+	logon) lab_sta_logon "$(_lab_cli_name "$1")" ;;
+	reauth) lab_sta_reauth "$(_lab_cli_name "$1")" ;;
+	dhcp)
+		local n; n=$(_lab_cli_name "$1")
+		if lab_guest_dhcp "$n"; then echo "$n got $(cat "$LAB_DIR/dev/$n/ip" 2>/dev/null)"
+		else _lab_die "$n: no lease (the DHCP broadcast still reached hostapd)"; fi ;;
+	hostapd-stop) lab_hostapd_stop ;;
+	hostapd-kill9) lab_hostapd_kill9 ;;
+	hostapd-start) lab_hostapd_start ;;
+	apgated-start) lab_apgated_start ;;
+	apgated-stop) lab_apgated_stop ;;
+	apgated-kill9) lab_apgated_kill9 ;;
+	ctl) lab_ctl "$@" ;;
+	hcli) lab_hostapd_cli "$@" ;;
+	*) _lab_cli_usage >&2; return 2 ;;
+	esac
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	_lab_cli "$@"
+	exit $?
+fi
