@@ -288,7 +288,7 @@ static int db_fail(struct reg *r, int rc, const char *what)
 {
 	int sys = sqlite3_system_errno(r->db);
 
-	log_err("reg: %s: %s (sqlite %d%s%s)", what, sqlite3_errmsg(r->db), rc,
+	log_err("reg: %s: %s: %s (sqlite %d%s%s)", r->path, what, sqlite3_errmsg(r->db), rc,
 		sys ? ", " : "", sys ? strerror(sys) : "");
 	return map_rc(rc);
 }
@@ -564,8 +564,13 @@ static int reg_setup(struct reg *r)
 	if (rc != SQLITE_OK) {
 		if (!r->db)
 			return -ENOMEM;
-		log_err("reg: cannot open %s", r->path);
 		return db_fail(r, rc, "open");
+	}
+	/* SQLite falls back to read-only when the file cannot be written; the
+	 * daemon would then fail every observation, so say so now. */
+	if (sqlite3_db_readonly(r->db, "main") == 1) {
+		log_err("reg: %s: can only be opened read-only", r->path);
+		return -EROFS;
 	}
 	sqlite3_busy_timeout(r->db, REG_BUSY_TIMEOUT_MS);
 	sqlite3_db_config(r->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);

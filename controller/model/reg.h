@@ -80,7 +80,8 @@ void reg_device_free(struct reg_device *d);
  * to the newest version (PRAGMA user_version; each step in its own
  * transaction). On success *out is a new handle the caller closes with
  * reg_close(). A file whose schema is newer than this build is refused
- * with -EPROTO; a file that is not a database gives -EIO. */
+ * with -EPROTO, one that can only be opened read-only with -EROFS; a file
+ * that is not a database gives -EIO. */
 int reg_open(const char *path, struct reg **out);
 void reg_close(struct reg *r); /* NULL is fine */
 int reg_schema_version(struct reg *r);

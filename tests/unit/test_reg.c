@@ -31,6 +31,8 @@ static struct {
 	sqlite3_vfs *real;
 	unsigned syncs;      /* xSync calls on any file */
 	int write_error;     /* SQLite code xWrite returns, 0 = pass through */
+	bool readonly;       /* open database files read-only, as SQLite does
+			      * when the OS refuses write access */
 } shim;
 
 struct shim_file {
@@ -118,6 +120,8 @@ static int s_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, 
 
 	(void)v;
 	sf->real = (sqlite3_file *)(sf + 1);
+	if (shim.readonly && (flags & SQLITE_OPEN_MAIN_DB) && (flags & SQLITE_OPEN_READWRITE))
+		flags = (flags & ~(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_READONLY;
 	rc = shim.real->xOpen(shim.real, name, sf->real, flags, oflags);
 	/* xClose is called even after a failed open when pMethods is set. */
 	f->pMethods = sf->real->pMethods ? &shim_io : NULL;
@@ -206,6 +210,7 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/registry.db", f->dir);
 	shim.write_error = 0;
+	shim.readonly = false;
 	assert_int_equal(reg_open(f->path, &f->r), 0);
 	*state = f;
 	return 0;
@@ -925,6 +930,13 @@ static void newer_schema_is_refused(void **state)
 	fclose(fp);
 	assert_int_equal(reg_open(junk, &r), -EIO);
 	unlink(junk);
+
+	/* A file the OS lets us read but not write (root ignores chmod, so the
+	 * VFS plays the OS here). */
+	shim.readonly = true;
+	assert_int_equal(reg_open(f->path, &r), -EROFS);
+	shim.readonly = false;
+	assert_ptr_equal(r, (struct reg *)0x1);
 
 	/* A directory that does not exist. */
 	snprintf(junk, sizeof(junk), "%s/no/such/dir.db", f->dir);
