@@ -637,7 +637,7 @@ void reg_close(struct reg *r)
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(r->st[i]);
 	if (r->db && sqlite3_close(r->db) != SQLITE_OK)
-		log_err("reg: close: %s", sqlite3_errmsg(r->db));
+		log_err("reg: %s: close: %s", r->path, sqlite3_errmsg(r->db));
 	free(r->path);
 	free(r);
 }
