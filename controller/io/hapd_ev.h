@@ -49,7 +49,13 @@ struct hapd_ev {
 /* Parses one datagram (not necessarily NUL-terminated, may end in '\n').
  * Returns 0 and fills *ev; -ENOMSG for a well-formed event apgate does not
  * know; -EINVAL for a malformed one (no "<N>" prefix, bad MAC, bad field,
- * embedded NUL); -EMSGSIZE when len > HAPD_EV_MAX. Never reads past len. */
+ * embedded NUL or other control character); -EMSGSIZE when len >
+ * HAPD_EV_MAX. Never reads past len.
+ * On -ENOMSG, and on -EINVAL for a known event name, ev->name (truncated to
+ * fit), ev->level and ev->ifname are still set, for the caller's log line.
+ * Events of known names are checked strictly; unknown key=value fields are
+ * ignored only where later hostapd versions add some (AP-STA-CONNECTED,
+ * AP-STA-DISCONNECTED, BSS-TM-RESP). */
 int hapd_ev_parse(const char *buf, size_t len, struct hapd_ev *ev);
 const char *hapd_ev_type_name(enum hapd_ev_type t);
 
@@ -61,7 +67,12 @@ struct hapd_sta {
 	char keyid[HAPD_KEYID_MAX]; /* "" if absent */
 };
 /* Parses a STA reply. Returns 0; -ENOENT for an empty reply (end of the
- * STA-NEXT walk) or "FAIL"; -EINVAL for anything malformed. */
+ * STA-NEXT walk) or "FAIL"; -EINVAL for anything malformed. On -EINVAL
+ * sta->mac still holds the MAC when the first line was one, so a STA-NEXT
+ * walk can step over a station it cannot read.
+ * The EAP identity hostapd prints in dot1xAuthSessionUserName= is the
+ * station's own text and may contain newlines; lines between it and
+ * hostapd's following last_eap_type_as= line are never taken as fields. */
 int hapd_sta_parse(const char *buf, size_t len, struct hapd_sta *sta);
 
 #endif
