@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -76,15 +77,22 @@ static void registry_exit(struct apgated *d)
 
 static int oui_init(struct apgated *d)
 {
+	static const char *const names[] = { "oui.txt", "mam.txt", "oui36.txt" };
+	char paths[ARRAY_SIZE(names)][PATH_MAX];
+	const char *p[ARRAY_SIZE(names)];
 	int r;
 
-	if (!*d->cfg->oui_file)
+	if (!*d->cfg->oui_dir)
 		return 0;
-	r = oui_load(d->cfg->oui_file, &d->oui);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(paths[i], sizeof(paths[i]), "%s/%s", d->cfg->oui_dir, names[i]);
+		p[i] = paths[i];
+	}
+	r = oui_load_files(p, ARRAY_SIZE(p), &d->oui);
 	if (r < 0) /* not fatal: devices are then shown without a vendor */
-		log_warn("no vendor names: cannot read %s: %s", d->cfg->oui_file, strerror(-r));
+		log_warn("no vendor names: cannot read the IEEE tables in %s: %s", d->cfg->oui_dir, strerror(-r));
 	else
-		log_info("%u vendor prefixes from %s", oui_count(d->oui), d->cfg->oui_file);
+		log_info("%u vendor prefixes from %s", oui_count(d->oui), d->cfg->oui_dir);
 	return 0;
 }
 
@@ -152,7 +160,7 @@ static void reload(struct apgated *d)
 		{ "admin_socket", offsetof(struct cfg, admin_socket) },
 		{ "ctrl_dir", offsetof(struct cfg, ctrl_dir) },
 		{ "client_dir", offsetof(struct cfg, client_dir) },
-		{ "oui_file", offsetof(struct cfg, oui_file) },
+		{ "oui_dir", offsetof(struct cfg, oui_dir) },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(restart_only); i++) {
 		const char *a = *(char **)((char *)d->cfg + restart_only[i].off);

@@ -32,7 +32,7 @@ static const struct key_def keys[] = {
 	{ "apgated", "admin_socket_group", K_STR,      F(admin_socket_group), "", 0, 0 },
 	{ "apgated", "log_level",          K_LOGLEVEL, F(log_level),          "info", 0, 0 },
 	{ "apgated", "syslog",             K_BOOL,     F(syslog),             "no", 0, 0 },
-	{ "apgated", "oui_file",           K_STR,      F(oui_file),           "/usr/share/ieee-data/oui.txt", 0, 0 },
+	{ "apgated", "oui_dir",           K_STR,      F(oui_dir),           "/usr/share/ieee-data", 0, 0 },
 	{ "hostapd", "ctrl_dir",           K_PATH,     F(ctrl_dir),           "/run/hostapd", 0, 0 },
 	{ "hostapd", "client_dir",         K_PATH,     F(client_dir),         "/run/apgate", 0, 0 },
 	{ "hostapd", "ping_interval_ms",   K_UINT,     F(ping_interval_ms),   "1000", 100, 60000 },

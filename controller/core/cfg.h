@@ -35,7 +35,7 @@ struct cfg {
 	char *admin_socket_group;   /* NULL = keep the daemon's group */
 	enum log_level log_level;
 	bool syslog;
-	char *oui_file;             /* "" = no vendor lookup */
+	char *oui_dir;              /* ieee-data directory; "" = no vendor lookup */
 	/* [hostapd] */
 	char *ctrl_dir;
 	char *client_dir;

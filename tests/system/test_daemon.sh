@@ -33,7 +33,7 @@ write_conf() { # extra sections...
 registry = $W/registry.db
 admin_socket = $W/admin.sock
 log_level = debug
-oui_file =
+oui_dir =
 
 [hostapd]
 ctrl_dir = $W/ctrl

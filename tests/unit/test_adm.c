@@ -125,7 +125,7 @@ static int setup(void **state)
 	fp = fopen(f->cfgpath, "w");
 	/* hostapd is absent: the clients keep retrying in the background,
 	 * which the admin socket must not mind. */
-	fprintf(fp, "[apgated]\nregistry = %s/reg.db\nadmin_socket = %s\noui_file =\n"
+	fprintf(fp, "[apgated]\nregistry = %s/reg.db\nadmin_socket = %s\noui_dir =\n"
 		    "[hostapd]\nctrl_dir = %s/nohostapd\nclient_dir = %s\n[bss ap0]\nzone = work\n",
 		f->dir, f->sock, f->dir, f->dir);
 	fclose(fp);
