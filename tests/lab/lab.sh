@@ -29,6 +29,22 @@
 #
 # Exported for tests: LAB_DIR LAB_PREFIX LAB_AP_NS LAB_AIR_NS LAB_CTRL_DIR
 #   LAB_WORK_BSS=ap0 LAB_GUEST_BSS=ap1 LAB_ADMIN_SOCK LAB_APGATED_CONF BUILD
+#
+# Functions (details above each):
+#   lab_require lab_up lab_down lab_trap lab_test_begin lab_load
+#   lab_wait_for SECONDS CMD...        poll CMD every 50 ms (LAB_WAITED = time taken)
+#   lab_mac N  lab_add_work_device NAME MAC [ID [PW]]  lab_add_guest_device NAME MAC
+#   lab_sta_start|lab_sta_stop|lab_sta_logoff|lab_sta_logon|lab_sta_reauth NAME
+#   lab_sta_authenticated NAME  lab_wpa_cli NAME ARGS  lab_guest_dhcp NAME [HOST]
+#   lab_dhcp_broadcast NAME
+#   lab_hostapd_start|lab_hostapd_stop|lab_hostapd_kill9  lab_hostapd_cli BSS ARGS
+#   lab_hostapd_authorized BSS MAC  lab_hostapd_has_sta BSS MAC
+#   lab_apgated_write_conf [EXTRA]  lab_apgated_start|lab_apgated_stop|lab_apgated_kill9
+#   lab_apgated_pid  lab_ctl ARGS  lab_status_json  lab_bss_field|lab_bss_is
+#   lab_dev_json MAC  lab_dev_field MAC FIELD  lab_dev_is MAC FIELD VALUE
+#   lab_json EXPR  lab_spawn NAME OUT ERR CMD  lab_stop NAME  lab_pid_alive NAME
+# Knobs: LAB_KEEP=1 (lab_down leaves everything for inspection),
+#   LAB_HOSTAPD_DEBUG=1 / LAB_WPAS_DEBUG=1 (-dd logs), LAB_DNSMASQ=0.
 
 LAB_WORK_BSS=ap0
 LAB_GUEST_BSS=ap1
@@ -49,7 +65,7 @@ _lab_die() { echo "# lab: error: $*" >&2; return 1; }
 
 # ---- time and polling -------------------------------------------------------
 
-_lab_now_us() { local t=${EPOCHREALTIME/./}; echo $((10#$t)); }
+_lab_now_us() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((10#$t)); }
 
 # seconds ("2", "0.5", "1.25") -> microseconds
 _lab_sec_us() {
@@ -122,7 +138,14 @@ _lab_pid() { local f="$LAB_DIR/pid/$1.pid"; [ -f "$f" ] && cat "$f"; }
 # lab_pid_alive NAME : the process recorded as NAME is running
 lab_pid_alive() { local p; p=$(_lab_pid "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 
-_lab_gone() { ! kill -0 "$1" 2>/dev/null; }
+# gone = no such process, or a zombie waiting for a parent that is not us
+# (the demo's daemons are reparented to PID 1 once demo.sh exits)
+_lab_gone() {
+	local st
+	kill -0 "$1" 2>/dev/null || return 0
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 0
+	[ "$st" = Z ]
+}
 
 # _lab_stop NAME SIGNAL [WAIT_SECONDS] : signal the recorded process (only if it
 # is in our namespaces) and wait until it is gone; SIGKILL after the wait.
@@ -279,7 +302,7 @@ _lab_dnsmasq_start() {
 lab_down() {
 	[ -n "${LAB_DIR:-}" ] && [ -f "$LAB_DIR/.apgate-lab" ] || return 0
 	local f pid ns pids=()
-	if [ "${LAB_KEEP:-0}" = 1 ]; then _lab_log "LAB_KEEP=1: leaving $LAB_DIR and its namespaces"; return 0; fi
+	if [ "${LAB_KEEP:-0}" = 1 ]; then _lab_log "LAB_KEEP=1: leaving $LAB_DIR running; clean up with: LAB_DIR=$LAB_DIR $LAB_ROOT/tests/lab/lab.sh down"; return 0; fi
 	# recorded processes first (SIGTERM), then whatever else runs in our namespaces
 	for f in "$LAB_DIR"/pid/*.pid; do
 		[ -f "$f" ] || continue
@@ -551,7 +574,7 @@ try:
     d = json.load(sys.stdin)
     r = eval(expr)
 except Exception as e:
-    print("lab_json: %s: %s" % (type(e).__name__, e), file=sys.stderr)
+    print("# lab_json: %s: %s" % (type(e).__name__, e), file=sys.stderr)
     sys.exit(1)
 print(r if isinstance(r, str) else json.dumps(r))
 ' "$@"

@@ -13,7 +13,7 @@
 
 TAP_N=0
 TAP_FAILED=0
-TAP_T0=${EPOCHREALTIME/./}
+TAP_T0=${EPOCHREALTIME//[!0-9]/}
 
 tap_diag() {
 	local line
@@ -30,12 +30,13 @@ _tap_result() { # STATUS DESC
 	fi
 }
 
-TAP_OUT=$(mktemp /tmp/apgate-tap.XXXXXX)
-tap_cleanup() { rm -f "$TAP_OUT"; }
+TAP_OUT=                        # captures a check's output; made on first use
+tap_cleanup() { [ -z "$TAP_OUT" ] || rm -f "$TAP_OUT"; }
 
 # CMD runs in this shell (not a subshell), so variables it sets survive
 check() {
 	local desc=$1 rc; shift
+	[ -n "$TAP_OUT" ] || TAP_OUT=$(mktemp /tmp/apgate-tap.XXXXXX)
 	"$@" >"$TAP_OUT" 2>&1; rc=$?
 	_tap_result "$rc" "$desc"
 	if [ "$rc" != 0 ]; then
@@ -72,7 +73,7 @@ tap_bail() {
 }
 
 tap_done() {
-	local t=$(( (${EPOCHREALTIME/./} - TAP_T0) / 1000 ))
+	local t=$(( (${EPOCHREALTIME//[!0-9]/} - TAP_T0) / 1000 ))
 	printf '1..%d\n' "$TAP_N"
 	printf '# %s: %d passed, %d failed, %d.%03d s\n' "$(basename "$0")" \
 		$((TAP_N - TAP_FAILED)) "$TAP_FAILED" $((t / 1000)) $((t % 1000))
