@@ -1,0 +1,135 @@
+#!/bin/bash
+# demo.sh start|stop [BUILD] - the namespace lab with real hostapd, three
+# devices (two 802.1X work stations, one guest phone) and apgated on it; left
+# running for you to try apgatectl. `make demo` / `make demo-stop`.
+#
+# State of the running demo: /tmp/apgate-demo/state (LAB_DIR, namespaces, PIDs),
+# so that stop works from any shell, even if the lab directory is gone.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+STATE_DIR=/tmp/apgate-demo
+STATE=$STATE_DIR/state
+
+cmd=${1:-}
+b=${2:-build}
+case $b in /*) ;; *) b=$ROOT/$b ;; esac
+export APGATE_BUILD=$b
+. "$HERE/lab.sh"
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+write_state() {
+	mkdir -p "$STATE_DIR"
+	{
+		printf 'LAB_DIR=%q\n' "$LAB_DIR"
+		printf 'BUILD=%q\n' "$BUILD"
+		printf 'NETNS=(%s)\n' "$(tr '\n' ' ' < "$LAB_DIR/netns")"
+		local f
+		printf 'PIDS=('
+		for f in "$LAB_DIR"/pid/*.pid; do [ -f "$f" ] && printf '%s:%s ' "$(basename "$f" .pid)" "$(cat "$f")"; done
+		printf ')\n'
+	} > "$STATE.tmp" && mv "$STATE.tmp" "$STATE"
+}
+
+demo_stop() {
+	[ -f "$STATE" ] || { say "no demo running ($STATE not found)"; return 0; }
+	local LAB_DIR='' NETNS=() PIDS=() ns pid
+	. "$STATE"
+	if [ -n "$LAB_DIR" ] && [ -f "$LAB_DIR/.apgate-lab" ]; then
+		lab_load "$LAB_DIR" && lab_down
+	else
+		# the lab directory is gone: fall back on the PIDs and namespace names of
+		# the state file; a PID is signalled only while it runs in one of them
+		local ours=() entry
+		for ns in "${NETNS[@]}"; do
+			if [[ $ns == apg-* ]] && [ -e "/run/netns/$ns" ]; then ours+=("$ns"); fi
+		done
+		for entry in "${PIDS[@]}"; do
+			pid=${entry##*:}
+			for ns in "${ours[@]}"; do
+				if [ "$(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null)" = "$(stat -L -c %i "/run/netns/$ns")" ]; then
+					kill -TERM "$pid" 2>/dev/null
+				fi
+			done
+		done
+		for ns in "${ours[@]}"; do
+			for pid in $(ip netns pids "$ns"); do kill -TERM "$pid" 2>/dev/null; done
+		done
+		sleep 0.5
+		for ns in "${ours[@]}"; do
+			for pid in $(ip netns pids "$ns"); do kill -KILL "$pid" 2>/dev/null; done
+			ip netns del "$ns"
+		done
+	fi
+	rm -f "$STATE"
+	say "demo stopped"
+}
+
+demo_start() {
+	[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
+	if [ -f "$STATE" ]; then
+		die "a demo is already running (state in $STATE): make demo-stop first"
+	fi
+	[ -x "$BUILD/apgated" ] && [ -x "$BUILD/apgatectl" ] || die "no $BUILD/apgated or apgatectl: make build"
+	( lab_require ) >/dev/null || die "this machine cannot run the lab (root, netns, veth, bridge, hostapd, wpa_supplicant, busybox, python3)"
+
+	local S1 S2 G3 ctl
+	S1=$(lab_mac 1) S2=$(lab_mac 2) G3=$(lab_mac 3)
+	trap 'echo "demo: start failed, cleaning up" >&2; lab_down; rm -f "$STATE"' EXIT
+	lab_up || die "the lab did not come up"
+	write_state
+	lab_add_work_device s1 "$S1" && lab_add_work_device s2 "$S2" && lab_add_guest_device g3 "$G3" ||
+		die "adding devices failed"
+	lab_apgated_start || die "apgated did not start (log: $LAB_DIR/apgated.log)"
+	write_state
+	ctl="$BUILD/apgatectl -s $LAB_ADMIN_SOCK"
+
+	say "== lab up in $LAB_DIR; apgated (pid $(lab_apgated_pid)) watches ap0 (work) and ap1 (guest)"
+	say "== two staff PCs start 802.1X (wpa_supplicant, EAP-MD5), a phone asks the guest BSS for DHCP"
+	lab_sta_start s1; lab_sta_start s2
+	lab_guest_dhcp g3 staffphone || lab_dhcp_broadcast g3
+	write_state
+	lab_wait_for 10 lab_dev_is "$S1" connected true
+	lab_wait_for 10 lab_dev_is "$S2" connected true
+	say
+	say "\$ apgatectl devices"
+	$ctl devices
+	say
+	say "\$ apgatectl approve $S1 --as business --label \"Till 1\" --type pos"
+	$ctl approve "$S1" --as business --label "Till 1" --type pos
+	say
+	say "\$ apgatectl devices"
+	$ctl devices
+	trap - EXIT
+	cat <<EOF
+
+== The demo keeps running. Try (copy the alias first):
+
+  alias apgatectl='$BUILD/apgatectl -s $LAB_ADMIN_SOCK'
+  apgatectl status
+  apgatectl devices --state pending
+  apgatectl show $S2
+  apgatectl approve $S2 --as personal --owner Aiko --type phone
+  apgatectl block $G3
+  apgatectl events --follow          # Ctrl-C to stop; do something in another shell
+
+== Add a device (the lab CLI finds this demo by itself):
+
+  $HERE/lab.sh add-work s4 02:00:00:00:04:04 && $HERE/lab.sh sta s4     # 802.1X, ~2 s
+  $HERE/lab.sh add-guest g5 02:00:00:00:05:05 && $HERE/lab.sh dhcp g5   # guest DHCP
+  $HERE/lab.sh logoff s2          # EAPOL-Logoff: s2 disconnects
+  $HERE/lab.sh hostapd-kill9; $HERE/lab.sh hostapd-start   # apgated re-attaches by itself
+  $HERE/lab.sh status             # namespaces, PIDs, hostapd's stations
+
+== Logs: $LAB_DIR/apgated.log, hostapd.log, dev/<name>/wpas.log
+== Stop: make demo-stop    (or: $HERE/demo.sh stop)
+EOF
+}
+
+case $cmd in
+start) demo_start ;;
+stop) demo_stop ;;
+*) echo "usage: $0 start|stop [BUILD]" >&2; exit 2 ;;
+esac
