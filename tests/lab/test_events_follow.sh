@@ -49,7 +49,7 @@ tap_diag "printed ${LAB_WAITED}s after hostapd reported it"
 check "the follower prints s1's 'eap_success'" lab_wait_for 1 has_event conn eap_success "$S1"
 check "the follower prints s3's 'eap_failure' (wrong password)" lab_wait_for 3 has_event conn eap_failure "$S3"
 
-check "approve s1" lab_ctl approve "$S1" --as business --label "Back office PC"
+check "approve s1" lab_ctl approve --as business --label "Back office PC" "$S1"
 check "the follower prints the approve within 1 s" lab_wait_for 1 has_event audit approve "$S1"
 tap_diag "printed ${LAB_WAITED}s after apgatectl approve returned"
 

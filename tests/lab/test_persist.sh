@@ -24,7 +24,7 @@ for m in "$S1" "$S2" "$S3" "$G4"; do
 done
 
 check "approve s1 as business with label, owner and type" \
-	lab_ctl approve "$S1" --as business --label "Receipt printer" --owner "Front desk" --type printer
+	lab_ctl approve --as business --label "Receipt printer" --owner "Front desk" --type printer "$S1"
 check "block s2" lab_ctl block "$S2"
 
 # devices --json without the fields that may legitimately change, sorted by
@@ -86,7 +86,7 @@ check_eq "status counts 2 pending, 1 approved, 1 blocked, 1 guest" "2 1 1 1" \
 	"$(lab_status_json | lab_json '"%(pending)d %(approved)d %(blocked)d %(guest)d" % d["registry"]["devices"]')"
 
 # a second crash straight after a decision: the decision was durable when the CLI returned
-check "approve s5 as business" lab_ctl approve "$S5" --as business --type pc
+check "approve s5 as business" lab_ctl approve --as business --type pc "$S5"
 lab_apgated_kill9
 lab_apgated_start || tap_bail "apgated starts a third time"
 check_eq "the decision made just before the second kill -9 survived" "approved business pc" \
