@@ -159,6 +159,7 @@ _lab_stop() {
 	_lab_log "$name ($pid) ignored SIG$sig for ${wait}s, sending SIGKILL"
 	kill -KILL "$pid" 2>/dev/null
 	lab_wait_for 2 _lab_gone "$pid"
+	return 1                              # it needed SIGKILL
 }
 
 # ---- namespaces and links ---------------------------------------------------
@@ -552,6 +553,12 @@ lab_apgated_start() {
 lab_apgated_stop() { _lab_stop apgated TERM 5; }
 # lab_apgated_kill9 : SIGKILL, nothing flushed, nothing detached
 lab_apgated_kill9() { _lab_stop apgated KILL 2; }
+# lab_apgated_log_clean : apgated.log holds no sanitizer report (ASan, LSan,
+# UBSan: "make asan" runs these tests against build-asan); prints what it found
+lab_apgated_log_clean() {
+	! grep -E -A3 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:|SUMMARY: [A-Za-z]*Sanitizer' \
+		"$LAB_DIR/apgated.log"
+}
 # lab_apgated_pid : PID of the running apgated
 lab_apgated_pid() { _lab_pid apgated; }
 
@@ -640,6 +647,18 @@ lab_test_begin() {
 	lab_up || tap_bail "lab comes up (hostapd with ap0/ap1 in a namespace)"
 	[ "${1:-}" = --no-apgated ] && return 0
 	lab_apgated_start || tap_bail "apgated starts on the lab and answers status"
+}
+
+# lab_test_end : stop apgated with SIGTERM (a check: gone within 5 s), check
+# its log for sanitizer reports (leaks show at exit), then tap_done
+lab_test_end() {
+	if lab_pid_alive apgated; then
+		check "apgated stops on SIGTERM within 5 s" lab_apgated_stop
+	fi
+	if [ -f "$LAB_DIR/apgated.log" ]; then
+		check "apgated.log has no sanitizer report" lab_apgated_log_clean
+	fi
+	tap_done
 }
 
 # ---- CLI ------------------------------------------------------------------------------

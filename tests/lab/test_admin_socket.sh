@@ -115,4 +115,4 @@ check_eq "a second connection is answered while the first holds half a line" tru
 check_eq "the half line, once completed, is answered" true \
 	"$(printf '%s' "$res" | lab_json 'isinstance(d["half_line_completed"], dict) and d["half_line_completed"].get("ok") is True')"
 check "apgated is still running" lab_pid_alive apgated
-tap_done
+lab_test_end

@@ -61,4 +61,4 @@ check_eq "status counts 1 pending and 1 guest" "1 1" \
 check "status: ap0 saw events" test "$(lab_bss_field ap0 events)" -gt 0
 
 check "apgated is still running" lab_pid_alive apgated
-tap_done
+lab_test_end

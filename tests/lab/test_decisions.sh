@@ -107,4 +107,4 @@ check_eq "usage errors changed nothing (s2 still approved personal)" "approved p
 	"$(show "$S2" | lab_json 'd["state"] + " " + d["class"]')"
 
 check "apgated is still running" lab_pid_alive apgated
-tap_done
+lab_test_end

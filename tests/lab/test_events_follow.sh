@@ -91,4 +91,4 @@ check_eq "the follower wrote nothing on stderr" "" "$(cat "$LAB_DIR/follow.err")
 
 lab_stop follow
 tap_diag "follower output:" "$(cat "$OUT")"
-tap_done
+lab_test_end

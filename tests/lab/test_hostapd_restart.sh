@@ -59,4 +59,4 @@ check_eq "s1 still disconnected, still pending" "false pending" \
 	"$(lab_dev_field "$S1" connected) $(lab_dev_field "$S1" state)"
 
 check "apgated is still running (same PID)" lab_pid_alive apgated
-tap_done
+lab_test_end

@@ -93,4 +93,4 @@ check_eq "the decision made just before the second kill -9 survived" "approved b
 	"$(lab_ctl show "$S5" --json | lab_json '" ".join((d["state"], d["class"], d["type"]))')"
 
 check "apgated is still running" lab_pid_alive apgated
-tap_done
+lab_test_end
