@@ -10,7 +10,9 @@
  * text (for the first -i); "<3>" is prepended unless the text starts with
  * '<' (then it is sent as it is). Empty lines and lines starting with '#'
  * are skipped. The replay starts once every BSS named in the file has a
- * monitor attached.
+ * monitor attached. --exit-after-replay exits once every event is in the
+ * monitors' sockets and no command has come for 200 ms (so a client's
+ * STA-FIRST/STA-NEXT walk ends first); the summary goes to stdout.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,6 +48,8 @@ struct app {
 	bool exit_after;
 	bool started, done;
 	long long t_start, t_end;
+	unsigned long cmds_seen;   /* commands, all BSSes, at the last tick */
+	long long quiet_since;     /* when that number last changed */
 	struct event *tick;
 	size_t seen_cmds[MAX_BSS];
 };
@@ -60,7 +64,7 @@ static void usage(FILE *f)
 		"  -i, --ifname IFNAME      a BSS (socket DIR/IFNAME); up to %d\n"
 		"      --replay FILE        send FILE's events once monitors are attached\n"
 		"      --rate N             at most N events per second (default: as fast as read)\n"
-		"      --exit-after-replay  exit once the replay has been delivered\n"
+		"      --exit-after-replay  exit once the replay is delivered and clients are quiet\n"
 		"      --stations N         N stations present from the start, spread over the BSSes\n"
 		"      --sta MAC[,VLAN[,KEYID]]  one more station on the first BSS\n"
 		"      --macaddr-acl 0|1    hostapd's macaddr_acl (ACL kicks)\n"
@@ -232,13 +236,30 @@ static void print_verbose(struct app *a)
 	}
 }
 
+/* Exit after the replay only once the clients have been quiet for a while:
+ * a client that was walking the station list should finish it first. */
+#define QUIET_MS 200
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct app *a = arg;
+	unsigned long cmds = 0;
 
 	(void)fd;
 	(void)what;
 	print_verbose(a);
+	for (unsigned i = 0; i < a->n_bss; i++) {
+		struct peer_stats st;
+
+		peer_get_stats(a->peer[i], &st);
+		cmds += st.commands;
+	}
+	if (cmds != a->cmds_seen) {
+		a->cmds_seen = cmds;
+		a->quiet_since = util_mono_ms();
+	}
+	if (a->done && a->exit_after && util_mono_ms() - a->quiet_since >= QUIET_MS)
+		event_base_loopexit(a->base, NULL);
 	if (!a->started || a->done)
 		return;
 	if (a->rate && a->next_line < a->n_lines) {
@@ -256,8 +277,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		printf("replay: events=%zu ms=%.0f rate=%.0f/s\n", a->n_lines, ms,
 		       ms > 0 ? (double)a->n_lines * 1000.0 / ms : 0.0);
 		fflush(stdout);
-		if (a->exit_after)
-			event_base_loopexit(a->base, NULL);
 	}
 }
 
