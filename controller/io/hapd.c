@@ -20,6 +20,7 @@
 #include "hapd.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +230,21 @@ static void release(struct hapd_conn *c)
 {
 	if (--c->busy == 0 && c->freed)
 		destroy(c);
+}
+
+/* Room for element n of an array of *cap (doubling, from 64, at most max
+ * elements). Returns the array, moved or not, or NULL (then untouched). */
+static void *grow(void *v, unsigned n, unsigned *cap, size_t size, unsigned max)
+{
+	unsigned ncap;
+
+	if (n < *cap)
+		return v;
+	ncap = *cap ? 2 * *cap : 64;
+	if (ncap > max || !(v = realloc(v, (size_t)ncap * size)))
+		return NULL;
+	*cap = ncap;
+	return v;
 }
 
 static bool log_this(unsigned long count)
@@ -815,15 +831,11 @@ static int walk_send(struct hapd_conn *c, int cursor)
 
 static int walk_append(struct hapd_conn *c, const struct hapd_sta *sta, bool readable)
 {
-	if (c->walk_n == c->walk_cap) {
-		unsigned cap = c->walk_cap ? 2 * c->walk_cap : 64;
-		struct walk_ent *nw = realloc(c->walk, cap * sizeof(*nw));
+	struct walk_ent *w = grow(c->walk, c->walk_n, &c->walk_cap, sizeof(*w), UINT_MAX / 2);
 
-		if (!nw)
-			return -ENOMEM;
-		c->walk = nw;
-		c->walk_cap = cap;
-	}
+	if (!w)
+		return -ENOMEM;
+	c->walk = w;
 	c->walk[c->walk_n].sta = *sta;
 	c->walk[c->walk_n].readable = readable;
 	c->walk_n++;
@@ -960,22 +972,14 @@ static void deliver(struct hapd_conn *c, const struct hapd_ev *ev)
 
 static void hold_event(struct hapd_conn *c, const struct hapd_ev *ev)
 {
-	if (c->held_n == c->held_cap) {
-		unsigned cap = c->held_cap ? 2 * c->held_cap : 64;
-		struct hapd_ev *nh;
+	struct hapd_ev *h = grow(c->held, c->held_n, &c->held_cap, sizeof(*h), HELD_MAX);
 
-		if (cap > HELD_MAX) {
-			link_lost(c, -ENOBUFS, "too many events during resync");
-			return;
-		}
-		nh = realloc(c->held, cap * sizeof(*nh));
-		if (!nh) {
-			link_lost(c, -ENOMEM, "resync");
-			return;
-		}
-		c->held = nh;
-		c->held_cap = cap;
+	if (!h) {
+		/* the next attach walks again; better than growing forever */
+		link_lost(c, -ENOBUFS, "events held during the STA walk");
+		return;
 	}
+	c->held = h;
 	c->held[c->held_n++] = *ev;
 }
 

@@ -13,30 +13,35 @@
 
 #include "io/hapd_ev.h"
 
-/* Parses a string literal (without its NUL) from an exact-size heap copy, so
- * ASan catches any read past len. */
+/* The string without its NUL, in a heap block of exactly that size, so ASan
+ * catches any read past len. Caller frees. */
+static char *exact(const char *s, size_t *len)
+{
+	char *copy;
+
+	*len = strlen(s);
+	copy = malloc(*len ? *len : 1);
+	assert_non_null(copy);
+	memcpy(copy, s, *len);
+	return copy;
+}
+
 static int parse(const char *s, struct hapd_ev *ev)
 {
-	size_t len = strlen(s);
-	char *copy = malloc(len ? len : 1);
-	int r;
+	size_t len;
+	char *copy = exact(s, &len);
+	int r = hapd_ev_parse(copy, len, ev);
 
-	assert_non_null(copy);
-	memcpy(copy, s, len);
-	r = hapd_ev_parse(copy, len, ev);
 	free(copy);
 	return r;
 }
 
 static int parse_sta(const char *s, struct hapd_sta *sta)
 {
-	size_t len = strlen(s);
-	char *copy = malloc(len ? len : 1);
-	int r;
+	size_t len;
+	char *copy = exact(s, &len);
+	int r = hapd_sta_parse(copy, len, sta);
 
-	assert_non_null(copy);
-	memcpy(copy, s, len);
-	r = hapd_sta_parse(copy, len, sta);
 	free(copy);
 	return r;
 }
