@@ -80,19 +80,15 @@ _lab_sec_us() {
 # Runs CMD every 50 ms until it succeeds (returns 0) or SECONDS have passed
 # (returns 1). CMD's output is discarded. LAB_WAITED holds the seconds waited.
 lab_wait_for() {
-	local limit_us start now
+	local limit_us start el rc
 	limit_us=$(_lab_sec_us "$1"); shift
 	start=$(_lab_now_us)
 	while :; do
-		if "$@" >/dev/null 2>&1; then
-			now=$(_lab_now_us)
-			LAB_WAITED=$(printf '%d.%03d' $(( (now - start) / 1000000 )) $(( (now - start) / 1000 % 1000 )))
-			return 0
-		fi
-		now=$(_lab_now_us)
-		if (( now - start >= limit_us )); then
-			LAB_WAITED=$(printf '%d.%03d' $(( (now - start) / 1000000 )) $(( (now - start) / 1000 % 1000 )))
-			return 1
+		"$@" >/dev/null 2>&1 && rc=0 || rc=1
+		el=$(( $(_lab_now_us) - start ))
+		if [ "$rc" = 0 ] || (( el >= limit_us )); then
+			LAB_WAITED=$(printf '%d.%03d' $(( el / 1000000 )) $(( el / 1000 % 1000 )))
+			return "$rc"
 		fi
 		sleep 0.05
 	done
@@ -136,7 +132,7 @@ lab_spawn() {
 _lab_pid() { local f="$LAB_DIR/pid/$1.pid"; [ -f "$f" ] && cat "$f"; }
 
 # lab_pid_alive NAME : the process recorded as NAME is running
-lab_pid_alive() { local p; p=$(_lab_pid "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+lab_pid_alive() { local p; p=$(_lab_pid "$1") && [ -n "$p" ] && ! _lab_gone "$p"; }
 
 # gone = no such process, or a zombie waiting for a parent that is not us
 # (the demo's daemons are reparented to PID 1 once demo.sh exits)
