@@ -67,17 +67,20 @@ static int usage_error(const char *fmt, ...)
 
 /* ---- talking to the daemon ---- */
 
+/* The connection is opened by the first call(), after the command has
+ * checked its arguments: a usage error never depends on the daemon. */
 struct conn {
+	const char *path;
 	int fd;
 	char *buf;
 	size_t len, cap;
 };
 
-static int conn_open(struct conn *c, const char *path)
+static int conn_open(struct conn *c)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = c->path;
 
-	memset(c, 0, sizeof(*c));
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		fprintf(stderr, "apgatectl: socket path too long: %s\n", path);
 		return -1;
@@ -177,6 +180,10 @@ static json_t *call(struct conn *c, json_t *req)
 {
 	json_t *rep;
 
+	if (c->fd < 0 && conn_open(c) < 0) {
+		json_decref(req);
+		return NULL;
+	}
 	if (conn_send(c, req) < 0)
 		return NULL;
 	rep = conn_recv(c, REPLY_TIMEOUT_MS);
@@ -356,7 +363,7 @@ static int cmd_devices(struct conn *c, const struct opts *o, int argc, char **ar
 	size_t i;
 	int opt;
 
-	optind = 1;
+	optind = 0; /* glibc: full re-initialisation, forgets the '+' of the global parse */
 	while ((opt = getopt_long(argc, argv, "+j", lo, NULL)) != -1) {
 		if (opt == 'S')
 			state = optarg;
@@ -409,20 +416,12 @@ static int cmd_show(struct conn *c, const struct opts *o, int argc, char **argv)
 	bool json = o->json;
 	json_t *r, *d, *ev, *e;
 	size_t i;
-	int rc, argi = 1;
+	int rc;
 
-	if (argi < argc && !strcmp(argv[argi], "--json")) {
-		json = true;
-		argi++;
-	}
-	if ((rc = parse_mac_arg("show", argc, argv, argi, mac)))
+	if ((rc = parse_mac_arg("show", argc, argv, 1, mac)))
 		return rc;
-	if (argi + 1 < argc) {
-		if (!strcmp(argv[argi + 1], "--json"))
-			json = true;
-		else
-			return usage_error("show: unexpected argument '%s'", argv[argi + 1]);
-	}
+	if (argc > 2)
+		return usage_error("show: unexpected argument '%s'", argv[2]);
 	r = call(c, json_pack("{s:s, s:s}", "cmd", "show", "mac", mac));
 	if (!r)
 		return 1;
@@ -471,7 +470,7 @@ static int cmd_approve(struct conn *c, const struct opts *o, int argc, char **ar
 	int opt, rc;
 
 	req = json_pack("{s:s}", "cmd", "approve");
-	optind = 1;
+	optind = 0; /* glibc: full re-initialisation, forgets the '+' of the global parse */
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		const char *key = opt == 'a' ? "as" : opt == 'l' ? "label" : opt == 'o' ? "owner" : opt == 't' ? "type" : NULL;
 		if (!key) {
@@ -540,7 +539,7 @@ static int cmd_events(struct conn *c, const struct opts *o, int argc, char **arg
 	size_t i;
 	int opt;
 
-	optind = 1;
+	optind = 0; /* glibc: full re-initialisation, forgets the '+' of the global parse */
 	while ((opt = getopt_long(argc, argv, "+fn:j", lo, NULL)) != -1) {
 		if (opt == 'f')
 			follow = true;
@@ -625,6 +624,16 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
+	/* --json may also follow the command ("apgatectl status --json"). */
+	for (int i = 1, k = 1; i <= argc; i++) {
+		if (i < argc && (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))) {
+			o.json = true;
+			continue;
+		}
+		argv[k++] = argv[i]; /* argv[argc] (NULL) moves along too */
+		if (i == argc)
+			argc = k - 1;
+	}
 	if (strcmp(cmd, "status") && strcmp(cmd, "devices") && strcmp(cmd, "show") && strcmp(cmd, "approve") &&
 	    strcmp(cmd, "block") && strcmp(cmd, "forget") && strcmp(cmd, "events") && strcmp(cmd, "help"))
 		return usage_error("unknown command '%s'", cmd);
@@ -632,16 +641,7 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	/* Validate arguments before connecting where it is cheap: a usage error
-	 * should not depend on the daemon running. */
-	if ((!strcmp(cmd, "show") || !strcmp(cmd, "block") || !strcmp(cmd, "forget"))) {
-		char mac[MAC_STR_LEN];
-		int ai = (argc > 1 && !strcmp(argv[1], "--json")) ? 2 : 1;
-		if ((rc = parse_mac_arg(cmd, argc, argv, ai, mac)))
-			return rc;
-	}
-	if (conn_open(&c, o.socket) < 0)
-		return 1;
+	c = (struct conn){ .path = o.socket, .fd = -1 };
 	if (!strcmp(cmd, "status"))
 		rc = argc > 1 ? usage_error("status takes no arguments") : cmd_status(&c, &o);
 	else if (!strcmp(cmd, "devices"))

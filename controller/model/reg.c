@@ -191,7 +191,7 @@ static const char *const type_names[] = {
 };
 static const char *const obs_names[] = {
 	[REG_OBS_CONNECTED] = "connected", [REG_OBS_DISCONNECTED] = "disconnected",
-	[REG_OBS_EAP_SUCCESS] = "eap-success", [REG_OBS_EAP_FAILURE] = "eap-failure",
+	[REG_OBS_EAP_SUCCESS] = "eap_success", [REG_OBS_EAP_FAILURE] = "eap_failure",
 	[REG_OBS_PRESENT] = "present",
 };
 

@@ -102,7 +102,7 @@ enum reg_obs_kind {
 	REG_OBS_EAP_FAILURE,
 	REG_OBS_PRESENT,       /* seen in a resync station list */
 };
-/* "connected", "disconnected", "eap-success", "eap-failure", "present" */
+/* "connected", "disconnected", "eap_success", "eap_failure", "present" */
 const char *reg_obs_name(enum reg_obs_kind k);
 
 struct reg_obs {

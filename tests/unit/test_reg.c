@@ -472,7 +472,7 @@ static void disconnected_clears_connected(void **state)
 	assert_int_equal(reg_events_mac(f->r, MAC_B, 0, collect, &v), 0);
 	assert_int_equal(v.n, 2);
 	assert_string_equal(v.e[0].action, "disconnected");
-	assert_string_equal(v.e[1].action, "eap-failure");
+	assert_string_equal(v.e[1].action, "eap_failure");
 	evs_free(&v);
 }
 
@@ -1166,7 +1166,7 @@ static void names_round_trip(void **state)
 	assert_int_equal(reg_type_parse("signage", &t), 0);
 	assert_int_equal(t, REG_TYPE_SIGNAGE);
 	assert_int_equal(reg_type_parse(NULL, &t), -EINVAL);
-	assert_string_equal(reg_obs_name(REG_OBS_EAP_SUCCESS), "eap-success");
+	assert_string_equal(reg_obs_name(REG_OBS_EAP_SUCCESS), "eap_success");
 	assert_null(reg_state_name((enum reg_state)REG_STATE_COUNT));
 }
 
