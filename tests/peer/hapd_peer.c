@@ -28,8 +28,16 @@
 
 struct dgram {
 	struct dgram *next;
+	struct sockaddr_un to;    /* replies only; a monitor has its own */
+	socklen_t tolen;
 	size_t len;
 	char data[];
+};
+
+/* datagrams waiting for room in a receiver's socket, in order */
+struct dq {
+	struct dgram *head, *tail;
+	size_t n;
 };
 
 struct monitor {
@@ -38,8 +46,7 @@ struct monitor {
 	socklen_t addrlen;
 	int level;
 	int errors;
-	struct dgram *head, *tail;
-	size_t queued;
+	struct dq q;
 };
 
 struct peer_sta {
@@ -76,6 +83,7 @@ struct hapd_peer {
 	int fd;
 	struct event *rd_ev;
 	struct event *flush_ev;
+	struct dq replies;        /* replies that found the socket full */
 	struct monitor *mons;
 	struct peer_sta *stas;
 	unsigned n_stas;
@@ -176,22 +184,41 @@ static ssize_t send_to(struct hapd_peer *p, const struct sockaddr_un *to, sockle
 		      (const struct sockaddr *)to, tolen);
 }
 
-static void dgram_pop(struct monitor *m)
+static struct dgram *dq_push(struct dq *q, const void *buf, size_t len)
 {
-	struct dgram *d = m->head;
+	struct dgram *d = malloc(sizeof(*d) + len);
 
-	m->head = d->next;
-	if (!m->head)
-		m->tail = NULL;
-	m->queued--;
+	if (!d)
+		return NULL;
+	d->next = NULL;
+	d->tolen = 0;
+	d->len = len;
+	memcpy(d->data, buf, len);
+	if (q->tail)
+		q->tail->next = d;
+	else
+		q->head = d;
+	q->tail = d;
+	q->n++;
+	return d;
+}
+
+static void dq_pop(struct dq *q)
+{
+	struct dgram *d = q->head;
+
+	q->head = d->next;
+	if (!q->head)
+		q->tail = NULL;
+	q->n--;
 	free(d);
 }
 
 static void monitor_free(struct hapd_peer *p, struct monitor *m)
 {
-	while (m->head) {
+	while (m->q.head) {
 		p->st.events_dropped++;
-		dgram_pop(m);
+		dq_pop(&m->q);
 	}
 	free(m);
 }
@@ -212,14 +239,14 @@ static void monitor_unlink(struct hapd_peer *p, struct monitor *m)
  * the monitor was dropped (as hostapd drops it). */
 static int monitor_flush(struct hapd_peer *p, struct monitor *m)
 {
-	while (m->head) {
-		struct dgram *d = m->head;
+	while (m->q.head) {
+		struct dgram *d = m->q.head;
 		int err;
 
 		if (send_to(p, &m->addr, m->addrlen, d->data, d->len) >= 0) {
 			m->errors = 0;
 			p->st.events_sent++;
-			dgram_pop(m);
+			dq_pop(&m->q);
 			continue;
 		}
 		err = errno;
@@ -228,7 +255,7 @@ static int monitor_flush(struct hapd_peer *p, struct monitor *m)
 		if (err == EINTR)
 			continue;
 		p->st.events_dropped++;
-		dgram_pop(m);
+		dq_pop(&m->q);
 		m->errors++;
 		if (m->errors > MON_ERRORS_MAX || err == ENOENT) {
 			monitor_unlink(p, m);
@@ -238,13 +265,33 @@ static int monitor_flush(struct hapd_peer *p, struct monitor *m)
 	return 0;
 }
 
+/* Replies wait in one queue, in order; one that cannot be sent for any
+ * reason but a full socket is lost, as in hostapd. Returns true if the
+ * socket is full. */
+static bool replies_flush(struct hapd_peer *p)
+{
+	while (p->replies.head) {
+		struct dgram *d = p->replies.head;
+
+		if (send_to(p, &d->to, d->tolen, d->data, d->len) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return true;
+		}
+		dq_pop(&p->replies);
+	}
+	return false;
+}
+
 static void flush_all(struct hapd_peer *p)
 {
-	bool blocked = false;
+	bool blocked;
 	struct monitor *m, *next;
 
 	if (p->stalled)
 		return;
+	blocked = replies_flush(p);
 	for (m = p->mons; m; m = next) {
 		next = m->next;
 		if (monitor_flush(p, m) == 1)
@@ -265,22 +312,30 @@ static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
 
 static void queue_to(struct hapd_peer *p, struct monitor *m, const void *buf, size_t len)
 {
-	struct dgram *d = malloc(sizeof(*d) + len);
-
-	if (!d) {
+	if (!dq_push(&m->q, buf, len)) {
 		p->st.events_dropped++;
 		return;
 	}
-	d->next = NULL;
-	d->len = len;
-	memcpy(d->data, buf, len);
-	if (m->tail)
-		m->tail->next = d;
-	else
-		m->head = d;
-	m->tail = d;
-	m->queued++;
 	p->st.events_queued++;
+}
+
+/* hostapd's sendto() of a reply blocks until there is room (its socket's
+ * send buffer is shared with the events); here the reply waits in a queue. */
+static void send_reply(struct hapd_peer *p, const struct sockaddr_un *to, socklen_t tolen,
+		       const char *buf, size_t len)
+{
+	struct dgram *d;
+
+	if (!p->replies.head && send_to(p, to, tolen, buf, len) >= 0)
+		return;
+	if (!p->replies.head && errno != EAGAIN && errno != EWOULDBLOCK)
+		return; /* lost, as in hostapd */
+	d = dq_push(&p->replies, buf, len);
+	if (!d)
+		return;
+	memcpy(&d->to, to, tolen);
+	d->tolen = tolen;
+	flush_all(p);
 }
 
 static int emit_level(struct hapd_peer *p, int level, const void *buf, size_t len)
@@ -860,8 +915,7 @@ static void handle_command(struct hapd_peer *p, const char *buf,
 		memcpy(reply, "FAIL\n", 5);
 		len = 5;
 	}
-	/* a lost reply is lost, as in hostapd */
-	(void)send_to(p, from, fromlen, reply, (size_t)len);
+	send_reply(p, from, fromlen, reply, (size_t)len);
 
 	if (new_monitor && p->attach_cb)
 		p->attach_cb(p, p->attach_ud);
@@ -1006,6 +1060,8 @@ void peer_free(struct hapd_peer *p)
 		p->mons = m->next;
 		monitor_free(p, m);
 	}
+	while (p->replies.head)
+		dq_pop(&p->replies);
 	while (p->stas) {
 		struct peer_sta *s = p->stas;
 		p->stas = s->next;
@@ -1098,5 +1154,5 @@ void peer_get_stats(const struct hapd_peer *p, struct peer_stats *st)
 	*st = p->st;
 	st->events_pending = 0;
 	for (const struct monitor *m = p->mons; m; m = m->next)
-		st->events_pending += m->queued;
+		st->events_pending += m->q.n;
 }

@@ -640,6 +640,32 @@ static void test_events_during_walk_follow_resync(void **state)
 	assert_int_equal(st.stations, 3); /* 09:99, 09:03, 09:01 */
 }
 
+/* A burst of events just before hostapd answers STA-FIRST: the reply shares
+ * the socket's send buffer with the events and must still get through. */
+static void flood_before_reply(struct hapd_peer *p, const char *cmd, void *ud)
+{
+	(void)ud;
+	if (strcmp(cmd, "STA-FIRST") != 0)
+		return;
+	for (unsigned i = 0; i < 3000; i++)
+		peer_emit(p, i % 2 ? "AP-DISABLED " : "AP-ENABLED ");
+}
+
+static void test_walk_during_event_flood(void **state)
+{
+	struct fx *f = *state;
+
+	start_peer(f);
+	peer_add_sta(f->peer, "02:00:00:00:0d:01", 0, NULL);
+	peer_add_sta(f->peer, "02:00:00:00:0d:02", 0, NULL);
+	peer_set_command_cb(f->peer, flood_before_reply, NULL);
+	attach(f);
+	assert_int_equal(f->n_stas, 2);
+	WAIT_FOR(f, f->n_evs == 3000, 3000);
+	assert_string_equal(f->log[1], "resync:2");
+	assert_int_equal(f->link_down, 0);
+}
+
 /* A station leaves while the walk stands on it. */
 static void leave_during_walk(struct hapd_peer *p, const char *cmd, void *ud)
 {
@@ -801,6 +827,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_terminating_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_burst_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_during_walk_follow_resync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk_during_event_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_walk_survives_station_leaving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_does_not_inject, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_completes_pending, setup, teardown),
