@@ -37,6 +37,8 @@
  * Events go out without blocking the loop: each monitor has a queue that
  * drains as fast as its socket accepts (a full socket is retried every
  * millisecond), so a test can run the client and the peer in one process.
+ * Replies that meet a full send buffer wait in a queue of their own, in
+ * order (hostapd would block in sendto() until they fit, not lose them).
  * hostapd 2.10 itself sends with a blocking sendmsg() and freezes while a
  * monitor does not read; peer_set_blocking(true) reproduces that, for a peer
  * running in a process of its own (fakehapd --blocking). As in hostapd, a
