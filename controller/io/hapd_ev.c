@@ -56,19 +56,19 @@ static const struct ev_def {
 };
 
 static const char *const type_names[] = {
-	[HAPD_EV_STA_CONNECTED] = "sta-connected",
-	[HAPD_EV_STA_DISCONNECTED] = "sta-disconnected",
-	[HAPD_EV_EAP_STARTED] = "eap-started",
-	[HAPD_EV_EAP_SUCCESS] = "eap-success",
-	[HAPD_EV_EAP_FAILURE] = "eap-failure",
-	[HAPD_EV_AP_ENABLED] = "ap-enabled",
-	[HAPD_EV_AP_DISABLED] = "ap-disabled",
+	[HAPD_EV_STA_CONNECTED] = "sta_connected",
+	[HAPD_EV_STA_DISCONNECTED] = "sta_disconnected",
+	[HAPD_EV_EAP_STARTED] = "eap_started",
+	[HAPD_EV_EAP_SUCCESS] = "eap_success",
+	[HAPD_EV_EAP_FAILURE] = "eap_failure",
+	[HAPD_EV_AP_ENABLED] = "ap_enabled",
+	[HAPD_EV_AP_DISABLED] = "ap_disabled",
 	[HAPD_EV_TERMINATING] = "terminating",
 	[HAPD_EV_BSS_TM_RESP] = "bss-tm-resp",
-	[HAPD_EV_REJECTED_BLOCKED] = "rejected-blocked",
-	[HAPD_EV_REJECTED_MAX] = "rejected-max",
-	[HAPD_EV_PSK_MISMATCH] = "psk-mismatch",
-	[HAPD_EV_4WAY_DONE] = "4way-done",
+	[HAPD_EV_REJECTED_BLOCKED] = "rejected_blocked",
+	[HAPD_EV_REJECTED_MAX] = "rejected_max",
+	[HAPD_EV_PSK_MISMATCH] = "psk_mismatch",
+	[HAPD_EV_4WAY_DONE] = "4way_done",
 	[HAPD_EV_IGNORED] = "ignored",
 };
 

@@ -62,7 +62,7 @@ static void test_connected_plain(void **state)
 	assert_string_equal(ev.keyid, "");
 	assert_string_equal(ev.ip_addr, "");
 	assert_string_equal(ev.p2p_dev_addr, "");
-	assert_string_equal(hapd_ev_type_name(ev.type), "sta-connected");
+	assert_string_equal(hapd_ev_type_name(ev.type), "sta_connected");
 }
 
 static void test_connected_optional_fields(void **state)
