@@ -97,8 +97,8 @@ demo_start() {
 	say "\$ apgatectl devices"
 	$ctl devices
 	say
-	say "\$ apgatectl approve --as business --label \"Till 1\" --type pos $S1"
-	$ctl approve --as business --label "Till 1" --type pos "$S1"
+	say "\$ apgatectl approve $S1 --as business --label \"Till 1\" --type pos"
+	$ctl approve "$S1" --as business --label "Till 1" --type pos
 	say
 	say "\$ apgatectl devices"
 	$ctl devices
@@ -111,7 +111,7 @@ demo_start() {
   apgatectl status
   apgatectl devices --state pending
   apgatectl show $S2
-  apgatectl approve --as personal --owner Aiko --type phone $S2
+  apgatectl approve $S2 --as personal --owner Aiko --type phone
   apgatectl block $G3
   apgatectl events --follow          # Ctrl-C to stop; do something in another shell
 
