@@ -216,7 +216,7 @@ static void ms_free(struct macset *s)
 
 /* -------------------------------------------------------------- helpers */
 
-static struct timeval ms_tv(unsigned ms)
+static struct timeval tv_of_ms(unsigned ms)
 {
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 	return tv;
@@ -495,7 +495,7 @@ static void walk_reset(struct hapd_conn *c)
 
 static void schedule_retry(struct hapd_conn *c)
 {
-	struct timeval tv = ms_tv(c->backoff_ms);
+	struct timeval tv = tv_of_ms(c->backoff_ms);
 
 	evtimer_add(c->retry_timer, &tv);
 	c->backoff_ms = c->backoff_ms > c->backoff_max_ms / 2 ? c->backoff_max_ms
@@ -553,7 +553,7 @@ static void link_lost(struct hapd_conn *c, int err, const char *why)
 
 static void connect_start(struct hapd_conn *c)
 {
-	struct timeval tv = ms_tv(c->timeout_ms);
+	struct timeval tv = tv_of_ms(c->timeout_ms);
 	int r = open_ev(c);
 	const char *why = "event socket";
 
@@ -628,7 +628,7 @@ static void drain_stray(struct hapd_conn *c)
 
 static void pump(struct hapd_conn *c)
 {
-	struct timeval tv = ms_tv(c->timeout_ms);
+	struct timeval tv = tv_of_ms(c->timeout_ms);
 
 	if (c->freed || c->inflight || !c->q_head || c->cmd_fd < 0 ||
 	    (c->state != ST_WALKING && c->state != ST_UP))
@@ -1014,7 +1014,7 @@ static void handle_event(struct hapd_conn *c, const char *buf, size_t len)
 
 static void attached(struct hapd_conn *c)
 {
-	struct timeval tv = ms_tv(c->ping_ms);
+	struct timeval tv = tv_of_ms(c->ping_ms);
 
 	evtimer_del(c->attach_timer);
 	if (c->ever_attached)
