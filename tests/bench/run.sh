@@ -27,7 +27,7 @@ trap cleanup EXIT
 
 status_field() { # python expression on the status object "s"
 	"$B/apgatectl" -s "$W/admin.sock" --json status 2>/dev/null |
-		python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"
+		python3 -c "import json,sys; s=json.load(sys.stdin); print($1)" 2>/dev/null
 }
 
 mkdir -p "$W/ctrl" "$W/client"
