@@ -2,6 +2,7 @@
  * event loop and signals. Modules start in table order and stop in reverse
  * (STYLE 2); each start-up failure has its own exit code.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
@@ -101,6 +102,32 @@ static void oui_exit(struct apgated *d)
 	oui_free(d->oui);
 }
 
+/* Client sockets are named apgated-<pid>-...; those of a process that no
+ * longer exists (an apgated killed with -9) are removed. */
+static void remove_stale_client_sockets(const char *dir)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+
+	if (!dh)
+		return;
+	while ((de = readdir(dh))) {
+		char path[PATH_MAX];
+		long pid;
+		int n = 0;
+
+		if (sscanf(de->d_name, "apgated-%ld-%n", &pid, &n) != 1 || n == 0 || pid <= 0 ||
+		    pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) == 0)
+			log_debug("removed stale client socket %s", path);
+	}
+	closedir(dh);
+}
+
 static int controller_init(struct apgated *d)
 {
 	if (mkdir(d->cfg->client_dir, 0750) < 0 && errno != EEXIST) {
@@ -108,6 +135,7 @@ static int controller_init(struct apgated *d)
 		log_err("cannot create %s for the hostapd client sockets: %s", d->cfg->client_dir, strerror(-r));
 		return r;
 	}
+	remove_stale_client_sockets(d->cfg->client_dir);
 	return ctl_new(d->base, d->cfg, d->reg, d->oui, &d->ctl);
 }
 

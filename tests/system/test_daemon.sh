@@ -62,10 +62,14 @@ zone = work"
 "$B/apgated" -n -c "$W/apgate.conf" >"$W/check.out" 2>&1
 check_eq "apgated -n accepts a good file" 0 $?
 
-# -- running, attached to the peer
+# -- running, attached to the peer; sockets left by a killed apgated are cleared
+mkdir -p "$W/client"
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])' \
+	"$W/client/apgated-4194000-ap0-ev"
 "$B/apgated" -f -c "$W/apgate.conf" 2>"$W/apgated.log" &
 DAEMON=$!
 check "apgated attaches to the BSS" wait_for 5 attached "['ap0']"
+check "a client socket of a dead apgated is removed at start-up" test ! -e "$W/client/apgated-4194000-ap0-ev"
 
 # -- SIGHUP with a broken file: refused, old configuration kept
 cp "$W/apgate.conf" "$W/good.conf"
