@@ -283,6 +283,21 @@ static void print_event_line(json_t *e)
 	putchar('\n');
 }
 
+/* One event: a JSON line for scripts, a table row for people. */
+static void put_event(json_t *e, bool json)
+{
+	char *s;
+
+	if (!json) {
+		print_event_line(e);
+		return;
+	}
+	s = json_dumps(e, JSON_COMPACT);
+	if (s)
+		puts(s);
+	free(s);
+}
+
 /* ---- commands ---- */
 
 static int cmd_status(struct conn *c, const struct opts *o)
@@ -556,16 +571,8 @@ static int cmd_events(struct conn *c, const struct opts *o, int argc, char **arg
 	if (!r)
 		return 1;
 	arr = json_object_get(r, "events");
-	json_array_foreach(arr, i, e) {
-		if (json) {
-			char *s = json_dumps(e, JSON_COMPACT);
-			if (s)
-				puts(s);
-			free(s);
-		} else {
-			print_event_line(e);
-		}
-	}
+	json_array_foreach(arr, i, e)
+		put_event(e, json);
 	json_decref(r);
 	fflush(stdout);
 	while (follow) {
@@ -574,14 +581,7 @@ static int cmd_events(struct conn *c, const struct opts *o, int argc, char **arg
 			return 1;
 		e = json_object_get(m, "event");
 		if (e) {
-			if (json) {
-				char *s = json_dumps(e, JSON_COMPACT);
-				if (s)
-					puts(s);
-				free(s);
-			} else {
-				print_event_line(e);
-			}
+			put_event(e, json);
 			fflush(stdout);
 		}
 		json_decref(m);

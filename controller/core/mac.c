@@ -1,19 +1,9 @@
 #include "mac.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Reads 12 hex digits; with sep != 0 a separator stands after every
  * `group` digits (positions group, 2*group+1, ...). */
@@ -28,7 +18,7 @@ static int parse_grouped(const char *s, char sep, int group, struct mac *out)
 				return -EINVAL;
 			continue;
 		}
-		int v = hexval(s[i]);
+		int v = util_hexval(s[i]);
 		if (v < 0 || digits >= 12)
 			return -EINVAL;
 		b[digits / 2] = (uint8_t)(b[digits / 2] << 4 | v);

@@ -38,6 +38,9 @@ long long util_mono_ns(void);
 /* strlcpy-like: copies at most size-1 bytes, always terminates; returns strlen(src). */
 size_t util_strlcpy(char *dst, const char *src, size_t size);
 
+/* Value of one hex digit, or -1. */
+int util_hexval(char c);
+
 /* Returns 0 and stores the value if s is a whole decimal number in [min,max],
  * else -EINVAL (not a number) or -ERANGE. */
 int util_parse_long(const char *s, long min, long max, long *out);

@@ -156,17 +156,6 @@ static int flush_pending(struct builder *b)
 	return add(b, b->pend_prefix, 24, b->pend_off);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads 6 hex digits, with sep between the pairs when sep != 0 ("00-22-72").
  * Returns the position after them, or NULL. */
 static const char *hex24(const char *s, char sep, uint32_t *out)
@@ -174,7 +163,7 @@ static const char *hex24(const char *s, char sep, uint32_t *out)
 	uint32_t v = 0;
 
 	for (int i = 0; i < 6; i++) {
-		int d = hexval(*s);
+		int d = util_hexval(*s);
 		if (d < 0)
 			return NULL;
 		v = v << 4 | (uint32_t)d;

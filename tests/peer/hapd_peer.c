@@ -107,27 +107,16 @@ static const char FLAGS_AUTHORIZED[] = "[AUTH][ASSOC][AUTHORIZED][SHORT_PREAMBLE
 
 /* ---------------------------------------------------------------- helpers */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* hostapd's hwaddr_aton(): "xx:xx:xx:xx:xx:xx" at the start of txt, any
  * text after it is not looked at. */
 static int hwaddr_aton(const char *txt, uint8_t addr[6])
 {
 	for (int i = 0; i < 6; i++) {
-		int hi = hexval(txt[0]), lo;
+		int hi = util_hexval(txt[0]), lo;
 
 		if (hi < 0)
 			return -1;
-		lo = hexval(txt[1]);
+		lo = util_hexval(txt[1]);
 		if (lo < 0)
 			return -1;
 		addr[i] = (uint8_t)(hi << 4 | lo);
