@@ -1,7 +1,9 @@
 #include "cfg.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
+#include <net/if.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,34 +13,51 @@
 
 #include "util.h"
 
-enum key_type { K_STR, K_PATH, K_SOCKPATH, K_UINT, K_MODE, K_BOOL, K_LOGLEVEL, K_ZONE };
+enum key_type {
+	K_STR, K_PATH, K_SOCKPATH, K_UINT, K_MODE, K_BOOL, K_LOGLEVEL, K_ZONE,
+	K_IFNAME, K_GATEWAY, K_RANGE, K_LANLIST,
+};
+
+/* Kinds of section: the global ones appear once; [bss IFNAME] and
+ * [zone NAME] are instances, each with its own struct. */
+enum sec_kind { SEC_APGATED, SEC_HOSTAPD, SEC_NETWORK, SEC_BSS, SEC_ZONE, SEC_BAD };
+static const char *const kind_names[] = { "apgated", "hostapd", "network", "bss", "zone" };
 
 struct key_def {
-	const char *section;   /* "apgated", "hostapd", or "bss" for [bss IFNAME] */
+	enum sec_kind kind;
 	const char *key;
 	enum key_type type;
-	size_t off;            /* into struct cfg, or struct cfg_bss for "bss" */
-	const char *def;       /* NULL = required */
+	size_t off;            /* into struct cfg, cfg_bss or cfg_zone_net by kind */
+	const char *def;       /* NULL = required (for [network]: when zones exist) */
 	long min, max;         /* K_UINT bounds */
 };
 
 #define F(field) offsetof(struct cfg, field)
 #define B(field) offsetof(struct cfg_bss, field)
+#define Z(field) offsetof(struct cfg_zone_net, field)
 
 static const struct key_def keys[] = {
-	{ "apgated", "registry",           K_PATH,     F(registry),           NULL, 0, 0 },
-	{ "apgated", "admin_socket",       K_SOCKPATH, F(admin_socket),       "/run/apgate/admin.sock", 0, 0 },
-	{ "apgated", "admin_socket_mode",  K_MODE,     F(admin_socket_mode),  "0660", 0, 0777 },
-	{ "apgated", "admin_socket_group", K_STR,      F(admin_socket_group), "", 0, 0 },
-	{ "apgated", "log_level",          K_LOGLEVEL, F(log_level),          "info", 0, 0 },
-	{ "apgated", "syslog",             K_BOOL,     F(syslog),             "no", 0, 0 },
-	{ "apgated", "oui_dir",           K_STR,      F(oui_dir),           "/usr/share/ieee-data", 0, 0 },
-	{ "hostapd", "ctrl_dir",           K_PATH,     F(ctrl_dir),           "/run/hostapd", 0, 0 },
-	{ "hostapd", "client_dir",         K_PATH,     F(client_dir),         "/run/apgate", 0, 0 },
-	{ "hostapd", "ping_interval_ms",   K_UINT,     F(ping_interval_ms),   "1000", 100, 60000 },
-	{ "hostapd", "request_timeout_ms", K_UINT,     F(request_timeout_ms), "1000", 50, 30000 },
-	{ "hostapd", "backoff_max_ms",     K_UINT,     F(backoff_max_ms),     "5000", 100, 600000 },
-	{ "bss",     "zone",               K_ZONE,     B(zone),               NULL, 0, 0 },
+	{ SEC_APGATED, "registry",           K_PATH,     F(registry),           NULL, 0, 0 },
+	{ SEC_APGATED, "admin_socket",       K_SOCKPATH, F(admin_socket),       "/run/apgate/admin.sock", 0, 0 },
+	{ SEC_APGATED, "admin_socket_mode",  K_MODE,     F(admin_socket_mode),  "0660", 0, 0777 },
+	{ SEC_APGATED, "admin_socket_group", K_STR,      F(admin_socket_group), "", 0, 0 },
+	{ SEC_APGATED, "log_level",          K_LOGLEVEL, F(log_level),          "info", 0, 0 },
+	{ SEC_APGATED, "syslog",             K_BOOL,     F(syslog),             "no", 0, 0 },
+	{ SEC_APGATED, "oui_dir",            K_STR,      F(oui_dir),            "/usr/share/ieee-data", 0, 0 },
+	{ SEC_HOSTAPD, "ctrl_dir",           K_PATH,     F(ctrl_dir),           "/run/hostapd", 0, 0 },
+	{ SEC_HOSTAPD, "client_dir",         K_PATH,     F(client_dir),         "/run/apgate", 0, 0 },
+	{ SEC_HOSTAPD, "ping_interval_ms",   K_UINT,     F(ping_interval_ms),   "1000", 100, 60000 },
+	{ SEC_HOSTAPD, "request_timeout_ms", K_UINT,     F(request_timeout_ms), "1000", 50, 30000 },
+	{ SEC_HOSTAPD, "backoff_max_ms",     K_UINT,     F(backoff_max_ms),     "5000", 100, 600000 },
+	{ SEC_NETWORK, "uplink",             K_IFNAME,   F(uplink),             NULL, 0, 0 },
+	{ SEC_NETWORK, "masquerade",         K_BOOL,     F(masquerade),         "no", 0, 0 },
+	{ SEC_NETWORK, "lan",                K_LANLIST,  0,                     "", 0, 0 },
+	{ SEC_NETWORK, "captive_port",       K_UINT,     F(captive_port),       "8080", 1, 65535 },
+	{ SEC_BSS,     "zone",               K_ZONE,     B(zone),               NULL, 0, 0 },
+	{ SEC_ZONE,    "interface",          K_IFNAME,   Z(ifname),             NULL, 0, 0 },
+	{ SEC_ZONE,    "address",            K_GATEWAY,  Z(gateway),            NULL, 0, 0 },
+	{ SEC_ZONE,    "dhcp_range",         K_RANGE,    0,                     "", 0, 0 },
+	{ SEC_ZONE,    "vlan",               K_UINT,     Z(vlan),               "0", 0, 4094 },
 };
 
 #define MAX_SECTIONS 64
@@ -46,9 +65,10 @@ static const struct key_def keys[] = {
 struct section {
 	char name[64];
 	int line;
-	bool is_bss;
-	struct cfg_bss *bss;   /* for [bss X] */
+	enum sec_kind kind;
+	void *base;            /* struct the keys write into; NULL after a bad header */
 	unsigned seen_mask;    /* bit i = keys[i] given */
+	int key_line[ARRAY_SIZE(keys)];
 };
 
 struct parse {
@@ -60,12 +80,15 @@ struct parse {
 	struct cfg *cfg;
 	struct section sec[MAX_SECTIONS];
 	unsigned n_sec;
-	unsigned seen_global; /* bit i = keys[i] given in its section */
 };
 
 const char *cfg_zone_name(enum cfg_zone z)
 {
-	return z == CFG_ZONE_GUEST ? "guest" : "work";
+	switch (z) {
+	case CFG_ZONE_GUEST: return "guest";
+	case CFG_ZONE_ONBOARDING: return "onboarding";
+	default: return "work";
+	}
 }
 
 static void perr(struct parse *p, int line, const char *key, const char *fmt, ...)
@@ -101,6 +124,85 @@ static struct section *cur_section(struct parse *p)
 	return p->n_sec ? &p->sec[p->n_sec - 1] : NULL;
 }
 
+/* ---- sections ---- */
+
+static bool valid_ifname(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (len == 0 || len >= IFNAMSIZ || !strcmp(n, ".") || !strcmp(n, ".."))
+		return false;
+	for (const char *c = n; *c; c++)
+		if (*c == '/' || *c == ':' || *c <= ' ' || *c == 0x7f)
+			return false;
+	return true;
+}
+
+/* Opens a section for header text `name` at the current line. */
+static void open_section(struct parse *p, const char *name)
+{
+	struct section *s = &p->sec[p->n_sec];
+	char arg[64];
+	const char *a;
+
+	memset(s, 0, sizeof(*s));
+	s->line = p->lineno;
+	s->kind = SEC_BAD;
+	/* one space between words, so that [bss  ap0] and [bss ap0] are the same */
+	for (size_t i = 0, k = 0; name[i] && k + 1 < sizeof(s->name); i++) {
+		bool space = name[i] == ' ' || name[i] == '\t';
+		if (space && (k == 0 || s->name[k - 1] == ' '))
+			continue;
+		s->name[k++] = space ? ' ' : name[i];
+	}
+	for (unsigned i = 0; i < p->n_sec; i++)
+		if (strcmp(p->sec[i].name, s->name) == 0)
+			perr(p, p->lineno, s->name, "duplicate section");
+
+	for (int k = SEC_APGATED; k <= SEC_NETWORK; k++) {
+		if (strcmp(s->name, kind_names[k]) == 0) {
+			s->kind = (enum sec_kind)k;
+			s->base = p->cfg;
+			return;
+		}
+	}
+	if (strncmp(s->name, "bss", 3) == 0 && (s->name[3] == ' ' || s->name[3] == '\0')) {
+		s->kind = SEC_BSS;
+		util_strlcpy(arg, s->name + 3, sizeof(arg));
+		a = trim(arg);
+		if (!valid_ifname(a)) {
+			perr(p, p->lineno, s->name, "a BSS section is [bss IFNAME] with an interface name of 1-15 characters");
+		} else if (p->cfg->n_bss == CFG_MAX_BSS) {
+			perr(p, p->lineno, s->name, "too many BSS (at most %d)", CFG_MAX_BSS);
+		} else {
+			struct cfg_bss *b = &p->cfg->bss[p->cfg->n_bss++];
+			b->ifname = strdup(a);
+			s->base = b;
+		}
+		return;
+	}
+	if (strncmp(s->name, "zone", 4) == 0 && (s->name[4] == ' ' || s->name[4] == '\0')) {
+		s->kind = SEC_ZONE;
+		util_strlcpy(arg, s->name + 4, sizeof(arg));
+		a = trim(arg);
+		for (int z = 0; z < CFG_N_ZONES; z++) {
+			if (strcmp(a, cfg_zone_name((enum cfg_zone)z)) == 0) {
+				struct cfg_zone_net *zn = &p->cfg->zones[z];
+				if (!zn->present) { /* a duplicate was reported above */
+					zn->present = true;
+					zn->line = p->lineno;
+					s->base = zn;
+				}
+				return;
+			}
+		}
+		perr(p, p->lineno, s->name, "a zone section is [zone work], [zone guest] or [zone onboarding]");
+		return;
+	}
+	perr(p, p->lineno, s->name,
+	     "unknown section (expected [apgated], [hostapd], [network], [bss IFNAME] or [zone NAME])");
+}
+
 /* Called by inih once per line before it parses the line: counts lines and
  * sees section headers itself, so that empty sections, duplicates and
  * syntax errors are all reported with their line. */
@@ -126,56 +228,80 @@ static char *reader(char *buf, int size, void *stream)
 			perr(p, p->lineno, t, "section header without ']'");
 			return buf;
 		}
+		if (p->n_sec == MAX_SECTIONS) {
+			perr(p, p->lineno, t, "too many sections (at most %d)", MAX_SECTIONS);
+			return buf;
+		}
 		n = (size_t)(end - t - 1);
 		if (n >= sizeof(name))
 			n = sizeof(name) - 1;
 		memcpy(name, t + 1, n);
 		name[n] = '\0';
-		if (p->n_sec == MAX_SECTIONS) {
-			perr(p, p->lineno, name, "too many sections (at most %d)", MAX_SECTIONS);
-			return buf;
-		}
-		struct section *s = &p->sec[p->n_sec];
-		memset(s, 0, sizeof(*s));
-		s->line = p->lineno;
-		util_strlcpy(s->name, trim(name), sizeof(s->name));
-		if (strncmp(s->name, "bss ", 4) == 0 || strcmp(s->name, "bss") == 0) {
-			char ifname[64];
-			util_strlcpy(ifname, s->name + 3, sizeof(ifname));
-			const char *ifn = trim(ifname);
-			s->is_bss = true;
-			if (!*ifn || strlen(ifn) >= 16 || strpbrk(ifn, "/ \t")) {
-				perr(p, p->lineno, s->name, "a BSS section is [bss IFNAME] with an interface name of 1-15 characters");
-			} else {
-				for (unsigned i = 0; i < p->cfg->n_bss; i++)
-					if (strcmp(p->cfg->bss[i].ifname, ifn) == 0)
-						perr(p, p->lineno, s->name, "duplicate section (BSS %s is already configured)", ifn);
-				struct cfg_bss *nb = realloc(p->cfg->bss, (p->cfg->n_bss + 1) * sizeof(*nb));
-				if (nb) {
-					p->cfg->bss = nb;
-					s->bss = &nb[p->cfg->n_bss];
-					s->bss->ifname = strdup(ifn);
-					s->bss->zone = CFG_ZONE_WORK;
-					p->cfg->n_bss++;
-					/* earlier sections' pointers moved with realloc */
-					for (unsigned i = 0, k = 0; i < p->n_sec; i++)
-						if (p->sec[i].is_bss && p->sec[i].bss)
-							p->sec[i].bss = &nb[k++];
-				}
-			}
-		} else if (strcmp(s->name, "apgated") != 0 && strcmp(s->name, "hostapd") != 0) {
-			perr(p, p->lineno, s->name, "unknown section (expected [apgated], [hostapd] or [bss IFNAME])");
-		} else {
-			for (unsigned i = 0; i < p->n_sec; i++)
-				if (strcmp(p->sec[i].name, s->name) == 0)
-					perr(p, p->lineno, s->name, "duplicate section");
-		}
+		open_section(p, trim(name));
 		p->n_sec++;
 		return buf;
 	}
 	if (!strchr(t, '=') && !strchr(t, ':'))
 		perr(p, p->lineno, t, "not a 'key = value' line");
 	return buf;
+}
+
+/* ---- values ---- */
+
+static int parse_ip4(const char *s, struct in_addr *out)
+{
+	return inet_pton(AF_INET, s, out) == 1 ? 0 : -EINVAL;
+}
+
+/* "a.b.c.d[/len]"; without /len the prefix is def_len. */
+static int parse_prefix(const char *s, unsigned def_len, struct cfg_prefix *out)
+{
+	char buf[64];
+	char *slash;
+	long len = def_len;
+
+	if (util_strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
+		return -EINVAL;
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		if (util_parse_long(slash + 1, 0, 32, &len) < 0)
+			return -EINVAL;
+	}
+	if (parse_ip4(buf, &out->addr) < 0)
+		return -EINVAL;
+	out->len = (unsigned)len;
+	return 0;
+}
+
+static uint32_t mask_of(unsigned len)
+{
+	return len ? 0xffffffffu << (32 - len) : 0;
+}
+
+static bool prefixes_overlap(const struct cfg_prefix *a, const struct cfg_prefix *b)
+{
+	uint32_t m = mask_of(a->len < b->len ? a->len : b->len);
+
+	return (ntohl(a->addr.s_addr) & m) == (ntohl(b->addr.s_addr) & m);
+}
+
+static bool in_prefix(struct in_addr ip, const struct cfg_prefix *p)
+{
+	uint32_t m = mask_of(p->len);
+
+	return (ntohl(ip.s_addr) & m) == (ntohl(p->addr.s_addr) & m);
+}
+
+static void fmt_prefix(const struct cfg_prefix *p, bool network, char *out, size_t size)
+{
+	struct in_addr a = p->addr;
+	char ip[INET_ADDRSTRLEN];
+
+	if (network)
+		a.s_addr = htonl(ntohl(a.s_addr) & mask_of(p->len));
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	snprintf(out, size, "%s/%u", ip, p->len);
 }
 
 static int set_value(struct parse *p, const struct key_def *k, void *base, const char *v, int line)
@@ -204,6 +330,14 @@ static int set_value(struct parse *p, const struct key_def *k, void *base, const
 		*(char **)field = d;
 		return 0;
 	}
+	case K_IFNAME:
+		if (!valid_ifname(v)) {
+			perr(p, line, k->key, "'%s' is not an interface name (1-15 characters, no '/' ':' or spaces)", v);
+			return -EINVAL;
+		}
+		free(*(char **)field);
+		*(char **)field = strdup(v);
+		return *(char **)field ? 0 : -ENOMEM;
 	case K_UINT:
 		if (util_parse_long(v, k->min, k->max, &n) < 0) {
 			perr(p, line, k->key, "'%s' is not a whole number from %ld to %ld", v, k->min, k->max);
@@ -248,6 +382,58 @@ static int set_value(struct parse *p, const struct key_def *k, void *base, const
 			return -EINVAL;
 		}
 		return 0;
+	case K_GATEWAY: {
+		struct cfg_prefix *g = field;
+		if (parse_prefix(v, 33, g) < 0 || g->len > 30 || g->len < 8) {
+			perr(p, line, k->key, "'%s' is not the gateway's address with a prefix length from 8 to 30, such as 10.77.0.1/24", v);
+			return -EINVAL;
+		}
+		uint32_t host = ntohl(g->addr.s_addr) & ~mask_of(g->len);
+		if (host == 0 || host == ~mask_of(g->len)) {
+			perr(p, line, k->key, "'%s' is the network or broadcast address, not a gateway address", v);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	case K_RANGE: {
+		struct cfg_zone_net *z = base;
+		char buf[64], *dash;
+		if (!*v)
+			return 0; /* derived from the subnet later */
+		util_strlcpy(buf, v, sizeof(buf));
+		dash = strchr(buf, '-');
+		if (dash)
+			*dash = '\0';
+		if (!dash || parse_ip4(trim(buf), &z->range_lo) < 0 || parse_ip4(trim(dash + 1), &z->range_hi) < 0 ||
+		    ntohl(z->range_lo.s_addr) > ntohl(z->range_hi.s_addr)) {
+			perr(p, line, k->key, "'%s' is not a range such as 10.77.0.100-10.77.0.200", v);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	case K_LANLIST: {
+		struct cfg *c = base;
+		char *dup = strdup(v), *save = NULL;
+		int r = 0;
+		if (!dup)
+			return -ENOMEM;
+		c->n_lan = 0;
+		for (char *tok = strtok_r(dup, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+			if (c->n_lan == CFG_MAX_LAN) {
+				perr(p, line, k->key, "more than %d destinations", CFG_MAX_LAN);
+				r = -EINVAL;
+				break;
+			}
+			if (parse_prefix(tok, 32, &c->lan[c->n_lan]) < 0) {
+				perr(p, line, k->key, "'%s' is not an IPv4 address or subnet such as 192.168.1.0/24", tok);
+				r = -EINVAL;
+				continue;
+			}
+			c->n_lan++;
+		}
+		free(dup);
+		return r;
+	}
 	}
 	return -EINVAL;
 }
@@ -256,78 +442,161 @@ static int handler(void *user, const char *section, const char *name, const char
 {
 	struct parse *p = user;
 	struct section *s = cur_section(p);
-	const char *want;
-	void *base;
 
 	(void)section; /* the reader tracks sections with their lines */
 	if (!s) {
 		perr(p, p->lineno, name, "key outside of any section");
 		return 1;
 	}
-	if (s->is_bss) {
-		if (!s->bss)
-			return 1; /* bad header already reported */
-		want = "bss";
-		base = s->bss;
-	} else {
-		want = s->name;
-		base = p->cfg;
-	}
+	if (!s->base)
+		return 1; /* bad header already reported */
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++) {
-		if (strcmp(keys[i].section, want) != 0 || strcmp(keys[i].key, name) != 0)
+		if (keys[i].kind != s->kind || strcmp(keys[i].key, name) != 0)
 			continue;
 		if (s->seen_mask & (1u << i))
 			perr(p, p->lineno, name, "given twice in [%s]", s->name);
 		s->seen_mask |= 1u << i;
-		if (!s->is_bss)
-			p->seen_global |= 1u << i;
-		set_value(p, &keys[i], base, value, p->lineno);
+		s->key_line[i] = p->lineno;
+		set_value(p, &keys[i], s->base, value, p->lineno);
 		return 1;
 	}
 	/* Suggest what the key might have been. */
 	const char *hint = NULL;
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)
 		if (strcmp(keys[i].key, name) == 0)
-			hint = keys[i].section;
+			hint = keys[i].kind == SEC_BSS ? "bss IFNAME" : keys[i].kind == SEC_ZONE ? "zone NAME"
+										    : kind_names[keys[i].kind];
 	if (hint)
-		perr(p, p->lineno, name, "unknown key in [%s] (it belongs in [%s%s])", s->name, hint,
-		     strcmp(hint, "bss") == 0 ? " IFNAME" : "");
+		perr(p, p->lineno, name, "unknown key in [%s] (it belongs in [%s])", s->name, hint);
 	else
 		perr(p, p->lineno, name, "unknown key in [%s]", s->name);
 	return 1;
 }
 
-static int section_line(const struct parse *p, const char *name)
+/* ---- after the whole file ---- */
+
+static const struct section *find_section(const struct parse *p, enum sec_kind kind, const void *base)
 {
 	for (unsigned i = 0; i < p->n_sec; i++)
-		if (strcmp(p->sec[i].name, name) == 0)
-			return p->sec[i].line;
-	return p->lineno; /* section absent: point at the end of the file */
+		if (p->sec[i].kind == kind && (!base || p->sec[i].base == base))
+			return &p->sec[i];
+	return NULL;
 }
 
-static void check_after(struct parse *p)
+static int section_line(const struct parse *p, enum sec_kind kind)
 {
-	/* Required keys and defaults of the global sections. */
+	const struct section *s = find_section(p, kind, NULL);
+	return s ? s->line : p->lineno; /* absent: point at the end of the file */
+}
+
+/* Line where key of the section holding base was given, else the header's. */
+static int key_line(const struct parse *p, enum sec_kind kind, const void *base, const char *key)
+{
+	const struct section *s = find_section(p, kind, base);
+
+	if (!s)
+		return p->lineno;
+	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)
+		if (keys[i].kind == kind && !strcmp(keys[i].key, key) && s->key_line[i])
+			return s->key_line[i];
+	return s->line;
+}
+
+/* Defaults and required keys of every section instance of one kind. */
+static void fill_defaults(struct parse *p, enum sec_kind kind, void *base, const struct section *s,
+			  const char *where, bool required_applies)
+{
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++) {
 		const struct key_def *k = &keys[i];
-		if (strcmp(k->section, "bss") == 0 || (p->seen_global & (1u << i)))
+		if (k->kind != kind || (s && (s->seen_mask & (1u << i))))
 			continue;
 		if (!k->def) {
-			perr(p, section_line(p, k->section), k->key, "required key missing in [%s]", k->section);
+			if (required_applies)
+				perr(p, s ? s->line : section_line(p, kind), k->key, "required key missing in [%s]", where);
 			continue;
 		}
 		struct parse quiet = *p;
 		quiet.errs = NULL;
-		set_value(&quiet, k, p->cfg, k->def, 0);
+		set_value(&quiet, k, base, k->def, 0);
 	}
-	/* Required keys of each [bss X]. */
-	for (unsigned s = 0; s < p->n_sec; s++) {
-		if (!p->sec[s].is_bss || !p->sec[s].bss)
+}
+
+static void check_zones(struct parse *p)
+{
+	struct cfg *c = p->cfg;
+	char a[32], b[32];
+
+	for (int z = 0; z < CFG_N_ZONES; z++) {
+		struct cfg_zone_net *zn = &c->zones[z];
+		if (!zn->present || !zn->gateway.len)
 			continue;
-		for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)
-			if (strcmp(keys[i].section, "bss") == 0 && !keys[i].def &&
-			    !(p->sec[s].seen_mask & (1u << i)))
-				perr(p, p->sec[s].line, keys[i].key, "required key missing in [%s]", p->sec[s].name);
+		c->enforce = true;
+		int aline = key_line(p, SEC_ZONE, zn, "address");
+		if (!zn->range_lo.s_addr) { /* derived: the upper half of the subnet, less the last address */
+			uint32_t net = ntohl(zn->gateway.addr.s_addr) & mask_of(zn->gateway.len);
+			uint32_t size = ~mask_of(zn->gateway.len) + 1u;
+			zn->range_lo.s_addr = htonl(net + size / 2);
+			zn->range_hi.s_addr = htonl(net + size - 2);
+		} else if (!in_prefix(zn->range_lo, &zn->gateway) || !in_prefix(zn->range_hi, &zn->gateway)) {
+			fmt_prefix(&zn->gateway, true, a, sizeof(a));
+			perr(p, key_line(p, SEC_ZONE, zn, "dhcp_range"), "dhcp_range", "the range is not inside the zone's subnet %s", a);
+		}
+		for (int o = 0; o < z; o++) {
+			struct cfg_zone_net *on = &c->zones[o];
+			if (!on->present || !on->gateway.len)
+				continue;
+			if (prefixes_overlap(&zn->gateway, &on->gateway)) {
+				fmt_prefix(&zn->gateway, true, a, sizeof(a));
+				fmt_prefix(&on->gateway, true, b, sizeof(b));
+				perr(p, aline, "address", "subnet %s overlaps [zone %s] (%s)", a, cfg_zone_name((enum cfg_zone)o), b);
+			}
+			if (zn->ifname && on->ifname && !strcmp(zn->ifname, on->ifname))
+				perr(p, key_line(p, SEC_ZONE, zn, "interface"), "interface",
+				     "'%s' is already the interface of [zone %s]", zn->ifname, cfg_zone_name((enum cfg_zone)o));
+			if (zn->vlan && zn->vlan == on->vlan)
+				perr(p, key_line(p, SEC_ZONE, zn, "vlan"), "vlan", "VLAN %u is already used by [zone %s]",
+				     zn->vlan, cfg_zone_name((enum cfg_zone)o));
+		}
+		for (unsigned l = 0; l < c->n_lan; l++) {
+			if (z != CFG_ZONE_WORK && prefixes_overlap(&c->lan[l], &zn->gateway)) {
+				fmt_prefix(&c->lan[l], false, a, sizeof(a));
+				fmt_prefix(&zn->gateway, true, b, sizeof(b));
+				perr(p, key_line(p, SEC_NETWORK, c, "lan"), "lan", "%s lies inside the %s zone (%s)", a,
+				     cfg_zone_name((enum cfg_zone)z), b);
+			}
+		}
+	}
+	if (!c->enforce) {
+		if (find_section(p, SEC_NETWORK, NULL))
+			perr(p, section_line(p, SEC_NETWORK), "network", "[network] without any [zone NAME] section");
+		return;
+	}
+	for (int z = 0; z < CFG_ZONE_ONBOARDING; z++)
+		if (!c->zones[z].present)
+			perr(p, p->lineno, "zone", "[zone %s] is missing (work and guest are required once zones are configured)",
+			     cfg_zone_name((enum cfg_zone)z));
+	if (c->uplink)
+		for (int z = 0; z < CFG_N_ZONES; z++)
+			if (c->zones[z].ifname && !strcmp(c->zones[z].ifname, c->uplink))
+				perr(p, key_line(p, SEC_NETWORK, c, "uplink"), "uplink", "'%s' is also the interface of [zone %s]",
+				     c->uplink, cfg_zone_name((enum cfg_zone)z));
+}
+
+static void check_after(struct parse *p)
+{
+	bool zones = false;
+
+	for (int z = 0; z < CFG_N_ZONES; z++)
+		zones |= p->cfg->zones[z].present;
+	/* Global sections: defaults, required keys. [network] is required
+	 * only when zones are configured. */
+	fill_defaults(p, SEC_APGATED, p->cfg, find_section(p, SEC_APGATED, NULL), "apgated", true);
+	fill_defaults(p, SEC_HOSTAPD, p->cfg, find_section(p, SEC_HOSTAPD, NULL), "hostapd", true);
+	fill_defaults(p, SEC_NETWORK, p->cfg, find_section(p, SEC_NETWORK, NULL), "network", zones);
+	for (unsigned s = 0; s < p->n_sec; s++) {
+		struct section *sec = &p->sec[s];
+		if (sec->base && (sec->kind == SEC_BSS || sec->kind == SEC_ZONE))
+			fill_defaults(p, sec->kind, sec->base, sec, sec->name, true);
 	}
 	if (p->cfg->n_bss == 0)
 		perr(p, p->lineno, "bss", "no [bss IFNAME] section: apgated needs at least one hostapd BSS to watch");
@@ -336,10 +605,11 @@ static void check_after(struct parse *p)
 		p->cfg->admin_socket_group = NULL;
 	}
 	if (p->cfg->client_dir && strlen(p->cfg->client_dir) + 40 >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		perr(p, section_line(p, "hostapd"), "client_dir", "path too long for the client sockets (at most %zu bytes)",
+		perr(p, section_line(p, SEC_HOSTAPD), "client_dir", "path too long for the client sockets (at most %zu bytes)",
 		     sizeof(((struct sockaddr_un *)0)->sun_path) - 41);
 	if (p->cfg->ctrl_dir && strlen(p->cfg->ctrl_dir) + 17 >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		perr(p, section_line(p, "hostapd"), "ctrl_dir", "path too long for hostapd's sockets");
+		perr(p, section_line(p, SEC_HOSTAPD), "ctrl_dir", "path too long for hostapd's sockets");
+	check_zones(p);
 }
 
 int cfg_load(const char *path, FILE *errs, struct cfg **out)
@@ -382,12 +652,14 @@ void cfg_free(struct cfg *c)
 	if (!c)
 		return;
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)
-		if (strcmp(keys[i].section, "bss") != 0 &&
-		    (keys[i].type == K_STR || keys[i].type == K_PATH || keys[i].type == K_SOCKPATH))
+		if (keys[i].kind <= SEC_NETWORK &&
+		    (keys[i].type == K_STR || keys[i].type == K_PATH || keys[i].type == K_SOCKPATH ||
+		     keys[i].type == K_IFNAME))
 			free(*(char **)((char *)c + keys[i].off));
 	for (unsigned i = 0; i < c->n_bss; i++)
 		free(c->bss[i].ifname);
-	free(c->bss);
+	for (int z = 0; z < CFG_N_ZONES; z++)
+		free(c->zones[z].ifname);
 	free(c->path);
 	free(c);
 }

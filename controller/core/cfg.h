@@ -11,17 +11,39 @@
 #ifndef APGATE_CFG_H
 #define APGATE_CFG_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 
 #include "log.h"
 
-enum cfg_zone { CFG_ZONE_WORK = 0, CFG_ZONE_GUEST };
+enum cfg_zone { CFG_ZONE_WORK = 0, CFG_ZONE_GUEST, CFG_ZONE_ONBOARDING };
+#define CFG_N_ZONES 3
+#define CFG_MAX_BSS 16
+#define CFG_MAX_LAN 32
 const char *cfg_zone_name(enum cfg_zone z);
 
 struct cfg_bss {
 	char *ifname;         /* hostapd BSS interface = control socket name */
-	enum cfg_zone zone;
+	enum cfg_zone zone;   /* work or guest */
+};
+
+/* An IPv4 address with a prefix length: a zone's gateway ("10.77.0.1/24")
+ * or a LAN destination ("192.168.1.10" = /32). */
+struct cfg_prefix {
+	struct in_addr addr;
+	unsigned len;
+};
+
+/* [zone work|guest|onboarding]: the network segment of a zone on this AP. */
+struct cfg_zone_net {
+	bool present;
+	char *ifname;              /* bridge or interface of the zone */
+	struct cfg_prefix gateway; /* the AP's address in the zone and the subnet */
+	struct in_addr range_lo;   /* DHCP pool (derived from the subnet if not given) */
+	struct in_addr range_hi;
+	unsigned vlan;             /* 802.1Q id on real access points, 0 = none */
+	int line;                  /* of the section header, for messages */
 };
 
 /* Read-only snapshot; fields are documented in the key table in cfg.c and
@@ -43,8 +65,18 @@ struct cfg {
 	unsigned request_timeout_ms;
 	unsigned backoff_max_ms;
 	/* [bss IFNAME] sections, in file order */
-	struct cfg_bss *bss;
+	struct cfg_bss bss[CFG_MAX_BSS];
 	unsigned n_bss;
+	/* [zone NAME] sections; enforcement is on when any zone is configured
+	 * (then [network] is required), else apgated only observes. */
+	struct cfg_zone_net zones[CFG_N_ZONES];
+	bool enforce;
+	/* [network] */
+	char *uplink;               /* interface toward the internet */
+	bool masquerade;
+	struct cfg_prefix lan[CFG_MAX_LAN]; /* what approved business devices may reach */
+	unsigned n_lan;
+	unsigned captive_port;      /* TCP port of the captive portal on each gateway */
 };
 
 /* Parses path. On success returns 0 and *out is a new snapshot freed with

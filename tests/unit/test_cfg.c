@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,121 @@ static void test_missing_file(void **state)
 	free(errs);
 }
 
+
+#define ZONES \
+	"[zone work]\n"                 /* 11 */ \
+	"interface = br-work\n"         /* 12 */ \
+	"address = 10.77.0.1/24\n"      /* 13 */ \
+	"vlan = 10\n"                   /* 14 */ \
+	"[zone guest]\n"                /* 15 */ \
+	"interface = br-guest\n"        /* 16 */ \
+	"address = 10.78.0.1/24\n"      /* 17 */ \
+	"dhcp_range = 10.78.0.10-10.78.0.99\n" /* 18 */ \
+	"[network]\n"                   /* 19 */ \
+	"uplink = eth0\n"               /* 20 */ \
+	"lan = 192.168.1.10, 192.168.2.0/24\n" /* 21 */
+
+static void test_zones(void **state)
+{
+	struct cfg *c = NULL;
+	char *errs = NULL;
+	const char *path;
+	char ip[16];
+
+	(void)state;
+	assert_int_equal(load(GOOD ZONES, &c, &errs, &path), 0);
+	assert_string_equal(errs, "");
+	assert_true(c->enforce);
+	assert_true(c->zones[CFG_ZONE_WORK].present);
+	assert_string_equal(c->zones[CFG_ZONE_WORK].ifname, "br-work");
+	assert_int_equal(c->zones[CFG_ZONE_WORK].gateway.len, 24);
+	assert_int_equal(c->zones[CFG_ZONE_WORK].vlan, 10);
+	inet_ntop(AF_INET, &c->zones[CFG_ZONE_WORK].range_lo, ip, sizeof(ip));
+	assert_string_equal(ip, "10.77.0.128"); /* derived: upper half of the /24 */
+	inet_ntop(AF_INET, &c->zones[CFG_ZONE_WORK].range_hi, ip, sizeof(ip));
+	assert_string_equal(ip, "10.77.0.254");
+	inet_ntop(AF_INET, &c->zones[CFG_ZONE_GUEST].range_lo, ip, sizeof(ip));
+	assert_string_equal(ip, "10.78.0.10");
+	assert_false(c->zones[CFG_ZONE_ONBOARDING].present);
+	assert_string_equal(c->uplink, "eth0");
+	assert_false(c->masquerade);
+	assert_int_equal(c->captive_port, 8080);
+	assert_int_equal(c->n_lan, 2);
+	assert_int_equal(c->lan[0].len, 32);
+	assert_int_equal(c->lan[1].len, 24);
+	cfg_free(c);
+	free(errs);
+
+	/* without zones apgated only observes */
+	assert_int_equal(load(GOOD, &c, &errs, &path), 0);
+	assert_false(c->enforce);
+	cfg_free(c);
+	free(errs);
+}
+
+static void test_zone_errors(void **state)
+{
+	struct cfg *c = NULL;
+	char *errs = NULL, expect[512];
+	const char *path;
+
+	(void)state;
+	assert_int_equal(load(GOOD
+			      "[zone work]\n"                          /* 11 */
+			      "interface = br-work\n"                  /* 12 */
+			      "address = 10.77.0.1/24\n"               /* 13 */
+			      "vlan = 10\n"                            /* 14 */
+			      "[zone onboarding]\n"                    /* 15 */
+			      "interface = br-work\n"                  /* 16 */
+			      "address = 10.77.0.129/25\n"             /* 17 */
+			      "vlan = 10\n"                            /* 18 */
+			      "dhcp_range = 10.99.0.1-10.99.0.9\n"     /* 19 */
+			      "[zone office]\n"                        /* 20 */
+			      "[network]\n"                            /* 21 */
+			      "lan = 10.77.0.5, 300.1.1.1\n"           /* 22 */
+			      "[zone guest]\n"                         /* 23 */
+			      "interface = eth0/1\n"                   /* 24 */
+			      "address = 10.78.0.0/24\n",              /* 25 */
+			      &c, &errs, &path),
+			 -EINVAL);
+	snprintf(expect, sizeof(expect), "%s:17: address: subnet 10.77.0.128/25 overlaps [zone work] (10.77.0.0/24)", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:16: interface: 'br-work' is already the interface of [zone work]", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:18: vlan: VLAN 10 is already used by [zone work]", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:19: dhcp_range: the range is not inside the zone's subnet 10.77.0.128/25", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:20: zone office: a zone section is [zone work], [zone guest] or [zone onboarding]", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:21: uplink: required key missing in [network]", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:22: lan: '300.1.1.1' is not an IPv4 address or subnet", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:24: interface: 'eth0/1' is not an interface name", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:25: address: '10.78.0.0/24' is the network or broadcast address", path);
+	assert_non_null(strstr(errs, expect));
+	free(errs);
+	errs = NULL;
+
+	/* a LAN destination inside a zone that must not reach the LAN; a missing guest zone */
+	assert_int_equal(load(GOOD "[zone work]\ninterface = w\naddress = 10.77.0.1/24\n"
+				   "[zone onboarding]\ninterface = o\naddress = 10.79.0.1/24\n"
+				   "[network]\nuplink = w\nlan = 10.79.0.7\n",
+			      &c, &errs, &path),
+			 -EINVAL);
+	assert_non_null(strstr(errs, "lan: 10.79.0.7/32 lies inside the onboarding zone (10.79.0.0/24)"));
+	assert_non_null(strstr(errs, "zone: [zone guest] is missing"));
+	assert_non_null(strstr(errs, "uplink: 'w' is also the interface of [zone work]"));
+	free(errs);
+	errs = NULL;
+
+	assert_int_equal(load(GOOD "[network]\nuplink = eth0\n", &c, &errs, &path), -EINVAL);
+	assert_non_null(strstr(errs, "network: [network] without any [zone NAME] section"));
+	free(errs);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -202,6 +318,8 @@ int main(void)
 		cmocka_unit_test(test_missing_required),
 		cmocka_unit_test(test_twice_and_bad_values),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_zones),
+		cmocka_unit_test(test_zone_errors),
 	};
 	return cmocka_run_group_tests_name("cfg", tests, setup, teardown);
 }
