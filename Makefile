@@ -36,26 +36,28 @@ CORE_SRC  := controller/core/util.c controller/core/log.c controller/core/mac.c
 CFG_SRC   := controller/core/cfg.c
 REG_SRC   := controller/model/reg.c
 OUI_SRC   := controller/model/oui.c
+POLICY_SRC := controller/model/policy.c
 HAPD_SRC  := controller/io/hapd_ev.c controller/io/hapd.c
 CTL_SRC   := controller/ctl/ctl.c
 ADM_SRC   := controller/front/adm.c
 
 DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
-              $(HAPD_SRC) $(CTL_SRC) $(ADM_SRC)
+              $(POLICY_SRC) $(HAPD_SRC) $(CTL_SRC) $(ADM_SRC)
 CLI_SRC    := controller/cli/apgatectl.c $(CORE_SRC)
 PEER_SRC   := tests/peer/fakehapd.c tests/peer/hapd_peer.c $(CORE_SRC)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 # ---- unit tests: each links only the module it tests (plus core) ----
-UNIT_TESTS := test_mac test_cfg test_hapd_ev test_hapd_conn test_reg test_oui test_adm
+UNIT_TESTS := test_policy test_mac test_cfg test_hapd_ev test_hapd_conn test_reg test_oui test_adm
+test_policy_SRC    := tests/unit/test_policy.c $(POLICY_SRC)
 test_mac_SRC       := tests/unit/test_mac.c $(CORE_SRC)
 test_cfg_SRC       := tests/unit/test_cfg.c $(CORE_SRC) $(CFG_SRC)
 test_hapd_ev_SRC   := tests/unit/test_hapd_ev.c $(CORE_SRC) controller/io/hapd_ev.c
 test_hapd_conn_SRC := tests/unit/test_hapd_conn.c tests/peer/hapd_peer.c $(CORE_SRC) $(HAPD_SRC)
 test_reg_SRC       := tests/unit/test_reg.c $(CORE_SRC) $(REG_SRC)
 test_oui_SRC       := tests/unit/test_oui.c $(CORE_SRC) $(OUI_SRC)
-test_adm_SRC       := tests/unit/test_adm.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
+test_adm_SRC       := tests/unit/test_adm.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
                       $(HAPD_SRC) $(CTL_SRC) $(ADM_SRC)
 
 BINS := $(BUILD)/apgated $(BUILD)/apgatectl $(BUILD)/fakehapd
