@@ -20,8 +20,9 @@ enum key_type {
 
 /* Kinds of section: the global ones appear once; [bss IFNAME] and
  * [zone NAME] are instances, each with its own struct. */
-enum sec_kind { SEC_APGATED, SEC_HOSTAPD, SEC_NETWORK, SEC_BSS, SEC_ZONE, SEC_BAD };
-static const char *const kind_names[] = { "apgated", "hostapd", "network", "bss", "zone" };
+enum sec_kind { SEC_APGATED, SEC_HOSTAPD, SEC_NETWORK, SEC_DNSMASQ, SEC_BSS, SEC_ZONE, SEC_BAD };
+static const char *const kind_names[] = { "apgated", "hostapd", "network", "dnsmasq", "bss", "zone" };
+#define SEC_LAST_GLOBAL SEC_DNSMASQ
 
 struct key_def {
 	enum sec_kind kind;
@@ -53,6 +54,11 @@ static const struct key_def keys[] = {
 	{ SEC_NETWORK, "masquerade",         K_BOOL,     F(masquerade),         "no", 0, 0 },
 	{ SEC_NETWORK, "lan",                K_LANLIST,  0,                     "", 0, 0 },
 	{ SEC_NETWORK, "captive_port",       K_UINT,     F(captive_port),       "8080", 1, 65535 },
+	{ SEC_DNSMASQ, "conf_file",          K_PATH,     F(dnsmasq_conf),       "/run/apgate/dnsmasq.conf", 0, 0 },
+	{ SEC_DNSMASQ, "hosts_file",         K_PATH,     F(dnsmasq_hosts),      "/run/apgate/dhcp-hosts", 0, 0 },
+	{ SEC_DNSMASQ, "pid_file",           K_PATH,     F(dnsmasq_pid),        "/run/apgate/dnsmasq.pid", 0, 0 },
+	{ SEC_DNSMASQ, "lease_file",         K_PATH,     F(dnsmasq_leases),     "/var/lib/apgate/dnsmasq.leases", 0, 0 },
+	{ SEC_DNSMASQ, "script",             K_PATH,     F(dnsmasq_script),     "/usr/libexec/apgate/apgate-dhcp-script", 0, 0 },
 	{ SEC_BSS,     "zone",               K_ZONE,     B(zone),               NULL, 0, 0 },
 	{ SEC_ZONE,    "interface",          K_IFNAME,   Z(ifname),             NULL, 0, 0 },
 	{ SEC_ZONE,    "address",            K_GATEWAY,  Z(gateway),            NULL, 0, 0 },
@@ -159,7 +165,7 @@ static void open_section(struct parse *p, const char *name)
 		if (strcmp(p->sec[i].name, s->name) == 0)
 			perr(p, p->lineno, s->name, "duplicate section");
 
-	for (int k = SEC_APGATED; k <= SEC_NETWORK; k++) {
+	for (int k = SEC_APGATED; k <= SEC_LAST_GLOBAL; k++) {
 		if (strcmp(s->name, kind_names[k]) == 0) {
 			s->kind = (enum sec_kind)k;
 			s->base = p->cfg;
@@ -200,7 +206,7 @@ static void open_section(struct parse *p, const char *name)
 		return;
 	}
 	perr(p, p->lineno, s->name,
-	     "unknown section (expected [apgated], [hostapd], [network], [bss IFNAME] or [zone NAME])");
+	     "unknown section (expected [apgated], [hostapd], [network], [dnsmasq], [bss IFNAME] or [zone NAME])");
 }
 
 /* Called by inih once per line before it parses the line: counts lines and
@@ -569,6 +575,8 @@ static void check_zones(struct parse *p)
 	if (!c->enforce) {
 		if (find_section(p, SEC_NETWORK, NULL))
 			perr(p, section_line(p, SEC_NETWORK), "network", "[network] without any [zone NAME] section");
+		if (find_section(p, SEC_DNSMASQ, NULL))
+			perr(p, section_line(p, SEC_DNSMASQ), "dnsmasq", "[dnsmasq] without any [zone NAME] section");
 		return;
 	}
 	for (int z = 0; z < CFG_ZONE_ONBOARDING; z++)
@@ -593,6 +601,7 @@ static void check_after(struct parse *p)
 	fill_defaults(p, SEC_APGATED, p->cfg, find_section(p, SEC_APGATED, NULL), "apgated", true);
 	fill_defaults(p, SEC_HOSTAPD, p->cfg, find_section(p, SEC_HOSTAPD, NULL), "hostapd", true);
 	fill_defaults(p, SEC_NETWORK, p->cfg, find_section(p, SEC_NETWORK, NULL), "network", zones);
+	fill_defaults(p, SEC_DNSMASQ, p->cfg, find_section(p, SEC_DNSMASQ, NULL), "dnsmasq", zones);
 	for (unsigned s = 0; s < p->n_sec; s++) {
 		struct section *sec = &p->sec[s];
 		if (sec->base && (sec->kind == SEC_BSS || sec->kind == SEC_ZONE))
@@ -652,7 +661,7 @@ void cfg_free(struct cfg *c)
 	if (!c)
 		return;
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)
-		if (keys[i].kind <= SEC_NETWORK &&
+		if (keys[i].kind <= SEC_LAST_GLOBAL &&
 		    (keys[i].type == K_STR || keys[i].type == K_PATH || keys[i].type == K_SOCKPATH ||
 		     keys[i].type == K_IFNAME))
 			free(*(char **)((char *)c + keys[i].off));

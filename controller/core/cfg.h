@@ -77,6 +77,12 @@ struct cfg {
 	struct cfg_prefix lan[CFG_MAX_LAN]; /* what approved business devices may reach */
 	unsigned n_lan;
 	unsigned captive_port;      /* TCP port of the captive portal on each gateway */
+	/* [dnsmasq]: files apgated writes for dnsmasq, and how it finds it */
+	char *dnsmasq_conf;         /* dnsmasq -C reads it */
+	char *dnsmasq_hosts;        /* dhcp-hostsfile, re-read on SIGHUP */
+	char *dnsmasq_pid;          /* dnsmasq's pid-file */
+	char *dnsmasq_leases;       /* dhcp-leasefile */
+	char *dnsmasq_script;       /* the lease helper dnsmasq runs (apgate-dhcp-script) */
 };
 
 /* Parses path. On success returns 0 and *out is a new snapshot freed with

@@ -223,6 +223,8 @@ static void test_zones(void **state)
 	assert_int_equal(c->n_lan, 2);
 	assert_int_equal(c->lan[0].len, 32);
 	assert_int_equal(c->lan[1].len, 24);
+	assert_string_equal(c->dnsmasq_conf, "/run/apgate/dnsmasq.conf");
+	assert_string_equal(c->dnsmasq_script, "/usr/libexec/apgate/apgate-dhcp-script");
 	cfg_free(c);
 	free(errs);
 
@@ -293,6 +295,11 @@ static void test_zone_errors(void **state)
 
 	assert_int_equal(load(GOOD "[network]\nuplink = eth0\n", &c, &errs, &path), -EINVAL);
 	assert_non_null(strstr(errs, "network: [network] without any [zone NAME] section"));
+	free(errs);
+	errs = NULL;
+	assert_int_equal(load(GOOD "[dnsmasq]\npid_file = run/dnsmasq.pid\n", &c, &errs, &path), -EINVAL);
+	assert_non_null(strstr(errs, "pid_file: 'run/dnsmasq.pid' is not an absolute path"));
+	assert_non_null(strstr(errs, "dnsmasq: [dnsmasq] without any [zone NAME] section"));
 	free(errs);
 }
 
