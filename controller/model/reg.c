@@ -8,6 +8,7 @@
  */
 #include "reg.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,22 +94,31 @@ static const char schema_v1[] =
 	"  SELECT id, ts, action, mac, actor, via, detail FROM events\n"
 	"  WHERE kind = 'audit';\n";
 
+/* v2: the DHCP fingerprint of each device, as dnsmasq's lease script
+ * reports it (reg_lease()). hostname and ip already exist since v1. */
+static const char schema_v2[] =
+	"ALTER TABLE devices ADD COLUMN dhcp_vendor_class TEXT;\n"
+	"ALTER TABLE devices ADD COLUMN dhcp_options TEXT;\n"
+	"ALTER TABLE devices ADD COLUMN dhcp_hostname TEXT;\n";
+
 static const char *const migrations[] = {
 	schema_v1, /* v1 */
+	schema_v2, /* v2 */
 };
 #define REG_SCHEMA_LATEST ((int)ARRAY_SIZE(migrations))
 
 /* ---- prepared statements ---- */
 
 #define DEV_COLS "mac, state, class, type, label, owner, vendor, hostname, ip, bss, " \
-		 "vlan, connected, first_seen, last_seen, decided_by, decided_via, decided_at"
+		 "vlan, connected, first_seen, last_seen, decided_by, decided_via, decided_at, " \
+		 "dhcp_vendor_class, dhcp_options, dhcp_hostname"
 #define EV_COLS "id, ts, kind, action, mac, bss, actor, via, detail"
 
 enum st {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
 	ST_DEV_TOUCH, ST_DEV_CREATE, ST_DEV_STATE, ST_DEV_APPROVE, ST_DEV_BLOCK,
 	ST_DEV_CREATE_BLOCKED, ST_DEV_DELETE, ST_DEV_GET, ST_DEV_LIST, ST_DEV_COUNT,
-	ST_DEV_ON_BSS, ST_DEV_DISCONNECT,
+	ST_DEV_ON_BSS, ST_DEV_DISCONNECT, ST_DEV_LEASE, ST_DEV_LEASE_CREATE, ST_DEV_UNLEASE,
 	ST_EV_INSERT, ST_EV_LIST, ST_EV_LIST_MAC, ST_EV_LAST, ST_EV_PRUNE,
 	ST__COUNT
 };
@@ -151,6 +161,22 @@ static const char *const st_sql[ST__COUNT] = {
 	[ST_DEV_COUNT] = "SELECT state, count(*) FROM devices GROUP BY state",
 	[ST_DEV_ON_BSS] = "SELECT mac FROM devices WHERE bss = ?1 AND connected = 1",
 	[ST_DEV_DISCONNECT] = "UPDATE devices SET connected = 0 WHERE mac = ?1",
+	/* ?2 ip, ?3 hostname, ?4 dhcp_vendor_class, ?5 dhcp_options,
+	 * ?6 dhcp_hostname (NULL = keep each), ?7 last_seen (NULL = keep) */
+	[ST_DEV_LEASE] =
+		"UPDATE devices SET ip = ?2, hostname = coalesce(?3, hostname),"
+		" dhcp_vendor_class = coalesce(?4, dhcp_vendor_class),"
+		" dhcp_options = coalesce(?5, dhcp_options),"
+		" dhcp_hostname = coalesce(?6, dhcp_hostname),"
+		" last_seen = coalesce(?7, last_seen) WHERE mac = ?1",
+	[ST_DEV_LEASE_CREATE] =
+		"INSERT INTO devices (mac, state, ip, hostname, dhcp_vendor_class,"
+		" dhcp_options, dhcp_hostname, first_seen, last_seen)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+	/* ?2 the released ip, ?3 last_seen (NULL = keep) */
+	[ST_DEV_UNLEASE] =
+		"UPDATE devices SET ip = CASE WHEN ip = ?2 THEN NULL ELSE ip END,"
+		" last_seen = coalesce(?3, last_seen) WHERE mac = ?1",
 	[ST_EV_INSERT] =
 		"INSERT INTO events (ts, kind, action, mac, bss, actor, via, detail)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -193,6 +219,10 @@ static const char *const obs_names[] = {
 	[REG_OBS_CONNECTED] = "connected", [REG_OBS_DISCONNECTED] = "disconnected",
 	[REG_OBS_EAP_SUCCESS] = "eap_success", [REG_OBS_EAP_FAILURE] = "eap_failure",
 	[REG_OBS_PRESENT] = "present",
+};
+static const char *const lease_names[] = {
+	[REG_LEASE_ADD] = "dhcp_add", [REG_LEASE_OLD] = "dhcp_old",
+	[REG_LEASE_DEL] = "dhcp_del",
 };
 
 static const char *name_of(const char *const *names, size_t n, unsigned v)
@@ -258,6 +288,11 @@ int reg_type_parse(const char *s, enum reg_type *out)
 const char *reg_obs_name(enum reg_obs_kind k)
 {
 	return name_of(obs_names, ARRAY_SIZE(obs_names), k);
+}
+
+const char *reg_lease_name(enum reg_lease_action a)
+{
+	return name_of(lease_names, ARRAY_SIZE(lease_names), a);
 }
 
 /* ---- errors and small helpers ---- */
@@ -843,6 +878,88 @@ int reg_resync_bss(struct reg *r, const char *bss, const char *const *macs,
 	return ret < 0 ? ret : changed;
 }
 
+/* ---- leases ---- */
+
+static bool ip_ok(const char *ip)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	return ip && (inet_pton(AF_INET, ip, buf) == 1 || inet_pton(AF_INET6, ip, buf) == 1);
+}
+
+static int bind_seen(sqlite3_stmt *st, int i, const struct reg_lease *l)
+{
+	return l->seen ? sqlite3_bind_int64(st, i, l->now) : sqlite3_bind_null(st, i);
+}
+
+static int lease_tx(struct reg *r, const struct reg_lease *l, bool *created)
+{
+	_cleanup_sqlite_free_ char *detail = NULL;
+	int ret;
+
+	if (l->action == REG_LEASE_DEL) {
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_UNLEASE];
+		if (bind_str(st, 1, l->mac) || bind_str(st, 2, l->ip) || bind_seen(st, 3, l))
+			return bind_fail(r);
+		ret = st_done(r, st, "release lease");
+		if (ret < 0)
+			return ret;
+	} else {
+		{
+			_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_LEASE];
+			if (bind_str(st, 1, l->mac) || bind_str(st, 2, l->ip) ||
+			    bind_str(st, 3, l->hostname) || bind_str(st, 4, l->vendor_class) ||
+			    bind_str(st, 5, l->options) || bind_str(st, 6, l->dhcp_hostname) ||
+			    bind_seen(st, 7, l))
+				return bind_fail(r);
+			ret = st_done(r, st, "record lease");
+			if (ret < 0)
+				return ret;
+		}
+		if (sqlite3_changes(r->db) == 0) {
+			_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_LEASE_CREATE];
+			if (bind_str(st, 1, l->mac) || bind_str(st, 2, reg_state_name(l->initial)) ||
+			    bind_str(st, 3, l->ip) || bind_str(st, 4, l->hostname) ||
+			    bind_str(st, 5, l->vendor_class) || bind_str(st, 6, l->options) ||
+			    bind_str(st, 7, l->dhcp_hostname) || sqlite3_bind_int64(st, 8, l->now))
+				return bind_fail(r);
+			ret = st_done(r, st, "create device");
+			if (ret < 0)
+				return ret;
+			*created = true;
+		}
+	}
+	detail = l->iface ? sqlite3_mprintf("ip=%s, interface=%s", l->ip, l->iface)
+			  : sqlite3_mprintf("ip=%s", l->ip);
+	if (!detail)
+		return -ENOMEM;
+	return ev_insert(r, l->now, "conn", reg_lease_name(l->action), l->mac, NULL, NULL, detail);
+}
+
+int reg_lease(struct reg *r, const struct reg_lease *l, bool *created)
+{
+	bool made = false;
+	int ret;
+
+	if (created)
+		*created = false;
+	if (!r || !l || !mac_ok(l->mac) || !reg_lease_name(l->action) || !ip_ok(l->ip) ||
+	    (unsigned)l->initial >= REG_STATE_COUNT || !str_ok(l->hostname) ||
+	    !str_ok(l->dhcp_hostname) || !str_ok(l->vendor_class) || !str_ok(l->options) ||
+	    !str_ok(l->iface))
+		return -EINVAL;
+
+	ret = tx_begin(r, false);
+	if (ret < 0)
+		return ret;
+	ret = tx_end(r, lease_tx(r, l, &made), false);
+	if (ret < 0)
+		return ret;
+	if (created)
+		*created = made;
+	maybe_prune(r);
+	return 0;
+}
+
 /* ---- decisions ---- */
 
 static bool actor_ok(const struct reg_actor *who)
@@ -1027,6 +1144,9 @@ static void row_device(sqlite3_stmt *st, struct reg_device *d)
 	d->decided_by = (char *)col_str(st, 14);
 	d->decided_via = (char *)col_str(st, 15);
 	d->decided_at = sqlite3_column_int64(st, 16);
+	d->dhcp_vendor_class = (char *)col_str(st, 17);
+	d->dhcp_options = (char *)col_str(st, 18);
+	d->dhcp_hostname = (char *)col_str(st, 19);
 }
 
 void reg_device_free(struct reg_device *d)
@@ -1041,6 +1161,9 @@ void reg_device_free(struct reg_device *d)
 	free(d->bss);
 	free(d->decided_by);
 	free(d->decided_via);
+	free(d->dhcp_vendor_class);
+	free(d->dhcp_options);
+	free(d->dhcp_hostname);
 	free(d);
 }
 
@@ -1074,7 +1197,8 @@ int reg_get(struct reg *r, const char *mac, struct reg_device **out)
 	/* Duplicate each borrowed string; on failure the rest are cleared so
 	 * reg_device_free() frees only copies. */
 	char **strs[] = { &d->label, &d->owner, &d->vendor, &d->hostname, &d->ip,
-			  &d->bss, &d->decided_by, &d->decided_via };
+			  &d->bss, &d->decided_by, &d->decided_via, &d->dhcp_vendor_class,
+			  &d->dhcp_options, &d->dhcp_hostname };
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
 		if (dup_str(strs[i]) < 0) {
 			for (size_t j = i; j < ARRAY_SIZE(strs); j++)

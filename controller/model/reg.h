@@ -63,8 +63,8 @@ struct reg_device {
 	char *label;
 	char *owner;
 	char *vendor;
-	char *hostname;  /* hostname and ip: not recorded yet (dnsmasq */
-	char *ip;        /* observations come later), so NULL for now */
+	char *hostname;  /* the name shown: dnsmasq's name for the lease */
+	char *ip;        /* IPv4 of its current DHCP lease */
 	char *bss;       /* BSS (hostapd interface) last seen on */
 	int vlan;        /* VLAN last seen in, 0 = unknown */
 	bool connected;  /* currently associated per hostapd */
@@ -73,6 +73,10 @@ struct reg_device {
 	char *decided_by;   /* who made the last decision (approve/block) */
 	char *decided_via;  /* "cli" or "portal" */
 	int64_t decided_at; /* 0 = never */
+	/* DHCP fingerprint, from the client's last full DHCP request: */
+	char *dhcp_vendor_class; /* option 60 */
+	char *dhcp_options;      /* option 55 as "1,3,6,15,..." */
+	char *dhcp_hostname;     /* option 12, the client's own name */
 };
 void reg_device_free(struct reg_device *d);
 
@@ -94,7 +98,7 @@ const char *reg_path(const struct reg *r); /* owned by r */
  * Default REG_CONN_KEEP_DEFAULT; -EINVAL for 0. */
 int reg_set_conn_keep(struct reg *r, unsigned keep);
 
-/* --- Observations (from hostapd and later dnsmasq): not audited. --- */
+/* --- Observations (from hostapd): not audited. --- */
 enum reg_obs_kind {
 	REG_OBS_CONNECTED,     /* station authorized on bss */
 	REG_OBS_DISCONNECTED,  /* station left bss */
@@ -139,6 +143,45 @@ int reg_observe(struct reg *r, const struct reg_obs *o, bool *created);
  * or a negative errno. */
 int reg_resync_bss(struct reg *r, const char *bss, const char *const *macs,
 		   unsigned n, int64_t now);
+
+/* --- DHCP leases (from dnsmasq's lease script): not audited. --- */
+enum reg_lease_action {
+	REG_LEASE_ADD,   /* new lease */
+	REG_LEASE_OLD,   /* existing lease: renewal, or dnsmasq restart/SIGHUP */
+	REG_LEASE_DEL,   /* released or expired */
+};
+/* "dhcp_add", "dhcp_old", "dhcp_del" (the conn event's action) */
+const char *reg_lease_name(enum reg_lease_action a);
+
+struct reg_lease {
+	enum reg_lease_action action;
+	const char *mac;
+	const char *ip;            /* required: an IPv4 or IPv6 address */
+	const char *hostname;      /* dnsmasq's name for the lease; NULL = keep */
+	const char *dhcp_hostname; /* client's own (SUPPLIED_HOSTNAME); NULL = keep */
+	const char *vendor_class;  /* NULL = keep */
+	const char *options;       /* requested options "1,3,6"; NULL = keep */
+	const char *iface;         /* interface dnsmasq saw it on; event detail only */
+	bool seen;                 /* the device itself just spoke DHCP */
+	enum reg_state initial;    /* state if this creates the device */
+	int64_t now;
+};
+/* Records one lease change in one transaction, with a conn event named by
+ * reg_lease_name() and detail "ip=A[, interface=I]" (bss NULL):
+ *   ADD, OLD  create the device if unknown (first_seen = last_seen = now,
+ *             not connected); set ip; hostname and the fingerprint fields
+ *             where given (NULL keeps the stored value, so an "old" from
+ *             dnsmasq's restart, which carries no fingerprint, erases
+ *             nothing); last_seen = now when seen.
+ *   DEL       clears ip if it is still this lease's ip (the device may
+ *             already hold a newer lease); never creates; last_seen only
+ *             when seen (an expiry is dnsmasq's timer, not the device).
+ * ctl sets seen = the device spoke: true for add, for an old that carries
+ * the client's data (renewal with script-on-renewal), false for an old
+ * with DNSMASQ_DATA_MISSING (restart, SIGHUP) and for expiries.
+ * *created (may be NULL) tells whether the device is new. Committed like
+ * reg_observe() (synchronous=NORMAL). */
+int reg_lease(struct reg *r, const struct reg_lease *l, bool *created);
 
 /* --- Decisions by people: audited and durable. --- */
 struct reg_actor {
@@ -185,7 +228,8 @@ struct reg_event {
 	int64_t id;          /* increasing */
 	int64_t ts;
 	const char *kind;    /* "conn" or "audit" */
-	const char *action;  /* conn: reg_obs_name(); audit: "approve", "block", "forget" */
+	const char *action;  /* conn: reg_obs_name() or reg_lease_name();
+			      * audit: "approve", "block", "forget" */
 	const char *mac;
 	const char *bss;     /* may be NULL */
 	const char *actor;   /* audit only */

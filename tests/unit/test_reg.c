@@ -347,10 +347,12 @@ static void open_creates_schema_v1(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(reg_schema_version(f->r), 1);
+	/* A new file goes straight to the newest schema (v2 since the DHCP
+	 * fingerprint columns; v1 tables are all still there). */
+	assert_int_equal(reg_schema_version(f->r), 2);
 	assert_string_equal(reg_path(f->r), f->path);
 	assert_int_equal(access(f->path, F_OK), 0);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE"
 				 " (type = 'table' AND name IN ('devices', 'events', 'device_types'))"
 				 " OR (type = 'view' AND name = 'audit')"), 4);
@@ -358,7 +360,7 @@ static void open_creates_schema_v1(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 	/* Opening again does not migrate twice. */
 	reopen(f);
-	assert_int_equal(reg_schema_version(f->r), 1);
+	assert_int_equal(reg_schema_version(f->r), 2);
 }
 
 static void observe_connected_creates_pending(void **state)
@@ -913,12 +915,12 @@ static void newer_schema_is_refused(void **state)
 
 	reg_close(f->r);
 	f->r = NULL;
-	assert_int_equal(raw_exec(f->path, "PRAGMA user_version = 2"), SQLITE_OK);
+	assert_int_equal(raw_exec(f->path, "PRAGMA user_version = 3"), SQLITE_OK);
 	assert_int_equal(reg_open(f->path, &r), -EPROTO);
 	assert_ptr_equal(r, (struct reg *)0x1);
-	/* Left alone: still version 2, data intact. */
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
-	assert_int_equal(raw_exec(f->path, "PRAGMA user_version = 1"), SQLITE_OK);
+	/* Left alone: still version 3, data intact. */
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_exec(f->path, "PRAGMA user_version = 2"), SQLITE_OK);
 	assert_int_equal(reg_open(f->path, &f->r), 0);
 
 	/* Not a database at all. */
@@ -1170,6 +1172,362 @@ static void names_round_trip(void **state)
 	assert_null(reg_state_name((enum reg_state)REG_STATE_COUNT));
 }
 
+/* ---- DHCP leases and schema v2 ---- */
+
+static int lease(struct reg *r, enum reg_lease_action action, const char *mac, const char *ip,
+		 bool seen, int64_t now, bool *created)
+{
+	struct reg_lease l = { .action = action, .mac = mac, .ip = ip, .seen = seen,
+			       .initial = REG_PENDING, .now = now };
+	return reg_lease(r, &l, created);
+}
+
+static void lease_add_creates_device_with_fingerprint(void **state)
+{
+	struct fx *f = *state;
+	struct reg_lease l = {
+		.action = REG_LEASE_ADD, .mac = MAC_A, .ip = "10.78.0.33",
+		.hostname = "guestphone", .dhcp_hostname = "staffphone",
+		.vendor_class = "android-dhcp-13", .options = "1,3,6,12,15,28,42,114,252",
+		.iface = "rap1", .seen = true, .initial = REG_GUEST, .now = 1000,
+	};
+	struct evs v = { 0 };
+	struct reg_device *d;
+	bool created = false;
+
+	assert_int_equal(reg_lease(f->r, &l, &created), 0);
+	assert_true(created);
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->state, REG_GUEST);
+	assert_string_equal(d->ip, "10.78.0.33");
+	assert_string_equal(d->hostname, "guestphone");
+	assert_string_equal(d->dhcp_hostname, "staffphone");
+	assert_string_equal(d->dhcp_vendor_class, "android-dhcp-13");
+	assert_string_equal(d->dhcp_options, "1,3,6,12,15,28,42,114,252");
+	assert_false(d->connected); /* DHCP is not association */
+	assert_null(d->bss);
+	assert_int_equal(d->first_seen, 1000);
+	assert_int_equal(d->last_seen, 1000);
+	reg_device_free(d);
+
+	assert_int_equal(reg_events(f->r, 0, 0, collect, &v), 0);
+	assert_int_equal(v.n, 1);
+	assert_string_equal(v.e[0].kind, "conn");
+	assert_string_equal(v.e[0].action, "dhcp_add");
+	assert_string_equal(v.e[0].mac, MAC_A);
+	assert_null(v.e[0].bss);
+	assert_string_equal(v.e[0].detail, "ip=10.78.0.33, interface=rap1");
+	evs_free(&v);
+
+	/* A known device: not created again, its state untouched. */
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_B, "wlan0", 1500, NULL), 0);
+	l.mac = MAC_B;
+	l.now = 2000;
+	l.iface = NULL;
+	assert_int_equal(reg_lease(f->r, &l, &created), 0);
+	assert_false(created);
+	d = get(f->r, MAC_B);
+	assert_int_equal(d->state, REG_PENDING);
+	assert_true(d->connected);
+	assert_string_equal(d->bss, "wlan0");
+	assert_string_equal(d->ip, "10.78.0.33");
+	assert_int_equal(d->first_seen, 1500);
+	assert_int_equal(d->last_seen, 2000);
+	reg_device_free(d);
+	assert_int_equal(reg_events_mac(f->r, MAC_B, 0, collect, &v), 0);
+	assert_int_equal(v.n, 2);
+	assert_string_equal(v.e[1].action, "dhcp_add");
+	assert_string_equal(v.e[1].detail, "ip=10.78.0.33");
+	evs_free(&v);
+}
+
+static void lease_old_without_data_keeps_fingerprint(void **state)
+{
+	struct fx *f = *state;
+	struct reg_lease l = {
+		.action = REG_LEASE_ADD, .mac = MAC_A, .ip = "10.78.0.33",
+		.hostname = "till", .dhcp_hostname = "till", .vendor_class = "MSFT 5.0",
+		.options = "1,3,6,15", .seen = true, .now = 1000,
+	};
+	struct reg_device *d;
+	bool created = true;
+
+	assert_int_equal(reg_lease(f->r, &l, NULL), 0);
+	/* dnsmasq restarted: "old" with DNSMASQ_DATA_MISSING, no fingerprint. */
+	l = (struct reg_lease){ .action = REG_LEASE_OLD, .mac = MAC_A, .ip = "10.78.0.33",
+				.iface = "rap0", .seen = false, .now = 5000 };
+	assert_int_equal(reg_lease(f->r, &l, &created), 0);
+	assert_false(created);
+	d = get(f->r, MAC_A);
+	assert_string_equal(d->ip, "10.78.0.33");
+	assert_string_equal(d->hostname, "till");
+	assert_string_equal(d->dhcp_hostname, "till");
+	assert_string_equal(d->dhcp_vendor_class, "MSFT 5.0");
+	assert_string_equal(d->dhcp_options, "1,3,6,15");
+	assert_int_equal(d->last_seen, 1000); /* not a sighting */
+	reg_device_free(d);
+
+	/* A renewal (script-on-renewal) carries the data and is a sighting. */
+	l.seen = true;
+	l.now = 6000;
+	l.vendor_class = "MSFT 5.0 updated";
+	assert_int_equal(reg_lease(f->r, &l, NULL), 0);
+	d = get(f->r, MAC_A);
+	assert_string_equal(d->dhcp_vendor_class, "MSFT 5.0 updated");
+	assert_string_equal(d->dhcp_options, "1,3,6,15");
+	assert_int_equal(d->last_seen, 6000);
+	reg_device_free(d);
+}
+
+static void lease_del_clears_only_the_current_ip(void **state)
+{
+	struct fx *f = *state;
+	struct reg_device *d;
+	struct evs v = { 0 };
+	bool created = true;
+
+	/* Moved to another reserved address: dnsmasq may report the new
+	 * lease before the old one is deleted. */
+	assert_int_equal(lease(f->r, REG_LEASE_ADD, MAC_A, "10.78.0.33", true, 1000, NULL), 0);
+	assert_int_equal(lease(f->r, REG_LEASE_ADD, MAC_A, "10.78.0.44", true, 2000, NULL), 0);
+	assert_int_equal(lease(f->r, REG_LEASE_DEL, MAC_A, "10.78.0.33", false, 3000, NULL), 0);
+	d = get(f->r, MAC_A);
+	assert_string_equal(d->ip, "10.78.0.44");
+	assert_int_equal(d->last_seen, 2000);
+	reg_device_free(d);
+	assert_int_equal(lease(f->r, REG_LEASE_DEL, MAC_A, "10.78.0.44", false, 4000, NULL), 0);
+	d = get(f->r, MAC_A);
+	assert_null(d->ip);
+	assert_int_equal(d->last_seen, 2000);
+	reg_device_free(d);
+
+	/* A release of an unknown device writes the event only. */
+	assert_int_equal(lease(f->r, REG_LEASE_DEL, MAC_B, "10.78.0.55", true, 5000, &created), 0);
+	assert_false(created);
+	struct reg_device *none = NULL;
+	assert_int_equal(reg_get(f->r, MAC_B, &none), -ENOENT);
+	assert_int_equal(reg_events(f->r, 0, 0, collect, &v), 0);
+	assert_int_equal(v.n, 5);
+	assert_string_equal(v.e[2].action, "dhcp_del");
+	assert_string_equal(v.e[4].action, "dhcp_del");
+	assert_string_equal(v.e[4].mac, MAC_B);
+	assert_string_equal(v.e[4].detail, "ip=10.78.0.55");
+	evs_free(&v);
+}
+
+static void lease_hostile_values_are_data(void **state)
+{
+	struct fx *f = *state;
+	static const char hostile[] = "<img src=x onerror=alert(1)>\"; rm -rf / #\xff'); DROP TABLE devices;--";
+	struct reg_lease l = { .action = REG_LEASE_ADD, .mac = MAC_A, .ip = "10.0.0.2",
+			       .hostname = hostile, .dhcp_hostname = hostile,
+			       .vendor_class = hostile, .options = hostile, .iface = hostile,
+			       .seen = true, .now = 1 };
+	struct reg_device *d;
+	struct evs v = { 0 };
+
+	assert_int_equal(reg_lease(f->r, &l, NULL), 0);
+	d = get(f->r, MAC_A);
+	assert_string_equal(d->hostname, hostile);
+	assert_string_equal(d->dhcp_hostname, hostile);
+	assert_string_equal(d->dhcp_vendor_class, hostile);
+	assert_string_equal(d->dhcp_options, hostile);
+	reg_device_free(d);
+	assert_int_equal(reg_events(f->r, 0, 0, collect, &v), 0);
+	assert_int_equal(v.n, 1);
+	assert_string_equal(v.e[0].detail + strlen("ip=10.0.0.2, interface="), hostile);
+	evs_free(&v);
+}
+
+static void lease_bad_arguments_are_einval(void **state)
+{
+	struct fx *f = *state;
+	struct reg_lease l = { .action = REG_LEASE_ADD, .mac = MAC_A, .ip = "10.0.0.2", .now = 1 };
+	bool created = true;
+
+	assert_int_equal(reg_lease(NULL, &l, NULL), -EINVAL);
+	assert_int_equal(reg_lease(f->r, NULL, &created), -EINVAL);
+	assert_false(created);
+	l.mac = "00:22:72:00:00:0A";
+	assert_int_equal(reg_lease(f->r, &l, NULL), -EINVAL);
+	l.mac = MAC_A;
+	static const char *const bad_ips[] = { NULL, "", "10.0.0.256", "10.0.0.2 ", "host", "10.0.0.2; id" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_ips); i++) {
+		l.ip = bad_ips[i];
+		assert_int_equal(reg_lease(f->r, &l, NULL), -EINVAL);
+	}
+	l.ip = "fd00::5"; /* DHCPv6 leases have IPv6 addresses */
+	assert_int_equal(reg_lease(f->r, &l, NULL), 0);
+	l.action = (enum reg_lease_action)3;
+	assert_int_equal(reg_lease(f->r, &l, NULL), -EINVAL);
+	l.action = REG_LEASE_OLD;
+	l.initial = (enum reg_state)REG_STATE_COUNT;
+	assert_int_equal(reg_lease(f->r, &l, NULL), -EINVAL);
+	assert_string_equal(reg_lease_name(REG_LEASE_OLD), "dhcp_old");
+	assert_null(reg_lease_name((enum reg_lease_action)3));
+	assert_int_equal(reg_last_event_id(f->r), 1);
+}
+
+/* `sqlite3 .dump` of a registry written by the v1 code (commit 02ee42e:
+ * reg_observe x3, reg_approve, reg_block ahead), plus its user_version,
+ * which .dump leaves out. Frozen: v1 never changes. */
+static const char v1_dump[] =
+	"PRAGMA foreign_keys=OFF;\n"
+	"BEGIN TRANSACTION;\n"
+	"CREATE TABLE device_types (\n"
+	"  name TEXT PRIMARY KEY NOT NULL\n"
+	") WITHOUT ROWID;\n"
+	"INSERT INTO device_types VALUES('other');\n"
+	"INSERT INTO device_types VALUES('payment');\n"
+	"INSERT INTO device_types VALUES('pc');\n"
+	"INSERT INTO device_types VALUES('phone');\n"
+	"INSERT INTO device_types VALUES('pos');\n"
+	"INSERT INTO device_types VALUES('printer');\n"
+	"INSERT INTO device_types VALUES('signage');\n"
+	"INSERT INTO device_types VALUES('tablet');\n"
+	"CREATE TABLE devices (\n"
+	"  mac         TEXT PRIMARY KEY NOT NULL CHECK (mac GLOB\n"
+	"    '[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:"
+	"[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]'),\n"
+	"  state       TEXT NOT NULL\n"
+	"              CHECK (state IN ('pending', 'approved', 'blocked', 'guest')),\n"
+	"  class       TEXT CHECK (class IN ('business', 'personal')),\n"
+	"  type        TEXT REFERENCES device_types(name),\n"
+	"  label       TEXT,\n"
+	"  owner       TEXT,\n"
+	"  vendor      TEXT,\n"
+	"  hostname    TEXT,\n"
+	"  ip          TEXT,\n"
+	"  bss         TEXT,\n"
+	"  vlan        INTEGER NOT NULL DEFAULT 0 CHECK (vlan BETWEEN 0 AND 4095),\n"
+	"  connected   INTEGER NOT NULL DEFAULT 0 CHECK (connected IN (0, 1)),\n"
+	"  first_seen  INTEGER NOT NULL,\n"
+	"  last_seen   INTEGER NOT NULL,\n"
+	"  decided_by  TEXT,\n"
+	"  decided_via TEXT,\n"
+	"  decided_at  INTEGER NOT NULL DEFAULT 0\n"
+	") WITHOUT ROWID;\n"
+	"INSERT INTO devices VALUES('00:22:72:00:00:0a','approved','business','pos','Till 1',"
+	"'Anna','Acme',NULL,NULL,'wlan0',10,1,1700000000000,1700000000000,'anna','portal',"
+	"1700000002000);\n"
+	"INSERT INTO devices VALUES('00:22:72:00:00:0b','pending',NULL,NULL,NULL,NULL,NULL,"
+	"NULL,NULL,'wlan0',0,0,1700000001000,1700000004000,NULL,NULL,0);\n"
+	"INSERT INTO devices VALUES('00:22:72:00:00:0c','blocked',NULL,NULL,NULL,NULL,NULL,"
+	"NULL,NULL,NULL,0,0,1700000003000,0,'it','cli',1700000003000);\n"
+	"CREATE TABLE events (\n"
+	"  id     INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"  ts     INTEGER NOT NULL,\n"
+	"  kind   TEXT NOT NULL CHECK (kind IN ('conn', 'audit')),\n"
+	"  action TEXT NOT NULL,\n"
+	"  mac    TEXT NOT NULL,\n"
+	"  bss    TEXT,\n"
+	"  actor  TEXT,\n"
+	"  via    TEXT,\n"
+	"  detail TEXT\n"
+	");\n"
+	"INSERT INTO events VALUES(1,1700000000000,'conn','connected','00:22:72:00:00:0a',"
+	"'wlan0',NULL,NULL,'vlan=10, keyid=staff');\n"
+	"INSERT INTO events VALUES(2,1700000001000,'conn','connected','00:22:72:00:00:0b',"
+	"'wlan0',NULL,NULL,NULL);\n"
+	"INSERT INTO events VALUES(3,1700000002000,'audit','approve','00:22:72:00:00:0a',NULL,"
+	"'anna','portal','as business, label=Till 1, owner=Anna, type=pos');\n"
+	"INSERT INTO events VALUES(4,1700000003000,'audit','block','00:22:72:00:00:0c',NULL,"
+	"'it','cli','not seen before');\n"
+	"INSERT INTO events VALUES(5,1700000004000,'conn','disconnected','00:22:72:00:00:0b',"
+	"'wlan0',NULL,NULL,NULL);\n"
+	"DELETE FROM sqlite_sequence;\n"
+	"INSERT INTO sqlite_sequence VALUES('events',5);\n"
+	"CREATE INDEX devices_by_first_seen ON devices(first_seen, mac);\n"
+	"CREATE INDEX events_audit ON events(id) WHERE kind = 'audit';\n"
+	"CREATE TRIGGER events_audit_no_delete BEFORE DELETE ON events\n"
+	"  WHEN old.kind = 'audit'\n"
+	"  BEGIN SELECT RAISE(ABORT, 'audit entries are kept'); END;\n"
+	"CREATE TRIGGER events_audit_no_update BEFORE UPDATE ON events\n"
+	"  WHEN old.kind = 'audit'\n"
+	"  BEGIN SELECT RAISE(ABORT, 'audit entries are kept'); END;\n"
+	"CREATE VIEW audit AS\n"
+	"  SELECT id, ts, action, mac, actor, via, detail FROM events\n"
+	"  WHERE kind = 'audit';\n"
+	"COMMIT;\n"
+	"PRAGMA user_version = 1;\n";
+
+static void v1_file_migrates_to_v2_keeping_everything(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+	struct reg *r = NULL;
+	struct reg_device *d;
+	struct evs all = { 0 }, audit = { 0 };
+	unsigned c[REG_STATE_COUNT];
+
+	snprintf(path, sizeof(path), "%s/v1.db", f->dir);
+	assert_int_equal(raw_exec(path, v1_dump), SQLITE_OK);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 1);
+
+	assert_int_equal(reg_open(path, &r), 0);
+	assert_int_equal(reg_schema_version(r), 2);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
+
+	assert_int_equal(reg_count(r, c), 0);
+	assert_int_equal(c[REG_APPROVED], 1);
+	assert_int_equal(c[REG_PENDING], 1);
+	assert_int_equal(c[REG_BLOCKED], 1);
+	assert_int_equal(reg_get(r, MAC_A, &d), 0);
+	assert_int_equal(d->state, REG_APPROVED);
+	assert_int_equal(d->cls, REG_CLASS_BUSINESS);
+	assert_int_equal(d->type, REG_TYPE_POS);
+	assert_string_equal(d->label, "Till 1");
+	assert_string_equal(d->owner, "Anna");
+	assert_string_equal(d->vendor, "Acme");
+	assert_string_equal(d->bss, "wlan0");
+	assert_int_equal(d->vlan, 10);
+	assert_true(d->connected);
+	assert_int_equal(d->first_seen, 1700000000000);
+	assert_string_equal(d->decided_by, "anna");
+	assert_int_equal(d->decided_at, 1700000002000);
+	assert_null(d->dhcp_vendor_class);
+	assert_null(d->dhcp_options);
+	assert_null(d->dhcp_hostname);
+	reg_device_free(d);
+	assert_int_equal(reg_get(r, MAC_C, &d), 0);
+	assert_int_equal(d->state, REG_BLOCKED);
+	assert_int_equal(d->last_seen, 0);
+	reg_device_free(d);
+
+	assert_int_equal(reg_events(r, 0, 0, collect, &all), 0);
+	assert_int_equal(all.n, 5);
+	assert_string_equal(all.e[0].detail, "vlan=10, keyid=staff");
+	assert_string_equal(all.e[4].action, "disconnected");
+	evs_free(&all);
+	assert_int_equal(audit_entries(r, &audit), 2);
+	assert_string_equal(audit.e[0].action, "approve");
+	assert_string_equal(audit.e[0].detail, "as business, label=Till 1, owner=Anna, type=pos");
+	assert_string_equal(audit.e[1].action, "block");
+	assert_string_equal(audit.e[1].actor, "it");
+	evs_free(&audit);
+
+	/* The migrated file takes leases; event ids go on from 5; the audit
+	 * triggers still hold. */
+	assert_int_equal(lease(r, REG_LEASE_ADD, MAC_B, "10.77.0.9", true, 1700000005000, NULL), 0);
+	assert_int_equal(reg_last_event_id(r), 6);
+	assert_int_equal(reg_get(r, MAC_B, &d), 0);
+	assert_string_equal(d->ip, "10.77.0.9");
+	reg_device_free(d);
+	assert_int_not_equal(raw_exec(path, "DELETE FROM events WHERE kind = 'audit'"), SQLITE_OK);
+	reg_close(r);
+
+	/* Opening again does not migrate again. */
+	assert_int_equal(reg_open(path, &r), 0);
+	assert_int_equal(reg_schema_version(r), 2);
+	reg_close(r);
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < ARRAY_SIZE(suffix); i++) {
+		char p[160];
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		unlink(p);
+	}
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1195,6 +1553,12 @@ int main(void)
 		T(disk_full_and_io_errors_surface),
 		T(locked_database_is_ebusy_not_a_hang),
 		T(bad_arguments_are_einval),
+		T(lease_add_creates_device_with_fingerprint),
+		T(lease_old_without_data_keeps_fingerprint),
+		T(lease_del_clears_only_the_current_ip),
+		T(lease_hostile_values_are_data),
+		T(lease_bad_arguments_are_einval),
+		T(v1_file_migrates_to_v2_keeping_everything),
 		cmocka_unit_test(names_round_trip),
 	};
 	shim_install();
