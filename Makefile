@@ -39,7 +39,7 @@ OUI_SRC   := controller/model/oui.c
 POLICY_SRC := controller/model/policy.c
 HAPD_SRC  := controller/io/hapd_ev.c controller/io/hapd.c
 CTL_SRC   := controller/ctl/ctl.c
-ADM_SRC   := controller/front/adm.c
+ADM_SRC   := controller/front/adm.c controller/front/captive.c
 
 DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
               $(POLICY_SRC) $(HAPD_SRC) $(CTL_SRC) $(ADM_SRC)
@@ -49,7 +49,8 @@ PEER_SRC   := tests/peer/fakehapd.c tests/peer/hapd_peer.c $(CORE_SRC)
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 # ---- unit tests: each links only the module it tests (plus core) ----
-UNIT_TESTS := test_policy test_mac test_cfg test_hapd_ev test_hapd_conn test_reg test_oui test_adm
+UNIT_TESTS := test_captive test_policy test_mac test_cfg test_hapd_ev test_hapd_conn test_reg test_oui test_adm
+test_captive_SRC   := tests/unit/test_captive.c $(CORE_SRC) controller/front/captive.c
 test_policy_SRC    := tests/unit/test_policy.c $(POLICY_SRC)
 test_mac_SRC       := tests/unit/test_mac.c $(CORE_SRC)
 test_cfg_SRC       := tests/unit/test_cfg.c $(CORE_SRC) $(CFG_SRC)
