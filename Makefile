@@ -39,10 +39,10 @@ OUI_SRC   := controller/model/oui.c
 POLICY_SRC := controller/model/policy.c
 HAPD_SRC  := controller/io/hapd_ev.c controller/io/hapd.c
 CTL_SRC   := controller/ctl/ctl.c
-ADM_SRC   := controller/front/adm.c controller/front/captive.c
+FRONT_SRC := controller/front/adm.c controller/front/captive.c
 
 DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
-              $(POLICY_SRC) $(HAPD_SRC) $(CTL_SRC) $(ADM_SRC)
+              $(POLICY_SRC) $(HAPD_SRC) $(CTL_SRC) $(FRONT_SRC)
 CLI_SRC    := controller/cli/apgatectl.c $(CORE_SRC)
 PEER_SRC   := tests/peer/fakehapd.c tests/peer/hapd_peer.c $(CORE_SRC)
 
@@ -59,7 +59,7 @@ test_hapd_conn_SRC := tests/unit/test_hapd_conn.c tests/peer/hapd_peer.c $(CORE_
 test_reg_SRC       := tests/unit/test_reg.c $(CORE_SRC) $(REG_SRC)
 test_oui_SRC       := tests/unit/test_oui.c $(CORE_SRC) $(OUI_SRC)
 test_adm_SRC       := tests/unit/test_adm.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
-                      $(HAPD_SRC) $(CTL_SRC) $(ADM_SRC)
+                      $(HAPD_SRC) $(CTL_SRC) $(FRONT_SRC)
 
 BINS := $(BUILD)/apgated $(BUILD)/apgatectl $(BUILD)/fakehapd
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
