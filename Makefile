@@ -38,6 +38,7 @@ REG_SRC   := controller/model/reg.c
 OUI_SRC   := controller/model/oui.c
 POLICY_SRC := controller/model/policy.c
 HAPD_SRC  := controller/io/hapd_ev.c controller/io/hapd.c
+DNSM_SRC  := controller/io/dnsm.c
 CTL_SRC   := controller/ctl/ctl.c
 FRONT_SRC := controller/front/adm.c controller/front/captive.c
 
@@ -49,7 +50,7 @@ PEER_SRC   := tests/peer/fakehapd.c tests/peer/hapd_peer.c $(CORE_SRC)
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 # ---- unit tests: each links only the module it tests (plus core) ----
-UNIT_TESTS := test_captive test_policy test_mac test_cfg test_hapd_ev test_hapd_conn test_reg test_oui test_adm
+UNIT_TESTS := test_captive test_policy test_mac test_cfg test_hapd_ev test_hapd_conn test_reg test_oui test_adm test_dnsm
 test_captive_SRC   := tests/unit/test_captive.c $(CORE_SRC) controller/front/captive.c
 test_policy_SRC    := tests/unit/test_policy.c $(POLICY_SRC)
 test_mac_SRC       := tests/unit/test_mac.c $(CORE_SRC)
@@ -57,6 +58,7 @@ test_cfg_SRC       := tests/unit/test_cfg.c $(CORE_SRC) $(CFG_SRC)
 test_hapd_ev_SRC   := tests/unit/test_hapd_ev.c $(CORE_SRC) controller/io/hapd_ev.c
 test_hapd_conn_SRC := tests/unit/test_hapd_conn.c tests/peer/hapd_peer.c $(CORE_SRC) $(HAPD_SRC)
 test_reg_SRC       := tests/unit/test_reg.c $(CORE_SRC) $(REG_SRC)
+test_dnsm_SRC      := tests/unit/test_dnsm.c $(CORE_SRC) $(DNSM_SRC)
 test_oui_SRC       := tests/unit/test_oui.c $(CORE_SRC) $(OUI_SRC)
 test_adm_SRC       := tests/unit/test_adm.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
                       $(HAPD_SRC) $(CTL_SRC) $(FRONT_SRC)
