@@ -45,6 +45,7 @@ FRONT_SRC := controller/front/adm.c controller/front/captive.c
 DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
               $(POLICY_SRC) $(HAPD_SRC) $(CTL_SRC) $(FRONT_SRC)
 CLI_SRC    := controller/cli/apgatectl.c $(CORE_SRC)
+DHCP_SCRIPT_SRC := controller/cli/apgate-dhcp-script.c
 PEER_SRC   := tests/peer/fakehapd.c tests/peer/hapd_peer.c $(CORE_SRC)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -63,7 +64,7 @@ test_oui_SRC       := tests/unit/test_oui.c $(CORE_SRC) $(OUI_SRC)
 test_adm_SRC       := tests/unit/test_adm.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
                       $(HAPD_SRC) $(CTL_SRC) $(FRONT_SRC)
 
-BINS := $(BUILD)/apgated $(BUILD)/apgatectl $(BUILD)/fakehapd
+BINS := $(BUILD)/apgated $(BUILD)/apgatectl $(BUILD)/fakehapd $(BUILD)/apgate-dhcp-script
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 .PHONY: all build tests deps deps-build deps-lab test unit lab asan bench demo demo-stop \
@@ -81,6 +82,8 @@ $(BUILD)/apgated: $(call obj,$(DAEMON_SRC))
 $(BUILD)/apgatectl: $(call obj,$(CLI_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/fakehapd: $(call obj,$(PEER_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/apgate-dhcp-script: $(call obj,$(DHCP_SCRIPT_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 define unit_rule
@@ -128,6 +131,8 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/apgated $(DESTDIR)$(PREFIX)/sbin/apgated
 	install -m 0755 $(BUILD)/apgatectl $(DESTDIR)$(PREFIX)/bin/apgatectl
+	install -d $(DESTDIR)$(PREFIX)/libexec/apgate
+	install -m 0755 $(BUILD)/apgate-dhcp-script $(DESTDIR)$(PREFIX)/libexec/apgate/apgate-dhcp-script
 
 clean:
 	rm -rf build build-asan
