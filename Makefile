@@ -13,6 +13,7 @@ DESTDIR ?=
 
 PKGS     := libevent jansson inih sqlite3
 TEST_PKG := cmocka
+IPTC_PKG := libiptc
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
            -Wformat=2 -Wno-format-nonliteral -Wvla
@@ -25,6 +26,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS = $(shell pkg-config --cflags $(TEST_PKG) 2>/dev/null)
 CMOCKA_LIBS   = $(shell pkg-config --libs $(TEST_PKG) 2>/dev/null)
+IPTC_LIBS     = $(shell pkg-config --libs $(IPTC_PKG) 2>/dev/null)
 
 ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -40,6 +42,8 @@ POLICY_SRC := controller/model/policy.c
 HAPD_SRC  := controller/io/hapd_ev.c controller/io/hapd.c
 DNSM_SRC  := controller/io/dnsm.c
 CTL_SRC   := controller/ctl/ctl.c
+FW_SRC    := controller/io/fw.c controller/io/fw_plan.c
+FW_IPTC_SRC := $(FW_SRC) controller/io/fw_iptc.c
 FRONT_SRC := controller/front/adm.c controller/front/captive.c
 
 DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
@@ -52,6 +56,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 # ---- unit tests: each links only the module it tests (plus core) ----
 UNIT_TESTS := test_captive test_policy test_mac test_cfg test_hapd_ev test_hapd_conn test_reg test_oui test_adm test_dnsm
+UNIT_TESTS += test_fw test_fw_iptc
 test_captive_SRC   := tests/unit/test_captive.c $(CORE_SRC) controller/front/captive.c
 test_policy_SRC    := tests/unit/test_policy.c $(POLICY_SRC)
 test_mac_SRC       := tests/unit/test_mac.c $(CORE_SRC)
@@ -63,6 +68,9 @@ test_dnsm_SRC      := tests/unit/test_dnsm.c $(CORE_SRC) $(DNSM_SRC)
 test_oui_SRC       := tests/unit/test_oui.c $(CORE_SRC) $(OUI_SRC)
 test_adm_SRC       := tests/unit/test_adm.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
                       $(HAPD_SRC) $(CTL_SRC) $(FRONT_SRC)
+test_fw_SRC        := tests/unit/test_fw.c $(CORE_SRC) $(FW_SRC)
+test_fw_iptc_SRC   := tests/unit/test_fw_iptc.c $(CORE_SRC) $(FW_IPTC_SRC)
+test_fw_iptc_LIBS  := $(IPTC_LIBS)
 
 BINS := $(BUILD)/apgated $(BUILD)/apgatectl $(BUILD)/fakehapd $(BUILD)/apgate-dhcp-script
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
@@ -83,20 +91,23 @@ $(BUILD)/apgatectl: $(call obj,$(CLI_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/fakehapd: $(call obj,$(PEER_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/fw_bench: $(call obj,tests/bench/fw_bench.c $(CORE_SRC) $(FW_IPTC_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS)
 $(BUILD)/apgate-dhcp-script: $(call obj,$(DHCP_SCRIPT_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 define unit_rule
 $(BUILD)/tests/$(1): $$(call obj,$$($(1)_SRC))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(CMOCKA_LIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(CMOCKA_LIBS) $$($(1)_LIBS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
 # ---- dependencies (idempotent: apt-get runs only for what is missing) ----
 BUILD_DEBS := build-essential pkg-config libevent-dev libjansson-dev libinih-dev \
-              libsqlite3-dev libcmocka-dev ieee-data
-LAB_DEBS   := hostapd wpasupplicant dnsmasq-base iproute2 sqlite3 procps busybox python3
+              libsqlite3-dev libcmocka-dev ieee-data libiptc-dev iptables
+LAB_DEBS   := hostapd wpasupplicant dnsmasq-base iproute2 sqlite3 procps busybox python3 \
+              iptables
 deps-build:
 	@tests/install-deps.sh $(BUILD_DEBS)
 deps-lab:
@@ -117,7 +128,7 @@ asan: deps
 	  tests/run.sh build-asan
 
 bench: deps
-	$(MAKE) build
+	$(MAKE) build $(BUILD)/fw_bench
 	@tests/bench/run.sh $(BUILD)
 
 demo: deps
