@@ -55,7 +55,10 @@ LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # binaries: $APGATE_BUILD (set by tests/run.sh), else $BUILD, else <repo>/build
 BUILD=${APGATE_BUILD:-${BUILD:-build}}
 case $BUILD in /*) ;; *) BUILD=$LAB_ROOT/$BUILD ;; esac
-: "${LAB_DNSMASQ:=1}"              # 0: no dnsmasq on ap1 (udhcpc then gets no lease)
+: "${LAB_ZONES:=0}"                # 1: the zones topology too (see "zones" below)
+# 0: no dnsmasq on ap1 (udhcpc then gets no lease). With LAB_ZONES=1 the default
+# is 0: the zones' DHCP comes from the test (or from apgated's dnsmasq conf).
+if [ "$LAB_ZONES" = 1 ]; then : "${LAB_DNSMASQ:=0}"; else : "${LAB_DNSMASQ:=1}"; fi
 export LAB_WORK_BSS LAB_GUEST_BSS BUILD
 
 if [ -x /usr/bin/python3 ]; then LAB_PY=/usr/bin/python3; else LAB_PY=$(command -v python3); fi
@@ -182,7 +185,10 @@ _lab_set_vars() {
 	LAB_CTRL_DIR=$LAB_DIR/hostapd
 	LAB_ADMIN_SOCK=$LAB_DIR/admin.sock
 	LAB_APGATED_CONF=$LAB_DIR/apgate.conf
+	LAB_INET_NS=${LAB_PREFIX}inet
+	LAB_LAN_NS=${LAB_PREFIX}lan
 	export LAB_DIR LAB_PREFIX LAB_AP_NS LAB_AIR_NS LAB_CTRL_DIR LAB_ADMIN_SOCK LAB_APGATED_CONF
+	export LAB_ZONES LAB_INET_NS LAB_LAN_NS
 }
 
 # lab_load DIR : adopt an existing lab (CLI, demo)
@@ -190,6 +196,7 @@ lab_load() {
 	[ -f "$1/.apgate-lab" ] || { _lab_die "$1 is not a lab directory"; return 1; }
 	LAB_DIR=$1
 	LAB_PREFIX=$(cat "$LAB_DIR/prefix")
+	if [ -f "$LAB_DIR/zones" ]; then LAB_ZONES=1; else LAB_ZONES=0; fi
 	_lab_set_vars
 }
 
@@ -217,6 +224,7 @@ lab_up() {
 	_lab_link "$LAB_AP_NS" "$LAB_GUEST_BSS" airg g-ap 02:a0:00:00:00:01 || return 1
 	ip -n "$LAB_AP_NS" addr add 10.77.0.1/24 dev "$LAB_WORK_BSS"
 	ip -n "$LAB_AP_NS" addr add 10.78.0.1/24 dev "$LAB_GUEST_BSS"
+	if [ "$LAB_ZONES" = 1 ]; then _lab_zones_up || return 1; fi
 	_lab_write_hostapd_conf
 	lab_hostapd_start || return 1
 	if [ "$LAB_DNSMASQ" = 1 ]; then _lab_dnsmasq_start || return 1; fi
@@ -365,6 +373,11 @@ _lab_add_device() { # NAME MAC BRIDGE KIND
 	_lab_netns_add "$ns" || return 1
 	_lab_link "$ns" "$LAB_DEV_IF" "$br" "$port" "$mac" || return 1
 	_lab_pae_filter "$port"
+	# Wi-Fi client isolation (hostapd ap_isolate) of the guest SSID: guest
+	# devices cannot reach each other over the medium, only through the AP
+	if [ "$LAB_ZONES" = 1 ] && [ "$br" = airg ]; then
+		ip -n "$LAB_AIR_NS" link set dev "$port" type bridge_slave isolated on || return 1
+	fi
 }
 
 # On Wi-Fi a station never hears another station's EAPOL. On the air bridge it
@@ -485,6 +498,379 @@ lab_dhcp_broadcast() {
 	local d=$LAB_DIR/dev/$1
 	timeout 3 ip netns exec "$(cat "$d/ns")" busybox udhcpc -f -n -q -t 1 -T 1 -i "$LAB_DEV_IF" \
 		-s /bin/true >>"$d/udhcpc.log" 2>&1 || true
+}
+
+# ---- zones (LAB_ZONES=1) ----------------------------------------------------------
+# Opt-in topology for zone enforcement (set LAB_ZONES=1 before sourcing, or in
+# the environment of "lab.sh up"); without it nothing below is created.
+#
+#   <p>air   + bridge airo: the onboarding medium (no hostapd on it: the lab's
+#            stand-in for the work SSID's onboarding VLAN); guest device ports
+#            on airg are "isolated" (= hostapd ap_isolate: guests only reach the AP)
+#   <p>ap    + ap2 10.79.0.1/24 fd79::1/64 (onboarding), up0 198.51.100.1/24
+#            2001:db8:100::1/64 (uplink), lan0 192.168.50.1/24 fd50::1/64;
+#            ap0 fd77::1/64, ap1 fd78::1/64; ip_forward=1 and IPv6 forwarding=1
+#            (inside the namespace); default routes via the internet host
+#   <p>inet  eth0 198.51.100.10/24 2001:db8:100::10/64: busybox httpd on 80
+#            (body "internet-ok") and on 443 (a TCP listener, no TLS), dnsmasq DNS
+#            answering every name with 198.51.100.10 / 2001:db8:100::10.
+#            IPv4: NO route back to the zones (apgated's masquerade must NAT;
+#            lab_zones_route_back adds one for tests without apgated).
+#            IPv6: fd00::/8 routed back to the AP (no NAT66 needed).
+#   <p>lan   eth0 192.168.50.10/24 fd50::10/64, default via the AP; busybox
+#            httpd on 80 (body "lan-ok")
+LAB_ONB_IF=ap2
+LAB_UPLINK_IF=up0
+LAB_LAN_IF=lan0
+LAB_INET_IP=198.51.100.10
+LAB_INET_IP6=2001:db8:100::10
+LAB_LAN_IP=192.168.50.10
+LAB_LAN_IP6=fd50::10
+LAB_GW_WORK=10.77.0.1 LAB_GW_GUEST=10.78.0.1 LAB_GW_ONB=10.79.0.1
+LAB_GW6_WORK=fd77::1 LAB_GW6_GUEST=fd78::1 LAB_GW6_ONB=fd79::1
+LAB_CAPTIVE_PORT=8080
+export LAB_ONB_IF LAB_UPLINK_IF LAB_LAN_IF LAB_INET_IP LAB_INET_IP6 LAB_LAN_IP LAB_LAN_IP6 LAB_CAPTIVE_PORT
+
+_lab_zones_up() {
+	local ap=$LAB_AP_NS inet=$LAB_INET_NS lan=$LAB_LAN_NS
+	touch "$LAB_DIR/zones"
+	_lab_netns_add "$inet" || return 1
+	_lab_netns_add "$lan" || return 1
+	ip -n "$LAB_AIR_NS" link add airo type bridge && ip -n "$LAB_AIR_NS" link set airo up || return 1
+	_lab_link "$ap" "$LAB_ONB_IF" airo o-ap 02:a0:00:00:00:02 || return 1
+	ip -n "$ap" link add "$LAB_UPLINK_IF" address 02:a0:00:00:01:00 type veth peer name eth0 netns "$inet" || return 1
+	ip -n "$ap" link add "$LAB_LAN_IF" address 02:a0:00:00:02:00 type veth peer name eth0 netns "$lan" || return 1
+	ip -n "$ap" link set "$LAB_UPLINK_IF" up && ip -n "$ap" link set "$LAB_LAN_IF" up &&
+	ip -n "$inet" link set eth0 up && ip -n "$lan" link set eth0 up || return 1
+	# nodad: IPv6 addresses usable at once (no 1-2 s of "tentative")
+	ip -n "$ap" addr add 10.79.0.1/24 dev "$LAB_ONB_IF" &&
+	ip -n "$ap" addr add fd77::1/64 dev "$LAB_WORK_BSS" nodad &&
+	ip -n "$ap" addr add fd78::1/64 dev "$LAB_GUEST_BSS" nodad &&
+	ip -n "$ap" addr add fd79::1/64 dev "$LAB_ONB_IF" nodad &&
+	ip -n "$ap" addr add 198.51.100.1/24 dev "$LAB_UPLINK_IF" &&
+	ip -n "$ap" addr add 2001:db8:100::1/64 dev "$LAB_UPLINK_IF" nodad &&
+	ip -n "$ap" addr add 192.168.50.1/24 dev "$LAB_LAN_IF" &&
+	ip -n "$ap" addr add fd50::1/64 dev "$LAB_LAN_IF" nodad &&
+	ip -n "$ap" route add default via "$LAB_INET_IP" &&
+	ip -n "$ap" -6 route add default via "$LAB_INET_IP6" &&
+	ip -n "$inet" addr add "$LAB_INET_IP/24" dev eth0 &&
+	ip -n "$inet" addr add "$LAB_INET_IP6/64" dev eth0 nodad &&
+	ip -n "$inet" -6 route add fd00::/8 via 2001:db8:100::1 &&
+	ip -n "$lan" addr add "$LAB_LAN_IP/24" dev eth0 &&
+	ip -n "$lan" addr add "$LAB_LAN_IP6/64" dev eth0 nodad &&
+	ip -n "$lan" route add default via 192.168.50.1 &&
+	ip -n "$lan" -6 route add default via fd50::1 || return 1
+	ip netns exec "$ap" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 || return 1
+	_lab_zones_servers_start
+}
+
+# _lab_listening NS tcp|udp PORT : something listens on PORT in NS
+_lab_listening() { ip netns exec "$1" ss -Hln --"$2" "sport = :$3" 2>/dev/null | grep -q .; }
+
+_lab_zones_servers_start() {
+	local w=$LAB_DIR/www
+	mkdir -p "$w/inet" "$w/lan"
+	printf 'internet-ok' > "$w/inet/index.html"
+	printf 'lan-ok' > "$w/lan/index.html"
+	lab_spawn inet-http "$LAB_DIR/inet.log" "$LAB_DIR/inet.log" ip netns exec "$LAB_INET_NS" \
+		busybox httpd -f -p 80 -h "$w/inet"
+	lab_spawn inet-443 "$LAB_DIR/inet.log" "$LAB_DIR/inet.log" ip netns exec "$LAB_INET_NS" \
+		busybox httpd -f -p 443 -h "$w/inet"
+	lab_spawn inet-dns "$LAB_DIR/inet.log" "$LAB_DIR/inet.log" ip netns exec "$LAB_INET_NS" \
+		dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
+		--listen-address="$LAB_INET_IP" --listen-address="$LAB_INET_IP6" \
+		--address="/#/$LAB_INET_IP" --address="/#/$LAB_INET_IP6" \
+		--pid-file= --user=root --log-facility="$LAB_DIR/inet-dns.log" --log-queries
+	lab_spawn lan-http "$LAB_DIR/lan.log" "$LAB_DIR/lan.log" ip netns exec "$LAB_LAN_NS" \
+		busybox httpd -f -p 80 -h "$w/lan"
+	lab_wait_for 3 _lab_listening "$LAB_INET_NS" tcp 80 &&
+	lab_wait_for 3 _lab_listening "$LAB_INET_NS" tcp 443 &&
+	lab_wait_for 3 _lab_listening "$LAB_INET_NS" udp 53 &&
+	lab_wait_for 3 _lab_listening "$LAB_LAN_NS" tcp 80 ||
+		{ _lab_die "internet/LAN servers not listening within 3 s; see $LAB_DIR/inet.log, lan.log"; return 1; }
+}
+
+# lab_zones_route_back [del] : (tests without apgated's masquerade only) route
+# 10.0.0.0/8 from the internet host back to the AP, so that routing alone works
+lab_zones_route_back() {
+	if [ "${1:-}" = del ]; then ip -n "$LAB_INET_NS" route del 10.0.0.0/8 via 198.51.100.1
+	else ip -n "$LAB_INET_NS" route replace 10.0.0.0/8 via 198.51.100.1; fi
+}
+
+# lab_add_wired_device NAME MAC : a device plugged straight into the work medium
+# (airw) that runs no 802.1X; its DHCP broadcast still makes hostapd create an
+# (unauthorized) station on ap0, and nothing at layer 2 stops its traffic
+lab_add_wired_device() { _lab_add_device "$1" "$2" airw wired; }
+
+# lab_add_onboarding_device NAME MAC : a device on the onboarding medium (ap2)
+lab_add_onboarding_device() {
+	[ "$LAB_ZONES" = 1 ] || { _lab_die "no onboarding medium: the lab was not brought up with LAB_ZONES=1"; return 1; }
+	_lab_add_device "$1" "$2" airo onboarding
+}
+
+_lab_write_dhcp_script() {
+	cat > "$1" <<'EOF'
+#!/bin/sh
+# udhcpc lease script of the zones lab: IPv4 address, default route, DNS servers
+case "$1" in
+bound|renew)
+	ip -4 addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	for r in $router; do ip route replace default via "$r" dev "$interface"; break; done
+	echo "$ip" > "$LAB_DEV_DIR/ip"
+	echo "${router%% *}" > "$LAB_DEV_DIR/router"
+	echo "$dns" > "$LAB_DEV_DIR/dns" ;;
+deconfig) ip -4 addr flush dev "$interface" ;;
+esac
+exit 0
+EOF
+	chmod 0755 "$1"
+}
+
+# lab_dhcp NAME [HOSTNAME [VENDOR_CLASS]] : one DHCP exchange (busybox udhcpc,
+# 3 DISCOVERs 1 s apart, <= 10 s) from any device; the lease script sets the
+# address and the default route and writes dev/NAME/{ip,router,dns}. HOSTNAME
+# (option 12, default NAME; "" sends none) and VENDOR_CLASS (option 60) go out
+# verbatim, whatever characters they hold (the hostname as hex: udhcpc's
+# "-x hostname:TEXT" cuts TEXT at the first space or comma). Exit 0 = lease.
+# Measured: dnsmasq passes option 12 to its lease script in
+# DNSMASQ_SUPPLIED_HOSTNAME cut at the first "=" (helper.c: no "=" in values).
+lab_dhcp() {
+	local name=$1 host=${2-$1} vendor=${3:-} d=$LAB_DIR/dev/$1 script=$LAB_DIR/udhcpc-zone.script args
+	[ -d "$d" ] || { _lab_die "no device $name"; return 1; }
+	[ -f "$script" ] || _lab_write_dhcp_script "$script"
+	rm -f "$d/ip" "$d/router" "$d/dns"
+	args=(-f -n -q -t 3 -T 1 -i "$LAB_DEV_IF" -s "$script")
+	[ -z "$host" ] || args+=(-x "0x0c:$(printf '%s' "$host" | od -An -tx1 | tr -d ' \n')")
+	[ -z "$vendor" ] || args+=(-V "$vendor")
+	LAB_DEV_DIR=$d timeout 10 ip netns exec "$(cat "$d/ns")" busybox udhcpc "${args[@]}" >>"$d/udhcpc.log" 2>&1 &&
+		[ -s "$d/ip" ]
+}
+
+# lab_peer_via_ap NAME PEER : NAME sends to PEER's leased address through its
+# router (host route, ICMP redirects ignored), as with proxy ARP on an isolated
+# guest SSID; call it both ways. The firewall then sees the hairpin traffic.
+lab_peer_via_ap() {
+	local ns; ns=$(lab_dev_ns "$1")
+	ip netns exec "$ns" sysctl -q -w net.ipv4.conf.all.accept_redirects=0 net.ipv4.conf.eth0.accept_redirects=0 &&
+	ip -n "$ns" route replace "$(lab_dev_ip "$2")/32" via "$(cat "$LAB_DIR/dev/$1/router")" dev "$LAB_DEV_IF"
+}
+
+# lab_dev_ip NAME : the device's leased IPv4 address (empty if none)
+lab_dev_ip() { cat "$LAB_DIR/dev/$1/ip" 2>/dev/null; }
+
+# lab_dev_addr6 NAME : a static IPv6 address in the device's medium's prefix
+# (work/wired fd77::, guest fd78::, onboarding fd79::; host part 0x100 + the
+# MAC's last byte) and a default route via the zone's gateway ::1; prints it.
+# (Static, so that tests do not depend on router advertisements.)
+lab_dev_addr6() {
+	local d=$LAB_DIR/dev/$1 p mac a
+	case $(cat "$d/kind") in work|wired) p=fd77 ;; guest) p=fd78 ;; onboarding) p=fd79 ;; *) return 1 ;; esac
+	mac=$(cat "$d/mac")
+	a=$p::$(printf %x $(( 0x100 + 0x${mac##*:} )))
+	ip -n "$(cat "$d/ns")" -6 addr replace "$a/64" dev "$LAB_DEV_IF" nodad &&
+	ip -n "$(cat "$d/ns")" -6 route replace default via "$p::1" dev "$LAB_DEV_IF" || return 1
+	echo "$a" > "$d/ip6"; echo "$a"
+}
+
+# ---- probes (bounded in time; run inside the device's namespace) --------------------
+
+# lab_tcp_probe DEV IP PORT [SECONDS=2] : connect() once; prints
+#   open        the handshake completed
+#   refused     a RST came back (ECONNREFUSED: closed port, REJECT --reject-with tcp-reset)
+#   timeout     nothing came back within SECONDS (DROP)
+#   unreachable an ICMP error or no ARP/ND answer (EHOSTUNREACH/ENETUNREACH/...)
+# Always exits 0 (unless no such device); IPv6 when IP contains ':'.
+lab_tcp_probe() {
+	local d=$LAB_DIR/dev/$1 ip=$2 port=$3 secs=${4:-2} r
+	[ -f "$d/ns" ] || { _lab_die "no device $1"; return 1; }
+	r=$(timeout "$(( ${secs%.*} + 3 ))" ip netns exec "$(cat "$d/ns")" "$LAB_PY" -c '
+import errno, socket, sys
+host, port, t = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+s.settimeout(t)
+try:
+    s.connect((host, port))
+    print("open")
+except socket.timeout:
+    print("timeout")
+except ConnectionRefusedError:
+    print("refused")
+except OSError as e:
+    if e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM, errno.EADDRNOTAVAIL):
+        print("unreachable")
+    else:
+        print("error-" + errno.errorcode.get(e.errno, str(e.errno)))
+' "$ip" "$port" "$secs" 2>/dev/null)
+	echo "${r:-timeout}"
+}
+
+# lab_tcp_is DEV IP PORT RESULT [SECONDS] : lab_tcp_probe gives RESULT (for check:
+# prints what it got otherwise). RESULT "!open" = anything but open.
+lab_tcp_is() {
+	local r; r=$(lab_tcp_probe "$1" "$2" "$3" "${5:-2}")
+	if [ "$4" = '!open' ]; then [ "$r" != open ] && return 0
+	else [ "$r" = "$4" ] && return 0; fi
+	echo "$1 -> $2 port $3: $r (expected $4)"
+	return 1
+}
+
+# lab_ping DEV IP [SECONDS=1] : one echo request (busybox ping/ping6 by the
+# address family), exit 0 if answered within SECONDS
+lab_ping() {
+	local d=$LAB_DIR/dev/$1 ip=$2 secs=${3:-1} p=ping
+	[[ $ip == *:* ]] && p=ping6
+	timeout "$(( secs + 2 ))" ip netns exec "$(cat "$d/ns")" busybox "$p" -c 1 -W "$secs" "$ip" >/dev/null 2>&1
+}
+lab_ping6() { lab_ping "$@"; }
+
+# lab_resolve DEV NAME [SERVER [a|aaaa]] : ask SERVER (default: the first DNS
+# server of the device's DHCP lease) from the device's namespace (busybox
+# nslookup, <= 4 s); prints the first address of the answer, exit 1 if none.
+# (Programs in a device namespace would read the host's /etc/resolv.conf, so
+# the lab resolves names itself and hands the address to curl.)
+lab_resolve() {
+	local d=$LAB_DIR/dev/$1 name=$2 server=${3:-} type=${4:-a}
+	[ -n "$server" ] || server=$(awk '{print $1; exit}' "$d/dns" 2>/dev/null)
+	[ -n "$server" ] || { echo "no DNS server for $1 (no lease with option 6?)"; return 1; }
+	timeout 4 ip netns exec "$(cat "$d/ns")" busybox nslookup -type="$type" "$name" "$server" 2>&1 |
+		awk '/^Name:/ {n = 1} n && /^Address:/ {print $2; f = 1; exit} END {exit !f}'
+}
+
+# lab_http DEV URL [SECONDS=3] [CURL_ARGS...] : one HTTP request with curl from
+# the device (no redirects followed, no proxy). Prints "CODE LOCATION" then the
+# body; sets LAB_HTTP_CODE (000 = no HTTP answer), LAB_HTTP_LOCATION (raw
+# Location header) and LAB_HTTP_BODY when run in the caller's shell. A host
+# name in URL is resolved with lab_resolve (the device's DHCP DNS server) and
+# passed with --resolve. Exit 0 if an HTTP answer came, 1 otherwise.
+lab_http() {
+	local dev=$1 url=$2 secs=${3:-3} d=$LAB_DIR/dev/$1 rest hp host port a out args=()
+	shift; shift; [ $# -gt 0 ] && shift
+	LAB_HTTP_CODE=000 LAB_HTTP_LOCATION= LAB_HTTP_BODY=
+	rest=${url#*://}; hp=${rest%%/*}
+	if [[ $hp != \[* ]]; then
+		host=${hp%%:*}
+		if [[ $hp == *:* ]]; then port=${hp##*:}; elif [[ $url == https:* ]]; then port=443; else port=80; fi
+		if ! [[ $host =~ ^[0-9.]+$ ]]; then
+			a=$(lab_resolve "$dev" "$host") || { echo "000 "; echo "(could not resolve $host: $a)"; return 1; }
+			args+=(--resolve "$host:$port:$a")
+		fi
+	fi
+	rm -f "$d/http.body"
+	out=$(timeout "$(( secs + 3 ))" ip netns exec "$(cat "$d/ns")" curl -s -g --noproxy '*' \
+		--connect-timeout "$secs" --max-time "$(( secs + 1 ))" -o "$d/http.body" \
+		-w '%{http_code} %header{location}' "${args[@]}" "$@" "$url" 2>/dev/null)
+	LAB_HTTP_CODE=${out%% *}; [ -n "$LAB_HTTP_CODE" ] || LAB_HTTP_CODE=000
+	[[ $out == *' '* ]] && LAB_HTTP_LOCATION=${out#* }
+	LAB_HTTP_BODY=$(cat "$d/http.body" 2>/dev/null)
+	printf '%s %s\n%s\n' "$LAB_HTTP_CODE" "$LAB_HTTP_LOCATION" "$LAB_HTTP_BODY"
+	[ "$LAB_HTTP_CODE" != 000 ]
+}
+
+# lab_http_is DEV URL CODE [BODY] : the answer has CODE (and exactly BODY);
+# prints what came otherwise (for check)
+lab_http_is() {
+	lab_http "$1" "$2" >/dev/null
+	if [ "$LAB_HTTP_CODE" = "$3" ] && { [ $# -lt 4 ] || [ "$LAB_HTTP_BODY" = "$4" ]; }; then return 0; fi
+	echo "$1 GET $2: $LAB_HTTP_CODE${LAB_HTTP_LOCATION:+ Location: $LAB_HTTP_LOCATION} body: $(printf '%s' "$LAB_HTTP_BODY" | head -c 200)"
+	return 1
+}
+
+# lab_http_not DEV URL BODY : no answer with exactly BODY (e.g. "internet-ok")
+lab_http_not() {
+	lab_http "$1" "$2" 2 >/dev/null
+	[ "$LAB_HTTP_BODY" != "$3" ] && return 0
+	echo "$1 GET $2: $LAB_HTTP_CODE, body $3"
+	return 1
+}
+
+# ---- apgated with zones ---------------------------------------------------------------
+
+# lab_apgated_write_zones_conf [EXTRA_LINES] : lab_apgated_write_conf plus
+# [zone work|guest|onboarding], [network] (uplink up0, masquerade, the LAN,
+# captive port 8080) and [dnsmasq] with every file in $LAB_DIR; the lease
+# helper is $LAB_DHCP_SCRIPT (default $BUILD/apgate-dhcp-script)
+lab_apgated_write_zones_conf() {
+	LAB_DNSMASQ_CONF=$LAB_DIR/dnsmasq-apgate.conf
+	LAB_DNSMASQ_PIDFILE=$LAB_DIR/dnsmasq-apgate.pid
+	lab_apgated_write_conf "
+[zone work]
+interface = $LAB_WORK_BSS
+address = 10.77.0.1/24
+
+[zone guest]
+interface = $LAB_GUEST_BSS
+address = 10.78.0.1/24
+
+[zone onboarding]
+interface = $LAB_ONB_IF
+address = 10.79.0.1/24
+
+[network]
+uplink = $LAB_UPLINK_IF
+masquerade = yes
+lan = 192.168.50.0/24
+captive_port = $LAB_CAPTIVE_PORT
+
+[dnsmasq]
+conf_file = $LAB_DNSMASQ_CONF
+hosts_file = $LAB_DIR/dnsmasq-apgate.hosts
+pid_file = $LAB_DNSMASQ_PIDFILE
+lease_file = $LAB_DIR/dnsmasq-apgate.leases
+script = ${LAB_DHCP_SCRIPT:-$BUILD/apgate-dhcp-script}
+${1:-}"
+}
+
+# lab_zones_dnsmasq_start [SECONDS=5] : wait until apgated has written its
+# dnsmasq conf_file, then start dnsmasq -k -C conf_file in the AP namespace
+# (after hostapd: see platform notes D on UDP/67). Added on the command line:
+# --no-resolv --server=<the internet DNS 198.51.100.10> (the lab's upstream),
+# and --pid-file=<pid_file> / --user=root unless the conf sets them.
+lab_zones_dnsmasq_start() {
+	local conf=${LAB_DNSMASQ_CONF:-$LAB_DIR/dnsmasq-apgate.conf} args
+	lab_wait_for "${1:-5}" test -s "$conf" || { _lab_die "apgated wrote no $conf"; return 1; }
+	args=(--keep-in-foreground -C "$conf" --no-resolv --server="$LAB_INET_IP")
+	grep -q '^[[:space:]]*pid-file' "$conf" || args+=(--pid-file="${LAB_DNSMASQ_PIDFILE:-$LAB_DIR/dnsmasq-apgate.pid}")
+	grep -q '^[[:space:]]*user' "$conf" || args+=(--user=root)
+	grep -q '^[[:space:]]*log-facility' "$conf" || args+=(--log-facility="$LAB_DIR/dnsmasq-apgate.log" --log-dhcp --log-queries)
+	lab_spawn dnsmasq-apgate "$LAB_DIR/dnsmasq-apgate.out" "$LAB_DIR/dnsmasq-apgate.out" \
+		ip netns exec "$LAB_AP_NS" dnsmasq "${args[@]}"
+	sleep 0.2
+	lab_pid_alive dnsmasq-apgate || { _lab_die "dnsmasq -C $conf exited:"; sed 's/^/#   /' "$LAB_DIR/dnsmasq-apgate.out" >&2; return 1; }
+}
+
+# lab_http_redirects DEV URL GATEWAY : a 3xx answer whose Location points at
+# GATEWAY's captive port (http[s]://GATEWAY:$LAB_CAPTIVE_PORT[/...]); prints
+# what came otherwise
+lab_http_redirects() {
+	local re="^https?://${3//./\\.}:$LAB_CAPTIVE_PORT([/?#]|\$)"
+	lab_http "$1" "$2" >/dev/null
+	if [[ $LAB_HTTP_CODE == 3?? ]] && [[ $LAB_HTTP_LOCATION =~ $re ]]; then return 0; fi
+	echo "$1 GET $2: $LAB_HTTP_CODE${LAB_HTTP_LOCATION:+ Location: $LAB_HTTP_LOCATION} body: $(printf '%s' "$LAB_HTTP_BODY" | head -c 200) (expected 3xx to http://$3:$LAB_CAPTIVE_PORT/)"
+	return 1
+}
+
+# lab_zones_test_begin [EXTRA_CONF] : for the enforcement tests (LAB_ZONES=1 set
+# before sourcing): skip (77) unless the lab and iptables-legacy can run; trap;
+# lab up; apgated with lab_apgated_write_zones_conf; dnsmasq on its conf
+lab_zones_test_begin() {
+	[ "$LAB_ZONES" = 1 ] || { echo "# lab_zones_test_begin needs LAB_ZONES=1 before sourcing lab.sh"; exit 1; }
+	lab_require
+	command -v iptables-legacy >/dev/null && command -v ip6tables-legacy >/dev/null || tap_skip_all "iptables-legacy not installed"
+	command -v curl >/dev/null || tap_skip_all "curl not installed"
+	lab_trap
+	lab_up || tap_bail "zones lab comes up (hostapd, ap2, uplink, LAN, internet)"
+	lab_apgated_write_zones_conf "${1:-}"
+	lab_apgated_start || tap_bail "apgated starts with [zone ...], [network] and [dnsmasq]"
+	lab_zones_dnsmasq_start || tap_bail "dnsmasq starts on the conf apgated wrote"
+}
+
+# lab_ipt_save [4|6] : iptables-legacy-save (ip6tables-legacy-save for 6) of the
+# AP namespace without counters and without the "#" date lines
+lab_ipt_save() {
+	local c=iptables-legacy-save
+	[ "${1:-4}" = 6 ] && c=ip6tables-legacy-save
+	ip netns exec "$LAB_AP_NS" "$c" | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//'
 }
 
 # ---- apgated ----------------------------------------------------------------------
