@@ -309,6 +309,27 @@ static void test_follow_sees_decisions(void **state)
 	close(admin);
 }
 
+/* Device data that is not UTF-8 (a DHCP hostname) is shown with U+FFFD for
+ * each bad byte; valid characters around it are kept. */
+static void test_invalid_utf8_shown_safely(void **state)
+{
+	struct fx *f = *state;
+	struct reg_lease l = { .action = REG_LEASE_ADD, .mac = "02:00:00:00:00:cc", .ip = "10.77.0.9",
+			       .hostname = "caf\xc3\xa9-\xff\xfe<b>", .seen = true,
+			       .initial = REG_PENDING, .now = 1700000000000 };
+	int fd = client(f);
+	json_t *r, *d;
+
+	assert_int_equal(reg_lease(f->reg, &l, NULL), 0);
+	r = roundtrip(f, fd, "{\"cmd\":\"show\",\"mac\":\"02:00:00:00:00:cc\"}\n");
+	assert_ok(r);
+	d = json_object_get(r, "device");
+	assert_string_equal(json_string_value(json_object_get(d, "hostname")),
+			    "caf\xc3\xa9-\xef\xbf\xbd\xef\xbf\xbd<b>");
+	json_decref(r);
+	close(fd);
+}
+
 static void test_second_daemon_refused(void **state)
 {
 	struct fx *f = *state;
@@ -325,6 +346,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_input_keeps_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decisions_audited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follow_sees_decisions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_utf8_shown_safely, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_daemon_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("adm", tests, NULL, NULL);
