@@ -79,3 +79,18 @@ printf '%-34s %12s\n' "devices in the registry" "$devices"
 printf '%-34s %9.1f MB   %s\n' "apgated peak RSS (VmHWM)" "$(awk "BEGIN {print $hwm_kb / 1024}")" "goal < 12 MB"
 printf '%-34s %9.1f MB\n' "apgated RSS now" "$(awk "BEGIN {print $rss_kb / 1024}")"
 echo "(machine: $(nproc) cores, $(uname -r); reproduce: make bench)"
+
+# 2. The firewall (tests/bench/fw_bench.c), in a private network namespace
+#    the program creates itself: full sync at 1,000 and 5,000 devices,
+#    approve-to-enforced with 1, 1,000 and 5,000 devices registered, and
+#    1,000 authorizations through libiptc against one iptables-legacy
+#    process per rule. Run a second time with glibc's trim/mmap thresholds
+#    raised (see the comment in fw_bench.c). Skipped without root.
+echo
+fw_rc=0
+"$B/fw_bench" || fw_rc=$?
+if [ "$fw_rc" -eq 0 ]; then
+	FW_BENCH_MALLOPT=1 FW_BENCH_SHELL=0 "$B/fw_bench" | grep -v '^(machine'
+elif [ "$fw_rc" -ne 77 ]; then
+	exit "$fw_rc"
+fi
