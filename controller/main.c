@@ -18,6 +18,8 @@
 #include "cfg.h"
 #include "ctl/ctl.h"
 #include "front/adm.h"
+#include "front/captive.h"
+#include "io/fw.h"
 #include "log.h"
 #include "model/oui.h"
 #include "model/reg.h"
@@ -32,6 +34,7 @@ enum {
 	EXIT_REGISTRY = 4,
 	EXIT_SOCKET = 5,
 	EXIT_INIT = 6,
+	EXIT_FIREWALL = 7,
 };
 
 struct apgated {
@@ -42,8 +45,10 @@ struct apgated {
 	struct event_base *base;
 	struct reg *reg;
 	struct oui *oui;
+	struct fw *fw;
 	struct ctl *ctl;
 	struct adm *adm;
+	struct captive *captive;
 	struct event *sig[3];
 };
 
@@ -136,12 +141,49 @@ static int controller_init(struct apgated *d)
 		return r;
 	}
 	remove_stale_client_sockets(d->cfg->client_dir);
-	return ctl_new(d->base, d->cfg, d->reg, d->oui, &d->ctl);
+	struct ctl_enforcers enf = { .fw = d->fw };
+	return ctl_new(d->base, d->cfg, d->reg, d->oui, &enf, &d->ctl);
 }
 
 static void controller_exit(struct apgated *d)
 {
 	ctl_free(d->ctl);
+}
+
+/* The firewall module exists only when zones are configured; its rules
+ * outlive the daemon (the network stays closed if apgated dies). */
+static int firewall_init(struct apgated *d)
+{
+	if (!d->cfg->enforce) {
+		log_info("no [zone] sections: observing only, nothing enforced");
+		return 0;
+	}
+	return fw_new(&fw_ops_iptc, NULL, &d->fw);
+}
+
+static void firewall_exit(struct apgated *d)
+{
+	fw_free(d->fw);
+}
+
+/* The captive page listens on the gateways of the zones whose devices may
+ * be waiting for approval: onboarding and work. */
+static int captive_init(struct apgated *d)
+{
+	struct captive_cfg cc = { .port = d->cfg->captive_port };
+	static const enum cfg_zone zones[] = { CFG_ZONE_ONBOARDING, CFG_ZONE_WORK };
+
+	if (!d->cfg->enforce)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(zones); i++)
+		if (d->cfg->zones[zones[i]].present)
+			cc.addrs[cc.n_addrs++] = d->cfg->zones[zones[i]].gateway.addr;
+	return captive_new(d->base, &cc, &d->captive);
+}
+
+static void captive_exit(struct apgated *d)
+{
+	captive_free(d->captive);
 }
 
 static int admin_init(struct apgated *d)
@@ -261,29 +303,53 @@ static const struct module {
 	{ "loop", loop_init, loop_exit, EXIT_INIT },
 	{ "registry", registry_init, registry_exit, EXIT_REGISTRY },
 	{ "oui", oui_init, oui_exit, EXIT_INIT },
+	{ "firewall", firewall_init, firewall_exit, EXIT_FIREWALL },
 	{ "controller", controller_init, controller_exit, EXIT_INIT },
 	{ "admin", admin_init, admin_exit, EXIT_SOCKET },
+	{ "captive", captive_init, captive_exit, EXIT_SOCKET },
 	{ "signals", signals_init, signals_exit, EXIT_INIT },
 };
 
 static const char usage_text[] =
-	"usage: apgated [-c FILE] [-f] [-d] [-n]\n"
+	"usage: apgated [-c FILE] [-f] [-d] [-n] [--flush]\n"
 	"  -c FILE   configuration (default /etc/apgate/apgate.conf)\n"
 	"  -f        stay in the foreground, log to stderr\n"
 	"  -d        debug detail (overrides log_level)\n"
 	"  -n        check the configuration and exit\n"
+	"  --flush   remove every firewall rule and chain apgate owns, and exit\n"
 	"exit status: 0 ok, 1 failure while running, 2 usage, 3 configuration,\n"
-	"             4 registry, 5 admin socket, 6 other start-up failure\n";
+	"             4 registry, 5 admin or portal socket, 6 other start-up failure,\n"
+	"             7 firewall\n";
+
+/* apgated --flush: what apgate put into netfilter, removed. */
+static int flush_firewall(void)
+{
+	struct fw *fw = NULL;
+	int r = fw_new(&fw_ops_iptc, NULL, &fw);
+
+	if (r == 0)
+		r = fw_flush(fw);
+	fw_free(fw);
+	if (r < 0) {
+		fprintf(stderr, "apgated: --flush failed: %s\n", strerror(-r));
+		return EXIT_FIREWALL;
+	}
+	printf("apgated: every APGATE_ chain and jump removed (IPv4 and IPv6)\n");
+	return EXIT_OK;
+}
 
 int main(int argc, char **argv)
 {
 	struct apgated d = { .cfg_path = "/etc/apgate/apgate.conf" };
-	bool check_only = false;
+	static const struct option lo[] = { { "flush", no_argument, NULL, 'F' },
+					     { "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 } };
+	bool check_only = false, flush = false;
 	size_t started = 0;
 	int opt, r, rc = EXIT_OK;
 
-	while ((opt = getopt(argc, argv, "c:fdnh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fdnh", lo, NULL)) != -1) {
 		switch (opt) {
+		case 'F': flush = true; break;
 		case 'c': d.cfg_path = optarg; break;
 		case 'f': d.foreground = true; break;
 		case 'd': d.verbose = true; break;
@@ -296,6 +362,8 @@ int main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;
 	}
+	if (flush) /* needs no configuration: it removes only what apgate owns */
+		return flush_firewall();
 	r = cfg_load(d.cfg_path, stderr, &d.cfg);
 	if (r < 0) {
 		fprintf(stderr, "apgated: configuration %s refused; not starting\n", d.cfg_path);

@@ -4,11 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
+#include "io/fw.h"
 #include "io/hapd.h"
 #include "log.h"
 #include "mac.h"
 #include "model/oui.h"
+#include "model/policy.h"
 #include "util.h"
+
+#define ENFORCE_RETRY_MS 2000
 
 /* Latency histogram: LAT_BUCKETS buckets of LAT_STEP_US, the last one open. */
 #define LAT_STEP_US 5
@@ -34,6 +40,8 @@ struct ctl {
 	const struct cfg *cfg;
 	struct reg *reg;
 	const struct oui *oui;
+	struct ctl_enforcers enf;
+	struct event *retry_ev;     /* rebuild again after an enforcer failed */
 
 	struct bss_client **bss;
 	unsigned n_bss;
@@ -105,6 +113,142 @@ void ctl_watch_remove(struct ctl *c, unsigned id)
 		watch_compact(c);
 }
 
+/* ---- enforcement: registry -> enforcers ---- */
+
+static enum fw_verdict fw_verdict_of(enum policy_access a)
+{
+	switch (a) {
+	case POLICY_WORK: return FW_WORK;
+	case POLICY_GUEST: return FW_GUEST;
+	case POLICY_BLOCKED: return FW_BLOCKED;
+	default: return FW_ONBOARDING;
+	}
+}
+
+/* The firewall's view of the network, from the configuration. */
+static void fw_net_of(const struct cfg *cfg, struct fw_net *net, struct fw_cidr4 *lan)
+{
+	static const enum fw_zone_id ids[CFG_N_ZONES] = {
+		[CFG_ZONE_WORK] = FW_ZONE_WORK, [CFG_ZONE_GUEST] = FW_ZONE_GUEST,
+		[CFG_ZONE_ONBOARDING] = FW_ZONE_ONBOARDING,
+	};
+
+	memset(net, 0, sizeof(*net));
+	for (int z = 0; z < CFG_N_ZONES; z++) {
+		const struct cfg_zone_net *zn = &cfg->zones[z];
+		struct fw_zone *fz = &net->zone[ids[z]];
+		if (!zn->present)
+			continue;
+		util_strlcpy(fz->ifname, zn->ifname, sizeof(fz->ifname));
+		fz->gw4 = zn->gateway.addr;
+		fz->len4 = (uint8_t)zn->gateway.len;
+	}
+	util_strlcpy(net->uplink, cfg->uplink ? cfg->uplink : "", sizeof(net->uplink));
+	net->masquerade = cfg->masquerade;
+	net->captive_port = (uint16_t)cfg->captive_port;
+	for (unsigned i = 0; i < cfg->n_lan; i++)
+		lan[i] = (struct fw_cidr4){ cfg->lan[i].addr, (uint8_t)cfg->lan[i].len };
+	net->lan4 = lan;
+	net->n_lan4 = cfg->n_lan;
+}
+
+struct fw_devs {
+	struct fw_dev *v;
+	unsigned n, cap;
+};
+
+static int collect_fw_dev(const struct reg_device *d, void *ud)
+{
+	struct fw_devs *l = ud;
+	enum fw_verdict v = fw_verdict_of(policy_access(d));
+	struct mac m;
+
+	if (v == FW_ONBOARDING || mac_parse(d->mac, &m) < 0)
+		return 0;
+	if (l->n == l->cap) {
+		unsigned cap = l->cap ? l->cap * 2 : 256;
+		struct fw_dev *nv = realloc(l->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = cap;
+	}
+	memcpy(l->v[l->n].mac, m.b, 6);
+	l->v[l->n++].v = v;
+	return 0;
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *ud)
+{
+	(void)fd;
+	(void)what;
+	ctl_enforce_all(ud);
+}
+
+static void schedule_retry(struct ctl *c)
+{
+	struct timeval tv = { ENFORCE_RETRY_MS / 1000, (ENFORCE_RETRY_MS % 1000) * 1000 };
+
+	if (!c->retry_ev)
+		c->retry_ev = evtimer_new(c->base, retry_cb, c);
+	if (c->retry_ev && !evtimer_pending(c->retry_ev, NULL))
+		evtimer_add(c->retry_ev, &tv);
+}
+
+int ctl_enforce_all(struct ctl *c)
+{
+	struct fw_devs l = { 0 };
+	struct fw_cidr4 lan[CFG_MAX_LAN];
+	struct fw_net net;
+	long long t0 = util_mono_ns();
+	int r;
+
+	if (!c->enf.fw || !c->cfg->enforce)
+		return 0;
+	r = reg_list(c->reg, NULL, collect_fw_dev, &l);
+	if (r == 0) {
+		fw_net_of(c->cfg, &net, lan);
+		r = fw_sync(c->enf.fw, &net, l.v, l.n);
+	}
+	if (r < 0) {
+		log_err("firewall: rebuild failed: %s; retrying in %d ms", strerror(-r), ENFORCE_RETRY_MS);
+		schedule_retry(c);
+	} else {
+		log_info("firewall: rebuilt from the registry (%u device rules) in %.1f ms", l.n,
+			 (double)(util_mono_ns() - t0) / 1e6);
+	}
+	free(l.v);
+	return r;
+}
+
+/* Brings the enforcers in line with one device's registry record (or its
+ * absence: forgotten devices are onboarding again). */
+static void enforce_device(struct ctl *c, const char *mac)
+{
+	struct reg_device *d = NULL;
+	struct fw_dev fd = { .v = FW_ONBOARDING };
+	struct mac m;
+	int r;
+
+	if (!c->enf.fw || !c->cfg->enforce || mac_parse(mac, &m) < 0)
+		return;
+	r = reg_get(c->reg, mac, &d);
+	if (r == 0)
+		fd.v = fw_verdict_of(policy_access(d));
+	reg_device_free(d);
+	if (r < 0 && r != -ENOENT) {
+		schedule_retry(c);
+		return;
+	}
+	memcpy(fd.mac, m.b, 6);
+	r = fw_update_device(c->enf.fw, &fd);
+	if (r < 0) {
+		log_err("firewall: cannot apply %s for %s: %s; rebuilding in %d ms",
+			policy_access_name((enum policy_access)fd.v), mac, strerror(-r), ENFORCE_RETRY_MS);
+		schedule_retry(c);
+	}
+}
+
 /* ---- hostapd events into the registry ---- */
 
 static void lat_record(struct ctl *c, long long ns)
@@ -144,10 +288,13 @@ static int observe(struct bss_client *b, enum reg_obs_kind kind, const char *mac
 			b->ifname, strerror(-r));
 		return r;
 	}
-	if (created)
+	if (created) {
 		log_info("new device %s on %s (%s zone, vendor %s): %s", mac, b->ifname,
 			 cfg_zone_name(b->zone), vendor ? vendor : "unknown",
 			 reg_state_name(o.initial));
+		if (o.initial != REG_PENDING) /* a visitor: guest access at once */
+			enforce_device(c, mac);
+	}
 	return 0;
 }
 
@@ -310,6 +457,8 @@ int ctl_set_cfg(struct ctl *c, const struct cfg *cfg)
 	c->bss = nb;
 	c->n_bss = cfg->n_bss;
 	c->cfg = cfg;
+	if (c->started_ms) /* a reload: the zones may have changed */
+		ctl_enforce_all(c);
 	for (unsigned i = 0; i < cfg->n_bss; i++) {
 		if (nb[i])
 			continue;
@@ -321,7 +470,7 @@ int ctl_set_cfg(struct ctl *c, const struct cfg *cfg)
 }
 
 int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
-	    const struct oui *oui, struct ctl **out)
+	    const struct oui *oui, const struct ctl_enforcers *enf, struct ctl **out)
 {
 	struct ctl *c = calloc(1, sizeof(*c));
 	int r;
@@ -332,8 +481,13 @@ int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
 	c->reg = reg;
 	c->oui = oui;
 	c->cfg = cfg;
-	c->started_ms = util_now_ms();
+	if (enf)
+		c->enf = *enf;
+	/* Start-up is recovery: the network is made to match the registry
+	 * before any hostapd event is heard. A failure is retried. */
+	ctl_enforce_all(c);
 	r = ctl_set_cfg(c, cfg);
+	c->started_ms = util_now_ms();
 	if (r < 0) {
 		ctl_free(c);
 		return r;
@@ -349,6 +503,8 @@ void ctl_free(struct ctl *c)
 	for (unsigned i = 0; i < c->n_bss; i++)
 		bss_free(c->bss[i]);
 	free(c->bss);
+	if (c->retry_ev)
+		event_free(c->retry_ev);
 	for (unsigned i = 0; i < c->n_watch; i++)
 		if (!c->watches[i].removed && c->watches[i].destroy)
 			c->watches[i].destroy(c->watches[i].ud);
@@ -369,6 +525,7 @@ static int decided(struct ctl *c, int r, const char *what, const char *mac,
 		return r;
 	}
 	log_info("%s %s by %s via %s", what, mac, who->who, who->via);
+	enforce_device(c, mac);
 	notify(c);
 	return 0;
 }
@@ -401,6 +558,55 @@ int ctl_forget(struct ctl *c, const char *mac, const struct reg_actor *who)
 	if (mac_canon(mac, m) < 0)
 		return -EINVAL;
 	return decided(c, reg_forget(c->reg, m, who, util_now_ms()), "forgot", m, who);
+}
+
+/* ---- DHCP leases ---- */
+
+int ctl_lease(struct ctl *c, const struct ctl_lease *l)
+{
+	struct reg_lease rl = { .now = util_now_ms(), .initial = REG_PENDING };
+	char mac[MAC_STR_LEN];
+	bool created = false;
+	int r;
+
+	if (!l->action || !l->ip || mac_canon(l->mac, mac) < 0)
+		return -EINVAL;
+	if (!strcmp(l->action, "add"))
+		rl.action = REG_LEASE_ADD;
+	else if (!strcmp(l->action, "old"))
+		rl.action = REG_LEASE_OLD;
+	else if (!strcmp(l->action, "del"))
+		rl.action = REG_LEASE_DEL;
+	else
+		return -EINVAL;
+	/* A device first heard on the guest zone's interface is a visitor. */
+	const struct cfg_zone_net *gz = &c->cfg->zones[CFG_ZONE_GUEST];
+	if (l->interface && gz->present && gz->ifname && !strcmp(gz->ifname, l->interface))
+		rl.initial = REG_GUEST;
+	rl.mac = mac;
+	rl.ip = l->ip;
+	/* what the device calls itself is what people recognise; dnsmasq's
+	 * lease name is a DNS-safe version of it */
+	rl.hostname = l->supplied_hostname ? l->supplied_hostname : l->hostname;
+	rl.dhcp_hostname = l->supplied_hostname;
+	rl.vendor_class = l->vendor_class;
+	rl.options = l->requested_options;
+	rl.iface = l->interface;
+	rl.seen = rl.action != REG_LEASE_DEL && !l->data_missing;
+	r = reg_lease(c->reg, &rl, &created);
+	if (r < 0) {
+		if (r != -EINVAL)
+			log_err("registry: cannot record lease %s %s %s: %s", l->action, mac, l->ip, strerror(-r));
+		return r;
+	}
+	if (created) {
+		log_info("new device %s seen by DHCP on %s: %s", mac, l->interface ? l->interface : "?",
+			 reg_state_name(rl.initial));
+		if (rl.initial != REG_PENDING)
+			enforce_device(c, mac);
+	}
+	notify(c);
+	return 0;
 }
 
 /* ---- status ---- */

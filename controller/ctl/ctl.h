@@ -19,28 +19,62 @@
 
 struct event_base;
 struct oui;
+struct fw;
 struct ctl;
 
-/* Creates the controller and starts one hostapd client per BSS in cfg.
- * cfg, reg and oui (may be NULL) are borrowed: they must outlive the
- * controller (or be replaced with ctl_set_cfg()). *out is freed with
- * ctl_free(). */
+/* The enforcers the controller drives; each may be NULL (then apgated
+ * only observes and records). Borrowed: they must outlive the controller. */
+struct ctl_enforcers {
+	struct fw *fw;   /* firewall (io/fw.h) */
+};
+
+/* Creates the controller, makes the enforcers match the registry (a full
+ * rebuild: start-up is recovery) and starts one hostapd client per BSS in
+ * cfg. cfg, reg, oui (may be NULL) and enf (may be NULL) are borrowed: they
+ * must outlive the controller (cfg may be replaced with ctl_set_cfg()).
+ * *out is freed with ctl_free(). An enforcer that fails at start-up is
+ * retried in the background (logged), it does not stop the daemon. */
 int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
-	    const struct oui *oui, struct ctl **out);
+	    const struct oui *oui, const struct ctl_enforcers *enf, struct ctl **out);
+
+/* Rebuilds every enforcer's state from the registry. Returns 0 or the
+ * first enforcer's negative errno (a retry is then scheduled). */
+int ctl_enforce_all(struct ctl *c);
 void ctl_free(struct ctl *c);
 
 /* Applies a reloaded configuration: BSSes added or removed get their
- * clients started or stopped, others keep their connection. cfg is
- * borrowed from now on. */
+ * clients started or stopped, others keep their connection; the enforcers
+ * are rebuilt for the new zones. cfg is borrowed from now on. */
 int ctl_set_cfg(struct ctl *c, const struct cfg *cfg);
 
 struct reg *ctl_reg(struct ctl *c);
 
-/* Decisions. mac may be in any usual spelling (-EINVAL otherwise). */
+/* Decisions. mac may be in any usual spelling (-EINVAL otherwise). A
+ * decision is stored durably first and then enforced in the same loop
+ * turn; 0 means stored (an enforcement failure is logged and retried). */
 int ctl_approve(struct ctl *c, const char *mac, const struct reg_approval *a,
 		const struct reg_actor *who);
 int ctl_block(struct ctl *c, const char *mac, const struct reg_actor *who);
 int ctl_forget(struct ctl *c, const char *mac, const struct reg_actor *who);
+
+/* A DHCP lease event from dnsmasq's lease helper (apgate-dhcp-script).
+ * Strings are the helper's, already valid UTF-8; NULL when absent. */
+struct ctl_lease {
+	const char *action;            /* "add", "old", "del" */
+	const char *mac;               /* any usual spelling */
+	const char *ip;
+	const char *hostname;          /* dnsmasq's name for the lease */
+	const char *supplied_hostname; /* the client's own, verbatim */
+	const char *vendor_class;
+	const char *requested_options;
+	const char *interface;
+	bool data_missing;             /* dnsmasq restart/SIGHUP: no client data */
+};
+/* Records the lease (IP, hostname, DHCP fingerprint) in the registry; a
+ * device first seen by DHCP is created like one first seen by hostapd
+ * (pending, or guest on the guest zone's interface). Returns 0 or a
+ * negative errno (-EINVAL for a bad MAC, IP or action). */
+int ctl_lease(struct ctl *c, const struct ctl_lease *l);
 
 /* Status of each BSS client, in config order. */
 struct ctl_bss_status {

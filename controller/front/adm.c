@@ -29,6 +29,7 @@ struct client {
 	struct adm *adm;
 	struct bufferevent *bev;
 	char user[64];
+	uid_t uid;            /* peer's, from SO_PEERCRED */
 	bool discarding;      /* dropping the rest of an oversized line */
 	unsigned watch_id;    /* != 0 while following the timeline */
 	int64_t follow_last;  /* newest event id sent */
@@ -125,7 +126,7 @@ static json_t *json_time(int64_t ms)
 
 static json_t *device_json(const struct reg_device *d)
 {
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o}",
+	json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o}",
 			 "mac", d->mac,
 			 "state", reg_state_name(d->state),
 			 "class", json_str_or_null(reg_class_name(d->cls)),
@@ -143,6 +144,13 @@ static json_t *device_json(const struct reg_device *d)
 			 "decided_by", json_text(d->decided_by),
 			 "decided_via", json_text(d->decided_via),
 			 "decided_at", json_time(d->decided_at));
+
+	if (j) {
+		json_object_set_new(j, "dhcp_hostname", json_text(d->dhcp_hostname));
+		json_object_set_new(j, "dhcp_vendor_class", json_text(d->dhcp_vendor_class));
+		json_object_set_new(j, "dhcp_options", json_text(d->dhcp_options));
+	}
+	return j;
 }
 
 static json_t *event_json(const struct reg_event *e)
@@ -170,6 +178,7 @@ static const char *errno_code(int err)
 	case ENOMEM: return "no_memory";
 	case EPROTO: return "protocol";
 	case E2BIG: return "too_large";
+	case EPERM: return "permission_denied";
 	default: return "internal";
 	}
 }
@@ -399,6 +408,34 @@ static json_t *verb_forget(struct client *cl, json_t *req)
 	return decision_reply(ctl_forget(cl->adm->ctl, mac, &who), mac);
 }
 
+/* From dnsmasq's lease helper, which runs as root: nobody else may feed
+ * the registry with leases. */
+static json_t *verb_lease(struct client *cl, json_t *req)
+{
+	static const char *const fields[] = { "action", "mac", "ip", "hostname", "supplied_hostname",
+					      "vendor_class", "requested_options", "interface" };
+	struct ctl_lease l = { 0 };
+	const char **slot[] = { &l.action, &l.mac, &l.ip, &l.hostname, &l.supplied_hostname,
+				&l.vendor_class, &l.requested_options, &l.interface };
+	json_t *err;
+	int r;
+
+	if (cl->uid != 0 && cl->uid != getuid())
+		return err_reply("permission_denied", "lease events are accepted only from dnsmasq's lease helper (root)");
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		if ((err = check_str(req, fields[i], 4096)))
+			return err;
+		*slot[i] = get_str(req, fields[i]);
+	}
+	l.data_missing = json_is_true(json_object_get(req, "data_missing"));
+	r = ctl_lease(cl->adm->ctl, &l);
+	if (r == -EINVAL)
+		return err_reply("invalid_argument", "a lease needs action add|old|del, a MAC and an IP address");
+	if (r < 0)
+		return errno_reply(r, "lease not stored");
+	return ok_reply();
+}
+
 static void follow_cb(void *ud);
 
 static json_t *verb_events(struct client *cl, json_t *req)
@@ -461,6 +498,7 @@ static const struct {
 	{ "block", verb_block },
 	{ "forget", verb_forget },
 	{ "events", verb_events },
+	{ "lease", verb_lease },
 };
 
 static json_t *dispatch(struct client *cl, const char *line, size_t len)
@@ -488,7 +526,7 @@ static json_t *dispatch(struct client *cl, const char *line, size_t len)
 		}
 	}
 	if (!reply)
-		reply = err_reply("unknown_command", "unknown command '%.40s' (try: ping, status, devices, show, approve, block, forget, events)", cmd);
+		reply = err_reply("unknown_command", "unknown command '%.40s' (try: ping, status, devices, show, approve, block, forget, events, lease)", cmd);
 	json_decref(req);
 	return reply;
 }
@@ -616,17 +654,19 @@ static void client_event(struct bufferevent *bev, short what, void *ud)
 		client_free(cl);
 }
 
-static void peer_name(int fd, char *out, size_t size)
+static void peer_name(int fd, char *out, size_t size, uid_t *uid)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct passwd pw, *res = NULL;
 	char buf[1024];
 
+	*uid = (uid_t)-1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		util_strlcpy(out, "unknown", size);
 		return;
 	}
+	*uid = cred.uid;
 	if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res) == 0 && res)
 		util_strlcpy(out, res->pw_name, size);
 	else
@@ -656,7 +696,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	cl->adm = a;
-	peer_name(fd, cl->user, sizeof(cl->user));
+	peer_name(fd, cl->user, sizeof(cl->user), &cl->uid);
 	cl->bev = bufferevent_socket_new(a->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!cl->bev) {
 		close(fd);

@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -134,7 +136,7 @@ static int setup(void **state)
 		return -1;
 	f->base = event_base_new();
 	snprintf(path, sizeof(path), "%s/reg.db", f->dir);
-	if (reg_open(path, &f->reg) < 0 || ctl_new(f->base, f->cfg, f->reg, NULL, &f->ctl) < 0)
+	if (reg_open(path, &f->reg) < 0 || ctl_new(f->base, f->cfg, f->reg, NULL, NULL, &f->ctl) < 0)
 		return -1;
 	struct adm_cfg ac = { f->sock, 0600, NULL, f->cfgpath };
 	if (adm_new(f->base, f->ctl, &ac, &f->adm) < 0)
@@ -330,6 +332,76 @@ static void test_invalid_utf8_shown_safely(void **state)
 	close(fd);
 }
 
+/* dnsmasq's lease helper feeds IP, hostname and the DHCP fingerprint; a
+ * hostile hostname is stored and returned verbatim, as data. */
+static void test_lease_recorded(void **state)
+{
+	struct fx *f = *state;
+	int fd = client(f);
+	json_t *r, *d;
+
+	if (getuid() != 0)
+		skip(); /* the verb is root-only, like dnsmasq's script */
+	r = roundtrip(f, fd, "{\"cmd\":\"lease\",\"action\":\"add\",\"mac\":\"02:00:00:00:00:dd\","
+			     "\"ip\":\"10.77.0.140\",\"hostname\":null,"
+			     "\"supplied_hostname\":\"<img src=x onerror=alert(1)>;$(reboot)\","
+			     "\"vendor_class\":\"android-dhcp-13\",\"requested_options\":\"1,3,6,15,26,28,51,58,59,43,114\","
+			     "\"interface\":\"ap0\",\"data_missing\":false}\n");
+	assert_ok(r);
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"show\",\"mac\":\"02:00:00:00:00:dd\"}\n");
+	assert_ok(r);
+	d = json_object_get(r, "device");
+	assert_string_equal(json_string_value(json_object_get(d, "state")), "pending");
+	assert_string_equal(json_string_value(json_object_get(d, "ip")), "10.77.0.140");
+	assert_string_equal(json_string_value(json_object_get(d, "hostname")), "<img src=x onerror=alert(1)>;$(reboot)");
+	assert_string_equal(json_string_value(json_object_get(d, "dhcp_vendor_class")), "android-dhcp-13");
+	assert_string_equal(json_string_value(json_object_get(d, "dhcp_options")), "1,3,6,15,26,28,51,58,59,43,114");
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"lease\",\"action\":\"grab\",\"mac\":\"02:00:00:00:00:dd\",\"ip\":\"10.77.0.140\"}\n");
+	assert_string_equal(err_code(r), "invalid_argument");
+	json_decref(r);
+	close(fd);
+}
+
+/* Anyone else on the admin socket cannot forge leases. */
+static void test_lease_refused_for_others(void **state)
+{
+	struct fx *f = *state;
+	pid_t pid;
+	int st;
+
+	if (getuid() != 0)
+		skip();
+	chmod(f->dir, 0755);
+	chmod(f->sock, 0666);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		static const char req[] = "{\"cmd\":\"lease\",\"action\":\"add\",\"mac\":\"02:00:00:00:00:ee\",\"ip\":\"10.77.0.9\"}\n";
+		char buf[512] = { 0 };
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(3);
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		util_strlcpy(sun.sun_path, f->sock, sizeof(sun.sun_path));
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || write(fd, req, sizeof(req) - 1) < 0)
+			_exit(4);
+		if (read(fd, buf, sizeof(buf) - 1) <= 0)
+			_exit(5);
+		_exit(strstr(buf, "\"permission_denied\"") ? 0 : 6);
+	}
+	long long deadline = util_mono_ms() + 5000;
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		assert_true(util_mono_ms() < deadline);
+	}
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	struct reg_device *d = NULL;
+	assert_int_equal(reg_get(f->reg, "02:00:00:00:00:ee", &d), -ENOENT);
+}
+
 static void test_second_daemon_refused(void **state)
 {
 	struct fx *f = *state;
@@ -347,6 +419,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_decisions_audited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follow_sees_decisions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_utf8_shown_safely, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease_recorded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease_refused_for_others, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_daemon_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("adm", tests, NULL, NULL);
