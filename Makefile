@@ -107,7 +107,7 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 BUILD_DEBS := build-essential pkg-config libevent-dev libjansson-dev libinih-dev \
               libsqlite3-dev libcmocka-dev ieee-data libiptc-dev iptables
 LAB_DEBS   := hostapd wpasupplicant dnsmasq-base iproute2 sqlite3 procps busybox python3 \
-              iptables
+              iptables curl
 deps-build:
 	@tests/install-deps.sh $(BUILD_DEBS)
 deps-lab:
