@@ -47,7 +47,7 @@ FW_IPTC_SRC := $(FW_SRC) controller/io/fw_iptc.c
 FRONT_SRC := controller/front/adm.c controller/front/captive.c
 
 DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
-              $(POLICY_SRC) $(HAPD_SRC) $(FW_IPTC_SRC) $(CTL_SRC) $(FRONT_SRC)
+              $(POLICY_SRC) $(HAPD_SRC) $(FW_IPTC_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC)
 CLI_SRC    := controller/cli/apgatectl.c $(CORE_SRC)
 DHCP_SCRIPT_SRC := controller/cli/apgate-dhcp-script.c
 PEER_SRC   := tests/peer/fakehapd.c tests/peer/hapd_peer.c $(CORE_SRC)
@@ -67,7 +67,7 @@ test_reg_SRC       := tests/unit/test_reg.c $(CORE_SRC) $(REG_SRC)
 test_dnsm_SRC      := tests/unit/test_dnsm.c $(CORE_SRC) $(DNSM_SRC)
 test_oui_SRC       := tests/unit/test_oui.c $(CORE_SRC) $(OUI_SRC)
 test_adm_SRC       := tests/unit/test_adm.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
-                      $(HAPD_SRC) $(FW_SRC) $(CTL_SRC) $(FRONT_SRC)
+                      $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC)
 test_fw_SRC        := tests/unit/test_fw.c $(CORE_SRC) $(FW_SRC)
 test_fw_iptc_SRC   := tests/unit/test_fw_iptc.c $(CORE_SRC) $(FW_IPTC_SRC)
 test_fw_iptc_LIBS  := $(IPTC_LIBS)

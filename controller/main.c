@@ -141,7 +141,7 @@ static int controller_init(struct apgated *d)
 		return r;
 	}
 	remove_stale_client_sockets(d->cfg->client_dir);
-	struct ctl_enforcers enf = { .fw = d->fw };
+	struct ctl_enforcers enf = { .fw = d->fw, .dnsmasq = d->cfg->enforce };
 	return ctl_new(d->base, d->cfg, d->reg, d->oui, &enf, &d->ctl);
 }
 

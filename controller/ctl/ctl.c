@@ -6,6 +6,7 @@
 
 #include <event2/event.h>
 
+#include "io/dnsm.h"
 #include "io/fw.h"
 #include "io/hapd.h"
 #include "log.h"
@@ -152,30 +153,101 @@ static void fw_net_of(const struct cfg *cfg, struct fw_net *net, struct fw_cidr4
 	net->n_lan4 = cfg->n_lan;
 }
 
-struct fw_devs {
-	struct fw_dev *v;
+/* What every enforcer needs from the registry, in one walk: the devices
+ * whose access is not onboarding (they are the only ones with rules or
+ * host lines). */
+struct decided {
+	struct fw_dev *fw;
+	struct dnsm_host *hosts;
+	char (*macs)[MAC_STR_LEN];
 	unsigned n, cap;
 };
 
-static int collect_fw_dev(const struct reg_device *d, void *ud)
+static void decided_free(struct decided *l)
 {
-	struct fw_devs *l = ud;
-	enum fw_verdict v = fw_verdict_of(policy_access(d));
+	free(l->fw);
+	free(l->hosts);
+	free(l->macs);
+}
+
+/* dhcp-hostsfile tags: prefixed so that they never equal an interface
+ * name, which dnsmasq also uses as a tag. */
+static void dnsm_host_of(enum policy_access a, const char *mac, struct dnsm_host *h)
+{
+	h->mac = mac;
+	h->tag = a == POLICY_WORK ? "apgate-work" : a == POLICY_GUEST ? "apgate-guest" : NULL;
+	h->ignore = a == POLICY_BLOCKED;
+}
+
+static int collect_decided(const struct reg_device *d, void *ud)
+{
+	struct decided *l = ud;
+	enum policy_access a = policy_access(d);
 	struct mac m;
 
-	if (v == FW_ONBOARDING || mac_parse(d->mac, &m) < 0)
+	if (a == POLICY_ONBOARDING || mac_parse(d->mac, &m) < 0)
 		return 0;
 	if (l->n == l->cap) {
 		unsigned cap = l->cap ? l->cap * 2 : 256;
-		struct fw_dev *nv = realloc(l->v, cap * sizeof(*nv));
-		if (!nv)
+		struct fw_dev *f = realloc(l->fw, cap * sizeof(*f));
+		if (f)
+			l->fw = f;
+		struct dnsm_host *h = realloc(l->hosts, cap * sizeof(*h));
+		if (h)
+			l->hosts = h;
+		char(*mm)[MAC_STR_LEN] = realloc(l->macs, cap * sizeof(*mm));
+		if (mm)
+			l->macs = mm;
+		if (!f || !h || !mm)
 			return -ENOMEM;
-		l->v = nv;
 		l->cap = cap;
 	}
-	memcpy(l->v[l->n].mac, m.b, 6);
-	l->v[l->n++].v = v;
+	memcpy(l->fw[l->n].mac, m.b, 6);
+	l->fw[l->n].v = fw_verdict_of(a);
+	mac_format(&m, l->macs[l->n]);
+	l->n++;
 	return 0;
+}
+
+/* dnsmasq's view of the zones, from the configuration. */
+static void dnsm_net_of(const struct cfg *cfg, struct dnsm_net *net, struct dnsm_zone *zones)
+{
+	unsigned n = 0;
+
+	for (int z = 0; z < CFG_N_ZONES; z++) {
+		const struct cfg_zone_net *zn = &cfg->zones[z];
+		if (!zn->present)
+			continue;
+		zones[n++] = (struct dnsm_zone){
+			.name = cfg_zone_name((enum cfg_zone)z), .ifname = zn->ifname,
+			.gateway = zn->gateway.addr, .prefix = zn->gateway.len,
+			.range_lo = zn->range_lo, .range_hi = zn->range_hi,
+			.lease_s = z == CFG_ZONE_ONBOARDING ? 300 : 0,
+			.captive = z == CFG_ZONE_ONBOARDING,
+		};
+	}
+	*net = (struct dnsm_net){
+		.zones = zones, .n_zones = n, .script = cfg->dnsmasq_script,
+		.hostsfile = cfg->dnsmasq_hosts, .leasefile = cfg->dnsmasq_leases,
+		.pidfile = cfg->dnsmasq_pid, .portal_port = cfg->captive_port,
+	};
+}
+
+/* Writes dnsmasq's hosts file from the decided devices; SIGHUP when it
+ * changed. dnsmasq not running yet is fine: it reads the file at start. */
+static int dnsm_hosts_apply(struct ctl *c, struct decided *l)
+{
+	int r;
+
+	for (unsigned i = 0; i < l->n; i++)
+		dnsm_host_of(l->fw[i].v == FW_WORK ? POLICY_WORK : l->fw[i].v == FW_GUEST ? POLICY_GUEST : POLICY_BLOCKED,
+			     l->macs[i], &l->hosts[i]);
+	r = dnsm_update_hosts(NULL, c->cfg->dnsmasq_hosts, c->cfg->dnsmasq_pid, l->hosts, l->n);
+	if (r == -ENOENT || r == -ESRCH)
+		r = 0;
+	if (r < 0)
+		log_err("dnsmasq: cannot update %s: %s", c->cfg->dnsmasq_hosts, strerror(-r));
+	return r < 0 ? r : 0;
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *ud)
@@ -197,32 +269,51 @@ static void schedule_retry(struct ctl *c)
 
 int ctl_enforce_all(struct ctl *c)
 {
-	struct fw_devs l = { 0 };
+	struct decided l = { 0 };
 	struct fw_cidr4 lan[CFG_MAX_LAN];
 	struct fw_net net;
 	long long t0 = util_mono_ns();
 	int r;
 
-	if (!c->enf.fw || !c->cfg->enforce)
+	if ((!c->enf.fw && !c->enf.dnsmasq) || !c->cfg->enforce)
 		return 0;
-	r = reg_list(c->reg, NULL, collect_fw_dev, &l);
-	if (r == 0) {
+	r = reg_list(c->reg, NULL, collect_decided, &l);
+	if (r == 0 && c->enf.fw) {
 		fw_net_of(c->cfg, &net, lan);
-		r = fw_sync(c->enf.fw, &net, l.v, l.n);
+		r = fw_sync(c->enf.fw, &net, l.fw, l.n);
+		if (r < 0)
+			log_err("firewall: rebuild failed: %s", strerror(-r));
+		else
+			log_info("firewall: rebuilt from the registry (%u device rules) in %.1f ms", l.n,
+				 (double)(util_mono_ns() - t0) / 1e6);
+	}
+	if (r == 0 && c->enf.dnsmasq) {
+		struct dnsm_zone zones[CFG_N_ZONES];
+		struct dnsm_net dn;
+		dnsm_net_of(c->cfg, &dn, zones);
+		int w = dnsm_write_conf(c->cfg->dnsmasq_conf, &dn);
+		if (w < 0) {
+			log_err("dnsmasq: cannot write %s: %s", c->cfg->dnsmasq_conf, strerror(-w));
+			r = w;
+		} else if (w == 1) {
+			log_info("dnsmasq: wrote %s (dnsmasq reads it when it starts; restart it if it runs)",
+				 c->cfg->dnsmasq_conf);
+		}
+		if (r == 0)
+			r = dnsm_hosts_apply(c, &l);
 	}
 	if (r < 0) {
-		log_err("firewall: rebuild failed: %s; retrying in %d ms", strerror(-r), ENFORCE_RETRY_MS);
+		log_err("enforcement incomplete; retrying in %d ms", ENFORCE_RETRY_MS);
 		schedule_retry(c);
-	} else {
-		log_info("firewall: rebuilt from the registry (%u device rules) in %.1f ms", l.n,
-			 (double)(util_mono_ns() - t0) / 1e6);
 	}
-	free(l.v);
+	decided_free(&l);
 	return r;
 }
 
 /* Brings the enforcers in line with one device's registry record (or its
- * absence: forgotten devices are onboarding again). */
+ * absence: forgotten devices are onboarding again). The firewall takes the
+ * fast path (one mangle commit); dnsmasq's hosts file is rewritten whole,
+ * and dnsmasq signalled only if it changed. */
 static void enforce_device(struct ctl *c, const char *mac)
 {
 	struct reg_device *d = NULL;
@@ -230,7 +321,7 @@ static void enforce_device(struct ctl *c, const char *mac)
 	struct mac m;
 	int r;
 
-	if (!c->enf.fw || !c->cfg->enforce || mac_parse(mac, &m) < 0)
+	if ((!c->enf.fw && !c->enf.dnsmasq) || !c->cfg->enforce || mac_parse(mac, &m) < 0)
 		return;
 	r = reg_get(c->reg, mac, &d);
 	if (r == 0)
@@ -240,12 +331,21 @@ static void enforce_device(struct ctl *c, const char *mac)
 		schedule_retry(c);
 		return;
 	}
-	memcpy(fd.mac, m.b, 6);
-	r = fw_update_device(c->enf.fw, &fd);
-	if (r < 0) {
-		log_err("firewall: cannot apply %s for %s: %s; rebuilding in %d ms",
-			policy_access_name((enum policy_access)fd.v), mac, strerror(-r), ENFORCE_RETRY_MS);
-		schedule_retry(c);
+	if (c->enf.fw) {
+		memcpy(fd.mac, m.b, 6);
+		r = fw_update_device(c->enf.fw, &fd);
+		if (r < 0) {
+			log_err("firewall: cannot apply the decision for %s: %s; rebuilding in %d ms", mac,
+				strerror(-r), ENFORCE_RETRY_MS);
+			schedule_retry(c);
+		}
+	}
+	if (c->enf.dnsmasq) {
+		struct decided l = { 0 };
+		r = reg_list(c->reg, NULL, collect_decided, &l);
+		if (r < 0 || dnsm_hosts_apply(c, &l) < 0)
+			schedule_retry(c);
+		decided_free(&l);
 	}
 }
 

@@ -26,6 +26,7 @@ struct ctl;
  * only observes and records). Borrowed: they must outlive the controller. */
 struct ctl_enforcers {
 	struct fw *fw;   /* firewall (io/fw.h) */
+	bool dnsmasq;    /* write dnsmasq's config and hosts file ([dnsmasq] paths) */
 };
 
 /* Creates the controller, makes the enforcers match the registry (a full

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -103,6 +104,26 @@ static void on_request(struct evhttp_request *req, void *ud)
 	evbuffer_free(body);
 }
 
+/* IP_FREEBIND: on an access point the zone bridges may get their
+ * addresses after apgated starts; the listener is ready either way. */
+static int listen_on(struct captive *c, const struct in_addr *addr, unsigned port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = *addr, .sin_port = htons((uint16_t)port) };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 128) < 0 ||
+	    evhttp_accept_socket(c->http, fd) < 0) {
+		int r = errno ? -errno : -EIO;
+		close(fd);
+		return r;
+	}
+	return 0;
+}
+
 int captive_new(struct event_base *base, const struct captive_cfg *cfg, struct captive **out)
 {
 	struct captive *c = calloc(1, sizeof(*c));
@@ -122,9 +143,11 @@ int captive_new(struct event_base *base, const struct captive_cfg *cfg, struct c
 	evhttp_set_gencb(c->http, on_request, c);
 	for (unsigned i = 0; i < cfg->n_addrs; i++) {
 		char ip[INET_ADDRSTRLEN];
+		int r;
+
 		inet_ntop(AF_INET, &cfg->addrs[i], ip, sizeof(ip));
-		if (evhttp_bind_socket(c->http, ip, (ev_uint16_t)cfg->port) < 0) {
-			int r = errno ? -errno : -EADDRNOTAVAIL;
+		r = listen_on(c, &cfg->addrs[i], cfg->port);
+		if (r < 0) {
 			log_err("captive portal: cannot listen on %s:%u: %s", ip, cfg->port, strerror(-r));
 			captive_free(c);
 			return r;
