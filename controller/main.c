@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -158,6 +159,13 @@ static int firewall_init(struct apgated *d)
 		log_info("no [zone] sections: observing only, nothing enforced");
 		return 0;
 	}
+	/* libiptc reads and writes a whole-table snapshot (about 2 MB with
+	 * 5,000 devices) on every decision; with glibc's defaults that memory
+	 * is unmapped and faulted in again each time, which costs more than
+	 * the commit itself (tests/bench: p50 23-37 ms -> 5.5-7 ms at 5,000
+	 * devices). Keep it: the process's peak is a few MB either way. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	return fw_new(&fw_ops_iptc, NULL, &d->fw);
 }
 
