@@ -752,7 +752,9 @@ lab_http() {
 		host=${hp%%:*}
 		if [[ $hp == *:* ]]; then port=${hp##*:}; elif [[ $url == https:* ]]; then port=443; else port=80; fi
 		if ! [[ $host =~ ^[0-9.]+$ ]]; then
-			a=$(lab_resolve "$dev" "$host") || { echo "000 "; echo "(could not resolve $host: $a)"; return 1; }
+			a=$(lab_resolve "$dev" "$host") || {
+				LAB_HTTP_BODY="(lab: could not resolve $host: ${a:-no answer})"
+				printf '000 \n%s\n' "$LAB_HTTP_BODY"; return 1; }
 			args+=(--resolve "$host:$port:$a")
 		fi
 	fi
@@ -826,6 +828,8 @@ ${1:-}"
 # (after hostapd: see platform notes D on UDP/67). Added on the command line:
 # --no-resolv --server=<the internet DNS 198.51.100.10> (the lab's upstream),
 # and --pid-file=<pid_file> / --user=root unless the conf sets them.
+# APGATE_SOCKET=$LAB_ADMIN_SOCK in its environment: the lease helper
+# (apgate-dhcp-script) finds the lab's apgated through it.
 lab_zones_dnsmasq_start() {
 	local conf=${LAB_DNSMASQ_CONF:-$LAB_DIR/dnsmasq-apgate.conf} args
 	lab_wait_for "${1:-5}" test -s "$conf" || { _lab_die "apgated wrote no $conf"; return 1; }
@@ -834,7 +838,7 @@ lab_zones_dnsmasq_start() {
 	grep -q '^[[:space:]]*user' "$conf" || args+=(--user=root)
 	grep -q '^[[:space:]]*log-facility' "$conf" || args+=(--log-facility="$LAB_DIR/dnsmasq-apgate.log" --log-dhcp --log-queries)
 	lab_spawn dnsmasq-apgate "$LAB_DIR/dnsmasq-apgate.out" "$LAB_DIR/dnsmasq-apgate.out" \
-		ip netns exec "$LAB_AP_NS" dnsmasq "${args[@]}"
+		ip netns exec "$LAB_AP_NS" env APGATE_SOCKET="$LAB_ADMIN_SOCK" dnsmasq "${args[@]}"
 	sleep 0.2
 	lab_pid_alive dnsmasq-apgate || { _lab_die "dnsmasq -C $conf exited:"; sed 's/^/#   /' "$LAB_DIR/dnsmasq-apgate.out" >&2; return 1; }
 }

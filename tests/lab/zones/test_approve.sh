@@ -4,8 +4,8 @@
 # on 10.77.0.1, internet and LAN unreachable, no IPv6 forwarding); after
 # "apgatectl approve MAC --as business" the same device, without reconnecting,
 # reaches the internet host (through apgated's masquerade: the internet has no
-# route back to 10.0.0.0/8) and the LAN server over IPv4 and IPv6, and HTTP
-# is no longer redirected.
+# route back to 10.0.0.0/8) over IPv4 and IPv6 and the LAN server (IPv4: the
+# [network] lan key takes IPv4 subnets only), and HTTP is no longer redirected.
 #
 # PARKED until apgated enforces zones (then: git mv to tests/lab/).
 # apgated config: lab_apgated_write_zones_conf (see test_onboarding.sh).
@@ -46,7 +46,6 @@ check "approved: TCP 443 to the internet host open" lab_tcp_is s1 "$INET" 443 op
 check "approved: ping the internet host" lab_ping s1 "$INET"
 check "approved: IPv6 ping to the internet host" lab_ping6 s1 "$LAB_INET_IP6"
 check "approved: http://[internet]/ over IPv6 answers 'internet-ok'" lab_http_is s1 "http://[$LAB_INET_IP6]/" 200 internet-ok
-check "approved: http://[LAN server]/ over IPv6 answers 'lan-ok'" lab_http_is s1 "http://[$LAB_LAN_IP6]/" 200 lan-ok
 
 check "apgated is still running" lab_pid_alive apgated
 lab_test_end

@@ -54,7 +54,7 @@ check "w1 approved: 'internet-ok' within 3 s" lab_wait_for 3 lab_http_is w1 "htt
 check "w1 approved: http://any-name.test/ not redirected" lab_http_is w1 http://any-name.test/ 200 internet-ok
 check "w1 approved: 'lan-ok'" lab_http_is w1 "http://$LANS/" 200 lan-ok
 check "w1 approved: TCP 443 open" lab_tcp_is w1 "$INET" 443 open
-check "w1 approved: IPv6 'lan-ok'" lab_http_is w1 "http://[$LAB_LAN_IP6]/" 200 lan-ok
+check "w1 approved: IPv6 'internet-ok'" lab_http_is w1 "http://[$LAB_INET_IP6]/" 200 internet-ok
 
 check "apgated is still running" lab_pid_alive apgated
 lab_test_end

@@ -60,21 +60,22 @@ foreign() {
 before=$(rules)
 check "the foreign rules are in" foreign
 
-diff_rules() { # A B : unified diff, exit 1 if any
-	diff -u <(printf '%s\n' "$1") <(printf '%s\n' "$2") && return 0
-	return 1
+diff_rules() { # BEFORE_FILE : unified diff against the rules now, exit 1 if any
+	rules > "$LAB_DIR/rules.now"
+	diff -u "$1" "$LAB_DIR/rules.now"
 }
+printf '%s\n' "$before" > "$LAB_DIR/rules.before"
 
 lab_apgated_stop
 lab_apgated_start || tap_bail "apgated starts again (SIGTERM restart)"
 check "rules settle after the restart" lab_wait_for 5 settled
-check "iptables/ip6tables-save byte-identical after a SIGTERM restart" diff_rules "$before" "$(rules)"
+check "iptables/ip6tables-save byte-identical after a SIGTERM restart" diff_rules "$LAB_DIR/rules.before"
 check "foreign rules survived the SIGTERM restart" foreign
 
 lab_apgated_kill9
 lab_apgated_start || tap_bail "apgated starts again (after kill -9)"
 check "rules settle after the kill -9 restart" lab_wait_for 5 settled
-check "iptables/ip6tables-save byte-identical after a kill -9 restart" diff_rules "$before" "$(rules)"
+check "iptables/ip6tables-save byte-identical after a kill -9 restart" diff_rules "$LAB_DIR/rules.before"
 check "foreign rules survived the kill -9 restart" foreign
 
 # the rules still do their job after two restarts
