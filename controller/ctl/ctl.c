@@ -170,8 +170,8 @@ static void decided_free(struct decided *l)
 	free(l->macs);
 }
 
-/* dhcp-hostsfile tags: prefixed so that they never equal an interface
- * name, which dnsmasq also uses as a tag. */
+/* dhcp-hostsfile line of a device: tags are prefixed so that they never
+ * equal an interface name, which dnsmasq also uses as a tag. */
 static void dnsm_host_of(enum policy_access a, const char *mac, struct dnsm_host *h)
 {
 	h->mac = mac;
@@ -234,15 +234,23 @@ static void dnsm_net_of(const struct cfg *cfg, struct dnsm_net *net, struct dnsm
 }
 
 /* Writes dnsmasq's hosts file from the decided devices; SIGHUP when it
- * changed. dnsmasq not running yet is fine: it reads the file at start. */
+ * changed. dnsmasq not running yet is fine: it reads the file at start.
+ *
+ * Only blocked devices get a line ("MAC,ignore": no DHCP at all). Tagging
+ * approved devices ("MAC,set:apgate-work") would be the natural next
+ * step, but dnsmasq 2.86-2.90 frees a dhcp-host's tag list wrongly on
+ * SIGHUP and crashes once a tagged entry is replaced while leases exist
+ * (dhcp_netid_free; seen here as a segfault in the lab). Zones are told
+ * apart by interface, which dnsmasq tags by itself, so nothing is lost. */
 static int dnsm_hosts_apply(struct ctl *c, struct decided *l)
 {
+	unsigned n = 0;
 	int r;
 
 	for (unsigned i = 0; i < l->n; i++)
-		dnsm_host_of(l->fw[i].v == FW_WORK ? POLICY_WORK : l->fw[i].v == FW_GUEST ? POLICY_GUEST : POLICY_BLOCKED,
-			     l->macs[i], &l->hosts[i]);
-	r = dnsm_update_hosts(NULL, c->cfg->dnsmasq_hosts, c->cfg->dnsmasq_pid, l->hosts, l->n);
+		if (l->fw[i].v == FW_BLOCKED)
+			dnsm_host_of(POLICY_BLOCKED, l->macs[i], &l->hosts[n++]);
+	r = dnsm_update_hosts(NULL, c->cfg->dnsmasq_hosts, c->cfg->dnsmasq_pid, l->hosts, n);
 	if (r == -ENOENT || r == -ESRCH)
 		r = 0;
 	if (r < 0)

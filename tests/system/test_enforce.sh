@@ -129,7 +129,7 @@ check "a pending device has no MAC rule (onboarding treatment)" \
 ctl approve "$MAC" --as business >/dev/null
 check "approval as business gives it the work mark" \
 	bash -c "ip netns exec $NS iptables-legacy-save -t mangle | grep -qi -- '--mac-source $MAC -j MARK --set-xmark 0x10000/0xff0000'"
-check "and the work tag in the dnsmasq hosts file" grep -qx "$MAC,set:apgate-work" "$W/dhcp-hosts"
+check "approved devices get no hosts line (dnsmasq 2.90 crashes on tagged entries at SIGHUP)" bash -c "! grep -qi '$MAC' '$W/dhcp-hosts'"
 check "the same rule for IPv6" \
 	bash -c "ip netns exec $NS ip6tables-legacy-save -t mangle | grep -qi -- '--mac-source $MAC'"
 

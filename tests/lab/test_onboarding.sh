@@ -5,7 +5,6 @@
 # gateway's captive port, HTTPS is refused (RST), the internet host and the
 # LAN server are unreachable (IPv4 and IPv6).
 #
-# PARKED until apgated enforces zones (then: git mv to tests/lab/).
 # apgated config: lab_apgated_write_zones_conf = the lab's [apgated]/[hostapd]/
 #   [bss ap0|ap1] plus [zone work] ap0 10.77.0.1/24, [zone guest] ap1
 #   10.78.0.1/24, [zone onboarding] ap2 10.79.0.1/24, [network] uplink=up0

@@ -5,9 +5,10 @@
 # ip6tables-legacy-save of the AP namespace (counters and "#" lines stripped)
 # are byte-identical before and after a SIGTERM restart and after a kill -9
 # restart; foreign rules added by the test (filter FORWARD and INPUT, nat
-# POSTROUTING, ip6tables FORWARD) survive both.
+# POSTROUTING, ip6tables FORWARD) survive both. A foreign rule inserted in
+# front of apgate's hook is kept, but the next rebuild puts apgate's jump
+# first again (nothing may bypass the zones).
 #
-# PARKED until apgated enforces zones (then: git mv to tests/lab/).
 # apgated config: lab_apgated_write_zones_conf (see test_onboarding.sh).
 # Needs root (namespaces); exit 77 otherwise.
 set -u
@@ -50,7 +51,7 @@ check "apgated installed IPv6 chains" grep -q '^:APGATE_' <<<"$(lab_ipt_save 6)"
 
 # foreign rules, added while apgated runs
 ipt -A FORWARD -s 203.0.113.7 -j DROP
-ipt -I INPUT 1 -s 203.0.113.8 -p tcp --dport 22 -j ACCEPT
+ipt -A INPUT -s 203.0.113.8 -p tcp --dport 22 -j ACCEPT
 ipt -t nat -A POSTROUTING -s 203.0.113.9 -j RETURN
 ip6t -A FORWARD -s 2001:db8:dead::1 -j DROP
 foreign() {
@@ -78,7 +79,17 @@ check "rules settle after the kill -9 restart" lab_wait_for 5 settled
 check "iptables/ip6tables-save byte-identical after a kill -9 restart" diff_rules "$LAB_DIR/rules.before"
 check "foreign rules survived the kill -9 restart" foreign
 
-# the rules still do their job after two restarts
+# a rule put in front of apgate's hook cannot bypass it for long: a rebuild
+# puts apgate's jump first again and keeps the other rule, below it
+ipt -I FORWARD 1 -s 203.0.113.10 -j ACCEPT
+lab_apgated_stop
+lab_apgated_start || tap_bail "apgated starts again (third restart)"
+first_forward() { ip netns exec "$LAB_AP_NS" iptables-legacy -S FORWARD | sed -n 2p; }
+check "a restart puts apgate's FORWARD jump first again" lab_wait_for 5 eval '[ "$(first_forward)" = "-A FORWARD -j APGATE_FWD" ]'
+check "and keeps the rule that had been put in front of it" ipt -C FORWARD -s 203.0.113.10 -j ACCEPT
+ipt -D FORWARD -s 203.0.113.10 -j ACCEPT
+
+# the rules still do their job after three restarts
 check "s1 (business) still reaches the LAN server" lab_http_is s1 "http://$LAB_LAN_IP/" 200 lan-ok
 check "w5 (pending) still redirected" lab_http_redirects w5 http://any-name.test/ "$LAB_GW_WORK"
 

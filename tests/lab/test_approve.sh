@@ -7,7 +7,6 @@
 # route back to 10.0.0.0/8) over IPv4 and IPv6 and the LAN server (IPv4: the
 # [network] lan key takes IPv4 subnets only), and HTTP is no longer redirected.
 #
-# PARKED until apgated enforces zones (then: git mv to tests/lab/).
 # apgated config: lab_apgated_write_zones_conf (see test_onboarding.sh).
 # Needs root (namespaces); exit 77 otherwise.
 set -u

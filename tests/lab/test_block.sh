@@ -4,7 +4,6 @@
 # new DHCP exchange gets no lease; "apgatectl forget" returns it to onboarding
 # (lease again, HTTP redirected to the captive port, internet unreachable).
 #
-# PARKED until apgated enforces zones (then: git mv to tests/lab/).
 # apgated config: lab_apgated_write_zones_conf (see test_onboarding.sh).
 # Needs root (namespaces); exit 77 otherwise.
 set -u

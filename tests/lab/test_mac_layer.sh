@@ -7,7 +7,6 @@
 # same medium keeps work access meanwhile; after "approve --as business" the
 # plugged-in device has work access too.
 #
-# PARKED until apgated enforces zones (then: git mv to tests/lab/).
 # apgated config: lab_apgated_write_zones_conf (see test_onboarding.sh).
 # Needs root (namespaces); exit 77 otherwise.
 set -u

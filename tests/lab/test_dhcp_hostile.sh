@@ -11,7 +11,6 @@
 # value"; measured by test_zones_lab), i.e. '<img src'. This test accepts the
 # verbatim string or exactly that cut, nothing else (no escaping, no dropping).
 #
-# PARKED until apgated enforces zones (then: git mv to tests/lab/).
 # apgated config: lab_apgated_write_zones_conf (see test_onboarding.sh).
 # Needs root (namespaces); exit 77 otherwise.
 set -u

@@ -5,7 +5,6 @@
 # not over the medium (the lab's ap_isolate stand-in) and not through the AP
 # (host routes via 10.78.0.1 make the hairpin traffic visible to the firewall).
 #
-# PARKED until apgated enforces zones (then: git mv to tests/lab/).
 # apgated config: lab_apgated_write_zones_conf (see test_onboarding.sh).
 # Needs root (namespaces); exit 77 otherwise.
 set -u
