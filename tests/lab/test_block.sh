@@ -9,9 +9,8 @@
 set -u
 export LAB_ZONES=1
 HERE=$(cd "$(dirname "$0")" && pwd)
-LAB=$HERE; [ -f "$LAB/lab.sh" ] || LAB=$HERE/..
-. "$LAB/lab.sh"
-. "$LAB/tap.sh"
+. "$HERE/lab.sh"
+. "$HERE/tap.sh"
 
 S1=$(lab_mac 1)
 INET=$LAB_INET_IP LANS=$LAB_LAN_IP GW=$LAB_GW_WORK

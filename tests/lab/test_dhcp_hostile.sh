@@ -16,9 +16,8 @@
 set -u
 export LAB_ZONES=1
 HERE=$(cd "$(dirname "$0")" && pwd)
-LAB=$HERE; [ -f "$LAB/lab.sh" ] || LAB=$HERE/..
-. "$LAB/lab.sh"
-. "$LAB/tap.sh"
+. "$HERE/lab.sh"
+. "$HERE/tap.sh"
 
 G1=$(lab_mac 1) G2=$(lab_mac 2) G3=$(lab_mac 3)
 H1='<img src=x onerror=alert(1)>;$(reboot)'

@@ -14,9 +14,8 @@
 set -u
 export LAB_ZONES=1
 HERE=$(cd "$(dirname "$0")" && pwd)
-LAB=$HERE; [ -f "$LAB/lab.sh" ] || LAB=$HERE/..
-. "$LAB/lab.sh"
-. "$LAB/tap.sh"
+. "$HERE/lab.sh"
+. "$HERE/tap.sh"
 
 S1=$(lab_mac 1) P2=$(lab_mac 2) V3=$(lab_mac 3) B4=$(lab_mac 4) W5=$(lab_mac 5)
 
