@@ -93,6 +93,8 @@ $(BUILD)/fakehapd: $(call obj,$(PEER_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/fw_bench: $(call obj,tests/bench/fw_bench.c $(CORE_SRC) $(FW_IPTC_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS)
+$(BUILD)/approve_e2e: $(call obj,tests/bench/approve_e2e.c)
+	$(CC) $(LDFLAGS) -o $@ $^
 $(BUILD)/apgate-dhcp-script: $(call obj,$(DHCP_SCRIPT_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -128,7 +130,7 @@ asan: deps
 	  tests/run.sh build-asan
 
 bench: deps
-	$(MAKE) build $(BUILD)/fw_bench
+	$(MAKE) build $(BUILD)/fw_bench $(BUILD)/approve_e2e
 	@tests/bench/run.sh $(BUILD)
 
 demo: deps

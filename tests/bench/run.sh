@@ -94,3 +94,125 @@ if [ "$fw_rc" -eq 0 ]; then
 elif [ "$fw_rc" -ne 77 ]; then
 	exit "$fw_rc"
 fi
+
+# 3. Approve-to-enforced, end to end (tests/bench/approve_e2e.c): from the
+#    `approve` line on the admin socket to the first probe packet from that
+#    device that crosses the firewall, with 1, 1,000 and 5,000 devices
+#    registered. Three network namespaces made here and deleted on exit: AP
+#    (apgated with zones, fakehapd as hostapd; work zone on veth ap0, uplink
+#    up0, masquerade), DEV (the probe device, the peer of ap0 with a fixed
+#    MAC) and INET (198.51.100.10, the peer of up0). The other devices are
+#    registered over the admin socket (lease + approve each, a firewall
+#    commit each) up to 1,000; at 5,000 they are inserted with sqlite3
+#    before apgated starts, whose start-up rebuild installs them
+#    (E2E_REGISTER=admin registers all of them over the admin socket).
+#    Skipped without root. E2E_SAMPLES (default 30) samples per count.
+echo
+E2E_SAMPLES=${E2E_SAMPLES:-30}
+E2E_COUNTS=${E2E_COUNTS:-1 1000 5000}
+E2E=apgbe-$$-$RANDOM
+E2E_AP=$E2E-ap E2E_DEV=$E2E-dev E2E_INET=$E2E-inet
+E2E_DAEMON=
+e2e_cleanup() {
+	if [ -n "$E2E_DAEMON" ]; then kill "$E2E_DAEMON" 2>/dev/null; wait "$E2E_DAEMON" 2>/dev/null; fi
+	for n in "$E2E_AP" "$E2E_DEV" "$E2E_INET"; do ip netns del "$n" 2>/dev/null || true; done
+}
+trap 'e2e_cleanup; cleanup' EXIT
+if [ "$(id -u)" != 0 ] || ! ip netns add "$E2E_AP" 2>/dev/null; then
+	echo "skip - approve_e2e needs root and network namespaces"
+	exit 0
+fi
+ip netns add "$E2E_DEV"
+ip netns add "$E2E_INET"
+e2e_ap() { ip netns exec "$E2E_AP" "$@"; }
+for n in "$E2E_AP" "$E2E_DEV" "$E2E_INET"; do ip -n "$n" link set lo up; done
+ip -n "$E2E_AP" link add ap0 type veth peer name dev0 netns "$E2E_DEV"
+ip -n "$E2E_AP" link add up0 type veth peer name inet0 netns "$E2E_INET"
+for i in br-guest br-onb; do ip -n "$E2E_AP" link add "$i" type veth peer name "$i-p"; ip -n "$E2E_AP" link set "$i-p" up; done
+for i in ap0 up0 br-guest br-onb; do ip -n "$E2E_AP" link set "$i" up; done
+ip -n "$E2E_AP" addr add 10.77.0.1/24 dev ap0
+ip -n "$E2E_AP" addr add 10.78.0.1/24 dev br-guest
+ip -n "$E2E_AP" addr add 10.79.0.1/24 dev br-onb
+ip -n "$E2E_AP" addr add 198.51.100.1/24 dev up0
+e2e_ap sysctl -qw net.ipv4.ip_forward=1
+ip -n "$E2E_DEV" link set dev0 address 02:00:00:00:ee:01 up
+ip -n "$E2E_DEV" addr add 10.77.0.2/24 dev dev0
+ip -n "$E2E_DEV" route add default via 10.77.0.1
+ip -n "$E2E_INET" link set inet0 up
+ip -n "$E2E_INET" addr add 198.51.100.10/24 dev inet0
+
+EW=$W/e2e
+mkdir -p "$EW/ctrl" "$EW/client"
+cat >"$EW/apgate.conf" <<EOC
+[apgated]
+registry = $EW/registry.db
+admin_socket = $EW/admin.sock
+log_level = info
+oui_dir =
+[hostapd]
+ctrl_dir = $EW/ctrl
+client_dir = $EW/client
+ping_interval_ms = 1000
+[bss ap0]
+zone = work
+[zone work]
+interface = ap0
+address = 10.77.0.1/24
+[zone guest]
+interface = br-guest
+address = 10.78.0.1/24
+[zone onboarding]
+interface = br-onb
+address = 10.79.0.1/24
+[network]
+uplink = up0
+masquerade = yes
+lan = 192.168.50.0/24
+captive_port = 8080
+[dnsmasq]
+conf_file = $EW/dnsmasq.conf
+hosts_file = $EW/dhcp-hosts
+pid_file = $EW/dnsmasq.pid
+lease_file = $EW/dnsmasq.leases
+script = $B/apgate-dhcp-script
+EOC
+e2e_ap "$B/fakehapd" -d "$EW/ctrl" -i ap0 >"$EW/fakehapd.log" 2>&1 &
+PIDS+=($!)
+e2e_start() {
+	e2e_ap "$B/apgated" -f -c "$EW/apgate.conf" 2>>"$EW/apgated.log" &
+	E2E_DAEMON=$!
+	local end=$((SECONDS + 30))
+	until "$B/apgatectl" -s "$EW/admin.sock" status >/dev/null 2>&1; do
+		if [ $SECONDS -ge $end ] || ! kill -0 "$E2E_DAEMON" 2>/dev/null; then
+			echo "bench: apgated (zones) did not start" >&2
+			tail -20 "$EW/apgated.log" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+}
+e2e_stop() { kill "$E2E_DAEMON"; wait "$E2E_DAEMON" || true; E2E_DAEMON=; }
+
+echo "== approve-to-enforced, end to end (admin socket -> probe UDP packet through apgated's firewall; veths in 3 namespaces)"
+for n in $E2E_COUNTS; do
+	rm -f "$EW"/registry.db*
+	mode=admin
+	if [ "$n" -gt 1000 ] && [ "${E2E_REGISTER:-}" != admin ]; then
+		mode=preloaded
+		e2e_start # creates the registry's schema
+		e2e_stop
+		now=$(($(date +%s) * 1000))
+		sqlite3 "$EW/registry.db" "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < $n - 2)
+			INSERT INTO devices(mac, state, class, ip, bss, first_seen, last_seen, decided_by, decided_via, decided_at)
+			SELECT printf('02:00:00:01:%02x:%02x', (i >> 8) & 255, i & 255), 'approved', 'business',
+			       printf('10.77.%d.%d', 1 + i / 250, 2 + i % 250), 'ap0', $now, $now, 'bench', 'bench', $now FROM c;"
+		: >"$EW/apgated.log"
+	fi
+	e2e_start
+	if [ "$mode" = preloaded ]; then
+		grep -o 'firewall: rebuilt.*' "$EW/apgated.log" | tail -1 | sed 's/^/apgated start-up: /'
+	fi
+	"$B/approve_e2e" "$E2E_AP" "$E2E_DEV" "$E2E_INET" "$EW/admin.sock" "$n" "$E2E_SAMPLES" "$mode"
+	e2e_stop
+done
+echo "(machine: $(nproc) cores, $(uname -r); reproduce: make bench, or as root: tests/bench/run.sh $BUILD; E2E_COUNTS=\"1 1000\" E2E_SAMPLES=30 set what is measured)"
