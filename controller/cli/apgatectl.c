@@ -4,6 +4,7 @@
  * Exit codes: 0 success, 1 failure (daemon unreachable, refused, not
  * found), 2 usage (bad arguments, bad MAC).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -41,6 +42,7 @@ static const char usage_text[] =
 	"                               T for --type: pc, phone, tablet, printer, pos, payment, signage, other\n"
 	"  block MAC                    deny a device everywhere\n"
 	"  forget MAC                   remove a device (it starts over as new)\n"
+	"  reserve MAC IP|--clear       give a device a fixed DHCP address in its zone\n"
 	"  events [--follow] [--limit N]  connection events and the audit trail\n"
 	"\n"
 	"options:\n"
@@ -425,7 +427,7 @@ static int parse_mac_arg(const char *cmd, int argc, char **argv, int idx, char m
 static int cmd_show(struct conn *c, const struct opts *o, int argc, char **argv)
 {
 	static const char *const fields[] = { "state", "class", "type", "label", "owner", "vendor", "hostname",
-					      "ip", "bss", "vlan", "connected", "first_seen", "last_seen",
+					      "ip", "reserved_ip", "bss", "vlan", "connected", "first_seen", "last_seen",
 					      "decided_by", "decided_via", "decided_at" };
 	char mac[MAC_STR_LEN];
 	bool json = o->json;
@@ -543,6 +545,35 @@ static int cmd_simple(struct conn *c, const struct opts *o, int argc, char **arg
 	return 0;
 }
 
+static int cmd_reserve(struct conn *c, const struct opts *o, int argc, char **argv)
+{
+	char mac[MAC_STR_LEN];
+	struct in_addr a;
+	json_t *req, *r;
+	int rc;
+
+	if ((rc = parse_mac_arg("reserve", argc, argv, 1, mac)))
+		return rc;
+	if (argc != 3)
+		return usage_error("reserve MAC IP, or reserve MAC --clear");
+	bool clear = !strcmp(argv[2], "--clear");
+	if (!clear && inet_pton(AF_INET, argv[2], &a) != 1)
+		return usage_error("'%s' is not an IPv4 address", argv[2]);
+	req = json_pack("{s:s, s:s, s:o}", "cmd", "reserve", "mac", mac, "ip",
+			clear ? json_null() : json_string(argv[2]));
+	r = call(c, req);
+	if (!r)
+		return 1;
+	if (o->json)
+		print_json(r);
+	else if (clear)
+		printf("cleared the reservation of %s\n", mac);
+	else
+		printf("reserved %s for %s (it gets the address at its next DHCP request)\n", argv[2], mac);
+	json_decref(r);
+	return 0;
+}
+
 static int cmd_events(struct conn *c, const struct opts *o, int argc, char **argv)
 {
 	static const struct option lo[] = { { "follow", no_argument, NULL, 'f' },
@@ -635,7 +666,8 @@ int main(int argc, char **argv)
 			argc = k - 1;
 	}
 	if (strcmp(cmd, "status") && strcmp(cmd, "devices") && strcmp(cmd, "show") && strcmp(cmd, "approve") &&
-	    strcmp(cmd, "block") && strcmp(cmd, "forget") && strcmp(cmd, "events") && strcmp(cmd, "help"))
+	    strcmp(cmd, "block") && strcmp(cmd, "forget") && strcmp(cmd, "events") && strcmp(cmd, "reserve") &&
+	    strcmp(cmd, "help"))
 		return usage_error("unknown command '%s'", cmd);
 	if (!strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
@@ -654,6 +686,8 @@ int main(int argc, char **argv)
 		rc = cmd_simple(&c, &o, argc, argv, "block", "blocked");
 	else if (!strcmp(cmd, "forget"))
 		rc = cmd_simple(&c, &o, argc, argv, "forget", "forgot");
+	else if (!strcmp(cmd, "reserve"))
+		rc = cmd_reserve(&c, &o, argc, argv);
 	else
 		rc = cmd_events(&c, &o, argc, argv);
 	conn_close(&c);

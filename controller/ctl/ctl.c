@@ -1,5 +1,6 @@
 #include "ctl.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,9 +158,10 @@ static void fw_net_of(const struct cfg *cfg, struct fw_net *net, struct fw_cidr4
  * whose access is not onboarding (they are the only ones with rules or
  * host lines). */
 struct decided {
-	struct fw_dev *fw;
+	struct fw_dev *fw;          /* v FW_ONBOARDING: only a reservation */
 	struct dnsm_host *hosts;
 	char (*macs)[MAC_STR_LEN];
+	char (*ips)[16];            /* reserved address, "" for none */
 	unsigned n, cap;
 };
 
@@ -168,6 +170,7 @@ static void decided_free(struct decided *l)
 	free(l->fw);
 	free(l->hosts);
 	free(l->macs);
+	free(l->ips);
 }
 
 /* dhcp-hostsfile line of a device: tags are prefixed so that they never
@@ -185,7 +188,7 @@ static int collect_decided(const struct reg_device *d, void *ud)
 	enum policy_access a = policy_access(d);
 	struct mac m;
 
-	if (a == POLICY_ONBOARDING || mac_parse(d->mac, &m) < 0)
+	if ((a == POLICY_ONBOARDING && !d->reserved_ip) || mac_parse(d->mac, &m) < 0)
 		return 0;
 	if (l->n == l->cap) {
 		unsigned cap = l->cap ? l->cap * 2 : 256;
@@ -198,13 +201,17 @@ static int collect_decided(const struct reg_device *d, void *ud)
 		char(*mm)[MAC_STR_LEN] = realloc(l->macs, cap * sizeof(*mm));
 		if (mm)
 			l->macs = mm;
-		if (!f || !h || !mm)
+		char(*ii)[16] = realloc(l->ips, cap * sizeof(*ii));
+		if (ii)
+			l->ips = ii;
+		if (!f || !h || !mm || !ii)
 			return -ENOMEM;
 		l->cap = cap;
 	}
 	memcpy(l->fw[l->n].mac, m.b, 6);
 	l->fw[l->n].v = fw_verdict_of(a);
 	mac_format(&m, l->macs[l->n]);
+	util_strlcpy(l->ips[l->n], d->reserved_ip ? d->reserved_ip : "", sizeof(l->ips[l->n]));
 	l->n++;
 	return 0;
 }
@@ -236,7 +243,9 @@ static void dnsm_net_of(const struct cfg *cfg, struct dnsm_net *net, struct dnsm
 /* Writes dnsmasq's hosts file from the decided devices; SIGHUP when it
  * changed. dnsmasq not running yet is fine: it reads the file at start.
  *
- * Only blocked devices get a line ("MAC,ignore": no DHCP at all). Tagging
+ * Blocked devices get "MAC,ignore" (no DHCP at all), reserved addresses
+ * "MAC,IP"; a blocked device's reservation waits until it is unblocked.
+ * Tagging
  * approved devices ("MAC,set:apgate-work") would be the natural next
  * step, but dnsmasq 2.86-2.90 frees a dhcp-host's tag list wrongly on
  * SIGHUP and crashes once a tagged entry is replaced while leases exist
@@ -247,9 +256,12 @@ static int dnsm_hosts_apply(struct ctl *c, struct decided *l)
 	unsigned n = 0;
 	int r;
 
-	for (unsigned i = 0; i < l->n; i++)
+	for (unsigned i = 0; i < l->n; i++) {
 		if (l->fw[i].v == FW_BLOCKED)
 			dnsm_host_of(POLICY_BLOCKED, l->macs[i], &l->hosts[n++]);
+		else if (l->ips[i][0])
+			l->hosts[n++] = (struct dnsm_host){ .mac = l->macs[i], .ip = l->ips[i] };
+	}
 	r = dnsm_update_hosts(NULL, c->cfg->dnsmasq_hosts, c->cfg->dnsmasq_pid, l->hosts, n);
 	if (r == -ENOENT || r == -ESRCH)
 		r = 0;
@@ -287,13 +299,24 @@ int ctl_enforce_all(struct ctl *c)
 		return 0;
 	r = reg_list(c->reg, NULL, collect_decided, &l);
 	if (r == 0 && c->enf.fw) {
+		/* reservation-only (onboarding) devices get no firewall rule */
+		struct fw_dev *fd = calloc(l.n ? l.n : 1, sizeof(*fd));
+		unsigned nfd = 0;
+		if (!fd) {
+			decided_free(&l);
+			return -ENOMEM;
+		}
+		for (unsigned i = 0; i < l.n; i++)
+			if (l.fw[i].v != FW_ONBOARDING)
+				fd[nfd++] = l.fw[i];
 		fw_net_of(c->cfg, &net, lan);
-		r = fw_sync(c->enf.fw, &net, l.fw, l.n);
+		r = fw_sync(c->enf.fw, &net, fd, nfd);
+		free(fd);
 		if (r < 0)
 			log_err("firewall: rebuild failed: %s", strerror(-r));
 		else
-			log_info("firewall: rebuilt from the registry (%u device rules) in %.1f ms", l.n,
-				 (double)(util_mono_ns() - t0) / 1e6);
+			log_info("firewall: rebuilt from the registry (%u device rules) in %.1f ms",
+				 fw_device_count(c->enf.fw), (double)(util_mono_ns() - t0) / 1e6);
 	}
 	if (r == 0 && c->enf.dnsmasq) {
 		struct dnsm_zone zones[CFG_N_ZONES];
@@ -628,7 +651,7 @@ static int decided(struct ctl *c, int r, const char *what, const char *mac,
 		   const struct reg_actor *who)
 {
 	if (r < 0) {
-		if (r != -ENOENT && r != -EINVAL)
+		if (r != -ENOENT && r != -EINVAL && r != -EEXIST)
 			log_err("%s %s by %s: %s", what, mac, who->who, strerror(-r));
 		return r;
 	}
@@ -666,6 +689,32 @@ int ctl_forget(struct ctl *c, const char *mac, const struct reg_actor *who)
 	if (mac_canon(mac, m) < 0)
 		return -EINVAL;
 	return decided(c, reg_forget(c->reg, m, who, util_now_ms()), "forgot", m, who);
+}
+
+int ctl_reserve(struct ctl *c, const char *mac, const char *ip, const struct reg_actor *who)
+{
+	char m[MAC_STR_LEN];
+	struct in_addr a;
+	bool inside = false;
+
+	if (mac_canon(mac, m) < 0)
+		return -EINVAL;
+	if (ip) {
+		if (inet_pton(AF_INET, ip, &a) != 1)
+			return -EINVAL;
+		for (int z = 0; z < CFG_N_ZONES; z++) {
+			const struct cfg_zone_net *zn = &c->cfg->zones[z];
+			uint32_t mask = zn->gateway.len ? 0xffffffffu << (32 - zn->gateway.len) : 0;
+			uint32_t h = ntohl(a.s_addr), net = ntohl(zn->gateway.addr.s_addr) & mask;
+			if (!zn->present || (h & mask) != net)
+				continue;
+			inside = h != ntohl(zn->gateway.addr.s_addr) && h != net && h != (net | ~mask);
+		}
+		if (!inside)
+			return -EDOM;
+	}
+	return decided(c, reg_reserve(c->reg, m, ip, who, util_now_ms()),
+		       ip ? "reserved an address for" : "cleared the reservation of", m, who);
 }
 
 /* ---- DHCP leases ---- */

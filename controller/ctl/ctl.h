@@ -57,6 +57,11 @@ int ctl_approve(struct ctl *c, const char *mac, const struct reg_approval *a,
 		const struct reg_actor *who);
 int ctl_block(struct ctl *c, const char *mac, const struct reg_actor *who);
 int ctl_forget(struct ctl *c, const char *mac, const struct reg_actor *who);
+/* Reserves a fixed DHCP address for a device (ip NULL clears it). The
+ * address must lie inside a configured zone's subnet and be neither its
+ * gateway nor its network or broadcast address (-EDOM otherwise); -EEXIST
+ * when another device holds it; -ENOENT for an unknown device. */
+int ctl_reserve(struct ctl *c, const char *mac, const char *ip, const struct reg_actor *who);
 
 /* A DHCP lease event from dnsmasq's lease helper (apgate-dhcp-script).
  * Strings are the helper's, already valid UTF-8; NULL when absent. */

@@ -149,6 +149,7 @@ static json_t *device_json(const struct reg_device *d)
 		json_object_set_new(j, "dhcp_hostname", json_text(d->dhcp_hostname));
 		json_object_set_new(j, "dhcp_vendor_class", json_text(d->dhcp_vendor_class));
 		json_object_set_new(j, "dhcp_options", json_text(d->dhcp_options));
+		json_object_set_new(j, "reserved_ip", json_text(d->reserved_ip));
 	}
 	return j;
 }
@@ -436,6 +437,27 @@ static json_t *verb_lease(struct client *cl, json_t *req)
 	return ok_reply();
 }
 
+static json_t *verb_reserve(struct client *cl, json_t *req)
+{
+	char mac[MAC_STR_LEN];
+	struct reg_actor who = { cl->user, "cli" };
+	json_t *err, *ipj = json_object_get(req, "ip");
+	const char *ip = json_string_value(ipj);
+	int r;
+
+	if ((err = need_mac(req, mac)))
+		return err;
+	if (!ipj || (!json_is_null(ipj) && !ip))
+		return err_reply("invalid_argument", "'ip' is required: an IPv4 address, or null to clear");
+	r = ctl_reserve(cl->adm->ctl, mac, ip, &who);
+	if (r == -EINVAL || r == -EDOM)
+		return err_reply("invalid_argument",
+				 "'%.40s' is not an address inside a zone's subnet (and not its gateway)", ip ? ip : "");
+	if (r == -EEXIST)
+		return err_reply("conflict", "%s is already reserved for another device", ip);
+	return decision_reply(r, mac);
+}
+
 static void follow_cb(void *ud);
 
 static json_t *verb_events(struct client *cl, json_t *req)
@@ -499,6 +521,7 @@ static const struct {
 	{ "forget", verb_forget },
 	{ "events", verb_events },
 	{ "lease", verb_lease },
+	{ "reserve", verb_reserve },
 };
 
 static json_t *dispatch(struct client *cl, const char *line, size_t len)
@@ -526,7 +549,7 @@ static json_t *dispatch(struct client *cl, const char *line, size_t len)
 		}
 	}
 	if (!reply)
-		reply = err_reply("unknown_command", "unknown command '%.40s' (try: ping, status, devices, show, approve, block, forget, events, lease)", cmd);
+		reply = err_reply("unknown_command", "unknown command '%.40s' (try: ping, status, devices, show, approve, block, forget, reserve, events, lease)", cmd);
 	json_decref(req);
 	return reply;
 }

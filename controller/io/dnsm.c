@@ -273,9 +273,14 @@ int dnsm_render_hosts(const struct dnsm_host *hosts, unsigned n, FILE *out)
 	for (unsigned i = 0; i < n; i++) {
 		if (mac_canon(hosts[i].mac, v[i].mac) < 0)
 			return invalid("host %u: not a MAC", i);
-		if (!hosts[i].ignore && !tag_ok(hosts[i].tag))
+		struct in_addr a;
+		if (!hosts[i].ignore && hosts[i].tag && !tag_ok(hosts[i].tag))
 			return invalid("host %s: tag must be [a-z0-9_-]{1,%d}", v[i].mac,
 					TAG_MAX);
+		if (!hosts[i].ignore && hosts[i].ip && inet_pton(AF_INET, hosts[i].ip, &a) != 1)
+			return invalid("host %s: '%s' is not an IPv4 address", v[i].mac, hosts[i].ip);
+		if (!hosts[i].ignore && !hosts[i].tag && !hosts[i].ip)
+			return invalid("host %s: a line needs a tag, an address or ignore", v[i].mac);
 		v[i].h = &hosts[i];
 	}
 	if (n)
@@ -283,10 +288,16 @@ int dnsm_render_hosts(const struct dnsm_host *hosts, unsigned n, FILE *out)
 	for (unsigned i = 0; i < n; i++) {
 		if (i && strcmp(v[i].mac, v[i - 1].mac) == 0)
 			return invalid("host %s listed twice", v[i].mac);
-		if (v[i].h->ignore)
+		if (v[i].h->ignore) {
 			fprintf(out, "%s,ignore\n", v[i].mac);
-		else
-			fprintf(out, "%s,set:%s\n", v[i].mac, v[i].h->tag);
+			continue;
+		}
+		fputs(v[i].mac, out);
+		if (v[i].h->tag)
+			fprintf(out, ",set:%s", v[i].h->tag);
+		if (v[i].h->ip)
+			fprintf(out, ",%s", v[i].h->ip);
+		fputc('\n', out);
 	}
 	return ferror(out) ? -EIO : 0;
 }

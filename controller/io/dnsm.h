@@ -64,13 +64,17 @@ int dnsm_render_conf(const struct dnsm_net *net, FILE *out);
 /* One device known to apgate. */
 struct dnsm_host {
 	const char *mac;   /* any usual spelling; written canonical */
-	const char *tag;   /* e.g. "work", "guest": [a-z0-9_-]{1,32}; must not
-			    * be an interface name (those are tags too) */
+	const char *tag;   /* e.g. "work", "guest": [a-z0-9_-]{1,32}, or NULL;
+			    * must not be an interface name (those are tags
+			    * too). dnsmasq 2.86-2.90 crashes on SIGHUP once a
+			    * tagged line is replaced while leases exist. */
+	const char *ip;    /* reserved IPv4 address, or NULL */
 	bool ignore;       /* blocked: dnsmasq does not answer it at all */
 };
-/* Writes a dhcp-hostsfile: "<mac>,set:<tag>" or "<mac>,ignore" per host,
- * ordered by MAC so that the same set always gives the same bytes.
- * Returns 0, -EINVAL (bad MAC or tag, the same MAC twice), -ENOMEM, -EIO. */
+/* Writes a dhcp-hostsfile, one line per host ordered by MAC so that the same
+ * set always gives the same bytes: "<mac>,ignore", or "<mac>[,set:<tag>]
+ * [,<ip>]" (a tag, an address or both). Returns 0, -EINVAL (bad MAC, tag or
+ * address, neither tag nor address, the same MAC twice), -ENOMEM, -EIO. */
 int dnsm_render_hosts(const struct dnsm_host *hosts, unsigned n, FILE *out);
 
 /* Renders into memory with render(out, ud) and, when the bytes differ from

@@ -101,17 +101,26 @@ static const char schema_v2[] =
 	"ALTER TABLE devices ADD COLUMN dhcp_options TEXT;\n"
 	"ALTER TABLE devices ADD COLUMN dhcp_hostname TEXT;\n";
 
+/* v3: a fixed DHCP address an admin reserved for a device (reg_reserve());
+ * at most one device per address. */
+static const char schema_v3[] =
+	"ALTER TABLE devices ADD COLUMN reserved_ip TEXT;\n"
+	"CREATE UNIQUE INDEX devices_by_reserved_ip ON devices(reserved_ip)\n"
+	"  WHERE reserved_ip IS NOT NULL;\n";
+
 static const char *const migrations[] = {
 	schema_v1, /* v1 */
 	schema_v2, /* v2 */
+	schema_v3, /* v3 */
 };
 #define REG_SCHEMA_LATEST ((int)ARRAY_SIZE(migrations))
+_Static_assert(ARRAY_SIZE(migrations) == REG_SCHEMA_VERSION, "reg.h: REG_SCHEMA_VERSION is the newest migration");
 
 /* ---- prepared statements ---- */
 
 #define DEV_COLS "mac, state, class, type, label, owner, vendor, hostname, ip, bss, " \
 		 "vlan, connected, first_seen, last_seen, decided_by, decided_via, decided_at, " \
-		 "dhcp_vendor_class, dhcp_options, dhcp_hostname"
+		 "dhcp_vendor_class, dhcp_options, dhcp_hostname, reserved_ip"
 #define EV_COLS "id, ts, kind, action, mac, bss, actor, via, detail"
 
 enum st {
@@ -119,6 +128,7 @@ enum st {
 	ST_DEV_TOUCH, ST_DEV_CREATE, ST_DEV_STATE, ST_DEV_APPROVE, ST_DEV_BLOCK,
 	ST_DEV_CREATE_BLOCKED, ST_DEV_DELETE, ST_DEV_GET, ST_DEV_LIST, ST_DEV_COUNT,
 	ST_DEV_ON_BSS, ST_DEV_DISCONNECT, ST_DEV_LEASE, ST_DEV_LEASE_CREATE, ST_DEV_UNLEASE,
+	ST_DEV_RESERVE, ST_DEV_RESERVED_BY,
 	ST_EV_INSERT, ST_EV_LIST, ST_EV_LIST_MAC, ST_EV_LAST, ST_EV_PRUNE,
 	ST__COUNT
 };
@@ -177,6 +187,8 @@ static const char *const st_sql[ST__COUNT] = {
 	[ST_DEV_UNLEASE] =
 		"UPDATE devices SET ip = CASE WHEN ip = ?2 THEN NULL ELSE ip END,"
 		" last_seen = coalesce(?3, last_seen) WHERE mac = ?1",
+	[ST_DEV_RESERVE] = "UPDATE devices SET reserved_ip = ?2 WHERE mac = ?1",
+	[ST_DEV_RESERVED_BY] = "SELECT mac FROM devices WHERE reserved_ip = ?1 AND mac != ?2",
 	[ST_EV_INSERT] =
 		"INSERT INTO events (ts, kind, action, mac, bss, actor, via, detail)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -1110,6 +1122,53 @@ int reg_forget(struct reg *r, const char *mac, const struct reg_actor *who, int6
 	return tx_end(r, forget_tx(r, mac, who, now), true);
 }
 
+static int reserve_tx(struct reg *r, const char *mac, const char *ip, const struct reg_actor *who,
+		      int64_t now)
+{
+	_cleanup_sqlite_free_ char *state = NULL, *label = NULL, *detail = NULL;
+	int found, ret;
+
+	found = dev_state(r, mac, &state, &label);
+	if (found <= 0)
+		return found < 0 ? found : -ENOENT;
+	if (ip) {
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_RESERVED_BY];
+		if (bind_str(st, 1, ip) || bind_str(st, 2, mac))
+			return bind_fail(r);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			return -EEXIST;
+		if (rc != SQLITE_DONE)
+			return db_fail(r, rc, "reservation lookup");
+	}
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_RESERVE];
+		if (bind_str(st, 1, mac) || bind_str(st, 2, ip))
+			return bind_fail(r);
+		ret = st_done(r, st, "reserve");
+		if (ret < 0)
+			return ret;
+	}
+	detail = ip ? sqlite3_mprintf("ip=%s", ip) : sqlite3_mprintf("cleared");
+	if (!detail)
+		return -ENOMEM;
+	return ev_insert(r, now, "audit", ip ? "reserve" : "unreserve", mac, NULL, who, detail);
+}
+
+int reg_reserve(struct reg *r, const char *mac, const char *ip, const struct reg_actor *who,
+		int64_t now)
+{
+	struct in_addr a;
+	int ret;
+
+	if (!r || !mac_ok(mac) || !actor_ok(who) || (ip && inet_pton(AF_INET, ip, &a) != 1))
+		return -EINVAL;
+	ret = tx_begin(r, true);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, reserve_tx(r, mac, ip, who, now), true);
+}
+
 /* ---- queries ---- */
 
 /* Fills d from a DEV_COLS row; strings point into the statement. */
@@ -1147,6 +1206,7 @@ static void row_device(sqlite3_stmt *st, struct reg_device *d)
 	d->dhcp_vendor_class = (char *)col_str(st, 17);
 	d->dhcp_options = (char *)col_str(st, 18);
 	d->dhcp_hostname = (char *)col_str(st, 19);
+	d->reserved_ip = (char *)col_str(st, 20);
 }
 
 void reg_device_free(struct reg_device *d)
@@ -1164,6 +1224,7 @@ void reg_device_free(struct reg_device *d)
 	free(d->dhcp_vendor_class);
 	free(d->dhcp_options);
 	free(d->dhcp_hostname);
+	free(d->reserved_ip);
 	free(d);
 }
 
@@ -1198,7 +1259,7 @@ int reg_get(struct reg *r, const char *mac, struct reg_device **out)
 	 * reg_device_free() frees only copies. */
 	char **strs[] = { &d->label, &d->owner, &d->vendor, &d->hostname, &d->ip,
 			  &d->bss, &d->decided_by, &d->decided_via, &d->dhcp_vendor_class,
-			  &d->dhcp_options, &d->dhcp_hostname };
+			  &d->dhcp_options, &d->dhcp_hostname, &d->reserved_ip };
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
 		if (dup_str(strs[i]) < 0) {
 			for (size_t j = i; j < ARRAY_SIZE(strs); j++)

@@ -40,6 +40,7 @@ enum reg_type {
 };
 #define REG_STATE_COUNT 4
 
+#define REG_SCHEMA_VERSION 3         /* the newest schema this build writes */
 #define REG_STR_MAX 65536              /* bytes per stored string */
 #define REG_CONN_KEEP_DEFAULT 100000u  /* see reg_set_conn_keep() */
 
@@ -77,6 +78,7 @@ struct reg_device {
 	char *dhcp_vendor_class; /* option 60 */
 	char *dhcp_options;      /* option 55 as "1,3,6,15,..." */
 	char *dhcp_hostname;     /* option 12, the client's own name */
+	char *reserved_ip;       /* fixed DHCP address (reg_reserve()), or NULL */
 };
 void reg_device_free(struct reg_device *d);
 
@@ -210,6 +212,13 @@ int reg_block(struct reg *r, const char *mac, const struct reg_actor *who, int64
 /* Removes the device; its audit entries stay, and a "forget" entry with
  * detail "was <state>[, label=<label>]" is added. -ENOENT if unknown. */
 int reg_forget(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now);
+/* Reserves the IPv4 address ip for the device's DHCP leases, or clears the
+ * reservation (ip NULL); audited and durable like the decisions above
+ * ("reserve"/"unreserve"). -ENOENT for an unknown device, -EINVAL for a
+ * bad address, -EEXIST when another device holds that reservation. Which
+ * addresses make sense (inside a zone, not a gateway) is the caller's rule. */
+int reg_reserve(struct reg *r, const char *mac, const char *ip, const struct reg_actor *who,
+		int64_t now);
 
 /* --- Queries --- */
 /* On success *out is a new record the caller frees with reg_device_free(). */

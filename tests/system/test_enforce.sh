@@ -142,6 +142,21 @@ check "apgated starts again" start
 check_eq "a restart gives byte-identical iptables-legacy-save and ip6tables-legacy-save" "$before" "$(save)"
 check "the foreign rule survived" bash -c "ip netns exec $NS iptables-legacy-save | grep -q -- '-A FORWARD -s 192.0.2.7/32 -j DROP'"
 
+# reservations: a fixed address inside a zone, one device per address
+check "reserve an address inside the work zone" ctl reserve "$MAC" 10.77.0.50
+check "the hosts file gives it that address" grep -qx "$MAC,10.77.0.50" "$W/dhcp-hosts"
+out=$(ctl reserve "$MAC" 192.0.2.1 2>&1); rc=$?
+check_eq "an address outside every zone is refused" "1 yes" "$rc $([[ $out == *"not an address inside a zone"* ]] && echo yes)"
+out=$(ctl reserve "$MAC" 10.77.0.1 2>&1); rc=$?
+check_eq "the gateway's address is refused" 1 "$rc"
+ctl block 02:00:00:00:0c:0c >/dev/null
+out=$(ctl reserve 02:00:00:00:0c:0c 10.77.0.50 2>&1); rc=$?
+check_eq "an address reserved for another device is refused" "1 yes" "$rc $([[ $out == *"already reserved"* ]] && echo yes)"
+check_eq "apgatectl show lists the reservation" 10.77.0.50 \
+	"$(ctl --json show "$MAC" | python3 -c 'import json,sys; print(json.load(sys.stdin)["reserved_ip"])')"
+check "reserve --clear removes it" ctl reserve "$MAC" --clear
+check "and its hosts line" bash -c "! grep -qi '$MAC' '$W/dhcp-hosts'"
+
 ctl approve "$MAC" --as personal >/dev/null
 check "approval as personal gives it the guest mark" \
 	bash -c "ip netns exec $NS iptables-legacy-save -t mangle | grep -qi -- '--mac-source $MAC -j MARK --set-xmark 0x20000/0xff0000'"

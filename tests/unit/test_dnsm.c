@@ -269,8 +269,10 @@ static void hosts_golden_sorted_canonical(void **state)
 		{ .mac = "02-00-00-00-03-03", .tag = "work" },
 		{ .mac = "0022.7200.000a", .tag = "work" },
 		{ .mac = "00227200000c", .ignore = true }, /* blocked */
+		{ .mac = "00:22:72:00:00:0d", .ip = "10.77.0.50" }, /* reservation */
+		{ .mac = "00:22:72:00:00:0e", .tag = "work", .ip = "10.77.0.51" },
 	};
-	const struct dnsm_host shuffled[] = { h[3], h[1], h[0], h[2] };
+	const struct dnsm_host shuffled[] = { h[3], h[5], h[1], h[0], h[4], h[2] };
 	char *s = NULL, *s2 = NULL;
 
 	(void)state;
@@ -296,6 +298,8 @@ static void hosts_refuses_bad_entries(void **state)
 		{ { .mac = "00:22:72:00:00:0a", .tag = "Work" } },
 		{ { .mac = "00:22:72:00:00:0a", .tag = NULL } },
 		{ { .mac = NULL, .tag = "work" } },
+		{ { .mac = "00:22:72:00:00:0a", .ip = "10.77.0.500" } },
+		{ { .mac = "00:22:72:00:00:0a", .ip = "10.77.0.5,set:x" } },
 		{ { .mac = "00:22:72:00:00:0a", .tag = "work" },
 		  { .mac = "00-22-72-00-00-0A", .ignore = true } }, /* the same MAC twice */
 	};

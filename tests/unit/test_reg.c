@@ -347,12 +347,12 @@ static void open_creates_schema_v1(void **state)
 {
 	struct fx *f = *state;
 
-	/* A new file goes straight to the newest schema (v2 since the DHCP
-	 * fingerprint columns; v1 tables are all still there). */
-	assert_int_equal(reg_schema_version(f->r), 2);
+	/* A new file goes straight to the newest schema (v1 tables are all
+	 * still there). */
+	assert_int_equal(reg_schema_version(f->r), REG_SCHEMA_VERSION);
 	assert_string_equal(reg_path(f->r), f->path);
 	assert_int_equal(access(f->path, F_OK), 0);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), REG_SCHEMA_VERSION);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE"
 				 " (type = 'table' AND name IN ('devices', 'events', 'device_types'))"
 				 " OR (type = 'view' AND name = 'audit')"), 4);
@@ -360,7 +360,7 @@ static void open_creates_schema_v1(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 	/* Opening again does not migrate twice. */
 	reopen(f);
-	assert_int_equal(reg_schema_version(f->r), 2);
+	assert_int_equal(reg_schema_version(f->r), REG_SCHEMA_VERSION);
 }
 
 static void observe_connected_creates_pending(void **state)
@@ -907,6 +907,47 @@ static void hostile_strings_round_trip(void **state)
 	free(huge);
 }
 
+/* An admin reserves a fixed address: stored durably, audited, at most one
+ * device per address, cleared again on request. */
+static void reserve_ip(void **state)
+{
+	struct fx *f = *state;
+	const struct reg_actor who = { "anna", "cli" };
+	struct reg_device *d = NULL;
+	struct reg_obs o = { .kind = REG_OBS_CONNECTED, .bss = "wlan0", .initial = REG_PENDING, .now = 10 };
+
+	o.mac = "02:00:00:00:00:01";
+	assert_int_equal(reg_observe(f->r, &o, NULL), 0);
+	o.mac = "02:00:00:00:00:02";
+	assert_int_equal(reg_observe(f->r, &o, NULL), 0);
+
+	assert_int_equal(reg_reserve(f->r, "02:00:00:00:00:09", "10.77.0.50", &who, 20), -ENOENT);
+	assert_int_equal(reg_reserve(f->r, "02:00:00:00:00:01", "10.77.0.500", &who, 20), -EINVAL);
+	assert_int_equal(reg_reserve(f->r, "02:00:00:00:00:01", "10.77.0.50", &who, 20), 0);
+	assert_int_equal(reg_reserve(f->r, "02:00:00:00:00:02", "10.77.0.50", &who, 21), -EEXIST);
+	/* the same device may re-reserve its own address */
+	assert_int_equal(reg_reserve(f->r, "02:00:00:00:00:01", "10.77.0.50", &who, 22), 0);
+
+	reopen(f);
+	assert_int_equal(reg_get(f->r, "02:00:00:00:00:01", &d), 0);
+	assert_string_equal(d->reserved_ip, "10.77.0.50");
+	reg_device_free(d);
+
+	struct evs v = { 0 };
+	assert_int_equal(audit_entries(f->r, &v), 2);
+	assert_string_equal(v.e[0].action, "reserve");
+	assert_string_equal(v.e[0].detail, "ip=10.77.0.50");
+	assert_string_equal(v.e[0].actor, "anna");
+	evs_free(&v);
+
+	assert_int_equal(reg_reserve(f->r, "02:00:00:00:00:01", NULL, &who, 30), 0);
+	assert_int_equal(reg_get(f->r, "02:00:00:00:00:01", &d), 0);
+	assert_null(d->reserved_ip);
+	reg_device_free(d);
+	/* now free for the other device */
+	assert_int_equal(reg_reserve(f->r, "02:00:00:00:00:02", "10.77.0.50", &who, 31), 0);
+}
+
 static void newer_schema_is_refused(void **state)
 {
 	struct fx *f = *state;
@@ -915,12 +956,14 @@ static void newer_schema_is_refused(void **state)
 
 	reg_close(f->r);
 	f->r = NULL;
-	assert_int_equal(raw_exec(f->path, "PRAGMA user_version = 3"), SQLITE_OK);
+	snprintf(junk, sizeof(junk), "PRAGMA user_version = %d", REG_SCHEMA_VERSION + 1);
+	assert_int_equal(raw_exec(f->path, junk), SQLITE_OK);
 	assert_int_equal(reg_open(f->path, &r), -EPROTO);
 	assert_ptr_equal(r, (struct reg *)0x1);
-	/* Left alone: still version 3, data intact. */
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
-	assert_int_equal(raw_exec(f->path, "PRAGMA user_version = 2"), SQLITE_OK);
+	/* Left alone: still the newer version, data intact. */
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), REG_SCHEMA_VERSION + 1);
+	snprintf(junk, sizeof(junk), "PRAGMA user_version = %d", REG_SCHEMA_VERSION);
+	assert_int_equal(raw_exec(f->path, junk), SQLITE_OK);
 	assert_int_equal(reg_open(f->path, &f->r), 0);
 
 	/* Not a database at all. */
@@ -1465,8 +1508,8 @@ static void v1_file_migrates_to_v2_keeping_everything(void **state)
 	assert_int_equal(raw_int(path, "PRAGMA user_version"), 1);
 
 	assert_int_equal(reg_open(path, &r), 0);
-	assert_int_equal(reg_schema_version(r), 2);
-	assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
+	assert_int_equal(reg_schema_version(r), REG_SCHEMA_VERSION);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), REG_SCHEMA_VERSION);
 
 	assert_int_equal(reg_count(r, c), 0);
 	assert_int_equal(c[REG_APPROVED], 1);
@@ -1518,7 +1561,7 @@ static void v1_file_migrates_to_v2_keeping_everything(void **state)
 
 	/* Opening again does not migrate again. */
 	assert_int_equal(reg_open(path, &r), 0);
-	assert_int_equal(reg_schema_version(r), 2);
+	assert_int_equal(reg_schema_version(r), REG_SCHEMA_VERSION);
 	reg_close(r);
 	static const char *const suffix[] = { "", "-wal", "-shm" };
 	for (size_t i = 0; i < ARRAY_SIZE(suffix); i++) {
@@ -1546,6 +1589,7 @@ int main(void)
 		T(resync_marks_missing_disconnected),
 		T(data_survives_restart),
 		T(hostile_strings_round_trip),
+		T(reserve_ip),
 		T(newer_schema_is_refused),
 		T(events_since_and_limit),
 		T(connection_events_are_pruned_audit_kept),
