@@ -176,10 +176,12 @@ pid_file = $EW/dnsmasq.pid
 lease_file = $EW/dnsmasq.leases
 script = $B/apgate-dhcp-script
 EOC
-e2e_ap "$B/fakehapd" -d "$EW/ctrl" -i ap0 >"$EW/fakehapd.log" 2>&1 &
+# ip netns exec execs the program, so $! is its PID (a shell function in the
+# background would be a subshell, and killing it would leave the daemon)
+ip netns exec "$E2E_AP" "$B/fakehapd" -d "$EW/ctrl" -i ap0 >"$EW/fakehapd.log" 2>&1 &
 PIDS+=($!)
 e2e_start() {
-	e2e_ap "$B/apgated" -f -c "$EW/apgate.conf" 2>>"$EW/apgated.log" &
+	ip netns exec "$E2E_AP" "$B/apgated" -f -c "$EW/apgate.conf" 2>>"$EW/apgated.log" &
 	E2E_DAEMON=$!
 	local end=$((SECONDS + 30))
 	until "$B/apgatectl" -s "$EW/admin.sock" status >/dev/null 2>&1; do
@@ -191,7 +193,7 @@ e2e_start() {
 		sleep 0.05
 	done
 }
-e2e_stop() { kill "$E2E_DAEMON"; wait "$E2E_DAEMON" || true; E2E_DAEMON=; }
+e2e_stop() { kill "$E2E_DAEMON" 2>/dev/null || true; wait "$E2E_DAEMON" || true; E2E_DAEMON=; }
 
 echo "== approve-to-enforced, end to end (admin socket -> probe UDP packet through apgated's firewall; veths in 3 namespaces)"
 for n in $E2E_COUNTS; do
