@@ -173,15 +173,6 @@ static void decided_free(struct decided *l)
 	free(l->ips);
 }
 
-/* dhcp-hostsfile line of a device: tags are prefixed so that they never
- * equal an interface name, which dnsmasq also uses as a tag. */
-static void dnsm_host_of(enum policy_access a, const char *mac, struct dnsm_host *h)
-{
-	h->mac = mac;
-	h->tag = a == POLICY_WORK ? "apgate-work" : a == POLICY_GUEST ? "apgate-guest" : NULL;
-	h->ignore = a == POLICY_BLOCKED;
-}
-
 static int collect_decided(const struct reg_device *d, void *ud)
 {
 	struct decided *l = ud;
@@ -245,8 +236,7 @@ static void dnsm_net_of(const struct cfg *cfg, struct dnsm_net *net, struct dnsm
  *
  * Blocked devices get "MAC,ignore" (no DHCP at all), reserved addresses
  * "MAC,IP"; a blocked device's reservation waits until it is unblocked.
- * Tagging
- * approved devices ("MAC,set:apgate-work") would be the natural next
+ * Tagging approved devices ("MAC,set:work") would be the natural next
  * step, but dnsmasq 2.86-2.90 frees a dhcp-host's tag list wrongly on
  * SIGHUP and crashes once a tagged entry is replaced while leases exist
  * (dhcp_netid_free; seen here as a segfault in the lab). Zones are told
@@ -258,7 +248,7 @@ static int dnsm_hosts_apply(struct ctl *c, struct decided *l)
 
 	for (unsigned i = 0; i < l->n; i++) {
 		if (l->fw[i].v == FW_BLOCKED)
-			dnsm_host_of(POLICY_BLOCKED, l->macs[i], &l->hosts[n++]);
+			l->hosts[n++] = (struct dnsm_host){ .mac = l->macs[i], .ignore = true };
 		else if (l->ips[i][0])
 			l->hosts[n++] = (struct dnsm_host){ .mac = l->macs[i], .ip = l->ips[i] };
 	}
