@@ -14,6 +14,7 @@ DESTDIR ?=
 PKGS     := libevent jansson inih sqlite3
 TEST_PKG := cmocka
 IPTC_PKG := libiptc
+NL_PKG   := libnl-3.0 libnl-route-3.0
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
            -Wformat=2 -Wno-format-nonliteral -Wvla
@@ -27,6 +28,8 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS = $(shell pkg-config --cflags $(TEST_PKG) 2>/dev/null)
 CMOCKA_LIBS   = $(shell pkg-config --libs $(TEST_PKG) 2>/dev/null)
 IPTC_LIBS     = $(shell pkg-config --libs $(IPTC_PKG) 2>/dev/null)
+NL_CFLAGS     = $(shell pkg-config --cflags $(NL_PKG) 2>/dev/null)
+NL_LIBS       = $(shell pkg-config --libs $(NL_PKG) 2>/dev/null)
 
 ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -45,9 +48,10 @@ CTL_SRC   := controller/ctl/ctl.c
 FW_SRC    := controller/io/fw.c controller/io/fw_plan.c
 FW_IPTC_SRC := $(FW_SRC) controller/io/fw_iptc.c
 FRONT_SRC := controller/front/adm.c controller/front/captive.c
+NL_SRC    := controller/io/nl.c
 
 DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
-              $(POLICY_SRC) $(HAPD_SRC) $(FW_IPTC_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC)
+              $(POLICY_SRC) $(HAPD_SRC) $(FW_IPTC_SRC) $(NL_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC)
 CLI_SRC    := controller/cli/apgatectl.c $(CORE_SRC)
 DHCP_SCRIPT_SRC := controller/cli/apgate-dhcp-script.c
 PEER_SRC   := tests/peer/fakehapd.c tests/peer/hapd_peer.c $(CORE_SRC)
@@ -57,6 +61,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 # ---- unit tests: each links only the module it tests (plus core) ----
 UNIT_TESTS := test_captive test_policy test_mac test_cfg test_hapd_ev test_hapd_conn test_reg test_oui test_adm test_dnsm
 UNIT_TESTS += test_fw test_fw_iptc
+UNIT_TESTS += test_brport
 test_captive_SRC   := tests/unit/test_captive.c $(CORE_SRC) controller/front/captive.c
 test_policy_SRC    := tests/unit/test_policy.c $(POLICY_SRC)
 test_mac_SRC       := tests/unit/test_mac.c $(CORE_SRC)
@@ -71,6 +76,8 @@ test_adm_SRC       := tests/unit/test_adm.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(
 test_fw_SRC        := tests/unit/test_fw.c $(CORE_SRC) $(FW_SRC)
 test_fw_iptc_SRC   := tests/unit/test_fw_iptc.c $(CORE_SRC) $(FW_IPTC_SRC)
 test_fw_iptc_LIBS  := $(IPTC_LIBS)
+test_brport_SRC    := tests/unit/test_brport.c $(CORE_SRC) $(NL_SRC)
+test_brport_LIBS   := $(NL_LIBS)
 
 BINS := $(BUILD)/apgated $(BUILD)/apgatectl $(BUILD)/fakehapd $(BUILD)/apgate-dhcp-script
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
@@ -83,10 +90,10 @@ tests: $(UNIT_BINS) $(BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) $(NL_CFLAGS) -c $< -o $@
 
 $(BUILD)/apgated: $(call obj,$(DAEMON_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS) $(NL_LIBS)
 $(BUILD)/apgatectl: $(call obj,$(CLI_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/fakehapd: $(call obj,$(PEER_SRC))
@@ -107,7 +114,8 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
 # ---- dependencies (idempotent: apt-get runs only for what is missing) ----
 BUILD_DEBS := build-essential pkg-config libevent-dev libjansson-dev libinih-dev \
-              libsqlite3-dev libcmocka-dev ieee-data libiptc-dev iptables
+              libsqlite3-dev libcmocka-dev ieee-data libiptc-dev iptables \
+              libnl-3-dev libnl-route-3-dev
 LAB_DEBS   := hostapd wpasupplicant dnsmasq-base iproute2 sqlite3 procps busybox python3 \
               iptables curl
 deps-build:

@@ -21,6 +21,7 @@
 #include "front/adm.h"
 #include "front/captive.h"
 #include "io/fw.h"
+#include "io/nl.h"
 #include "log.h"
 #include "model/oui.h"
 #include "model/reg.h"
@@ -47,6 +48,7 @@ struct apgated {
 	struct reg *reg;
 	struct oui *oui;
 	struct fw *fw;
+	struct brport *brport;
 	struct ctl *ctl;
 	struct adm *adm;
 	struct captive *captive;
@@ -172,6 +174,23 @@ static int firewall_init(struct apgated *d)
 static void firewall_exit(struct apgated *d)
 {
 	fw_free(d->fw);
+}
+
+/* Guests never reach each other: on a wired guest bridge every port is
+ * isolated, now and when plugged in later (on Wi-Fi hostapd's ap_isolate
+ * does it and the module stays idle). The flags outlive the daemon. */
+static int bridges_init(struct apgated *d)
+{
+	const struct cfg_zone_net *g = &d->cfg->zones[CFG_ZONE_GUEST];
+
+	if (!d->cfg->enforce || !g->present)
+		return 0;
+	return brport_new(d->base, g->ifname, &d->brport);
+}
+
+static void bridges_exit(struct apgated *d)
+{
+	brport_free(d->brport);
 }
 
 /* The captive page listens on the gateways of the zones whose devices may
@@ -312,6 +331,7 @@ static const struct module {
 	{ "registry", registry_init, registry_exit, EXIT_REGISTRY },
 	{ "oui", oui_init, oui_exit, EXIT_INIT },
 	{ "firewall", firewall_init, firewall_exit, EXIT_FIREWALL },
+	{ "bridges", bridges_init, bridges_exit, EXIT_FIREWALL },
 	{ "controller", controller_init, controller_exit, EXIT_INIT },
 	{ "admin", admin_init, admin_exit, EXIT_SOCKET },
 	{ "captive", captive_init, captive_exit, EXIT_SOCKET },
