@@ -13,6 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -323,6 +327,64 @@ static void test_many_ports(void **state)
 	event_base_free(base);
 }
 
+/* The module's notification socket (the one netlink socket of this process
+ * joined to RTNLGRP_LINK), found without a hook in the module's API. */
+static int find_event_socket(void)
+{
+	for (int fd = 3; fd < 1024; fd++) {
+		int dom = 0;
+		uint32_t groups[4] = { 0 };
+		socklen_t l = sizeof(dom);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 || dom != AF_NETLINK)
+			continue;
+		l = sizeof(groups);
+		if (getsockopt(fd, SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS, groups, &l) == 0 &&
+		    (groups[(RTNLGRP_LINK - 1) / 32] & (1u << ((RTNLGRP_LINK - 1) % 32))))
+			return fd;
+	}
+	return -1;
+}
+
+/* Notifications lost (the receive buffer shrunk to the kernel's minimum,
+ * then many ports enslaved with the loop stopped): the overrun is noticed
+ * and a reconcile isolates every port anyway. */
+static void test_overrun_reconciles(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct brport *b = NULL;
+	char name[IFNAMSIZ];
+	enum { N = 40 };
+	int fd, tiny = 1;
+
+	(void)state;
+	NEED_NETNS();
+	add_bridge("tb7");
+	assert_int_equal(brport_new(base, "tb7", &b), 0);
+	fd = find_event_socket();
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny)), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "tb7p%d", i);
+		add_port("tb7", name);
+	}
+	for (int i = 0; i < 20; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "tb7p%d", i);
+		assert_int_equal(isolated(name), 1);
+	}
+	struct brport_stats s = stats(b);
+	assert_true(s.overruns >= 1);
+	assert_true(s.reconciles >= 2);
+	assert_int_equal(s.ports, N);
+	print_message("    %d ports, receive buffer at the kernel minimum: %lu overrun(s), %lu reconcile(s), all isolated\n",
+		      N, s.overruns, s.reconciles);
+	brport_free(b);
+	del_link("tb7");
+	event_base_free(base);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -352,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_not_a_bridge),
 		cmocka_unit_test(test_bridge_created_later),
 		cmocka_unit_test(test_many_ports),
+		cmocka_unit_test(test_overrun_reconciles),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
