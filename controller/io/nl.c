@@ -42,6 +42,7 @@ struct brport {
 	struct event_base *base;
 	char ifname[IFNAMSIZ];
 	int br_ifindex;        /* 0: no bridge of that name now */
+	int other_ifindex;     /* an interface of that name that is no bridge */
 	bool missing_logged;
 	bool need_reconcile;   /* set while draining, run after */
 	struct nl_sock *ev;    /* RTNLGRP_LINK */
@@ -354,10 +355,15 @@ int brport_reconcile(struct brport *b)
 	}
 	b->missing_logged = false;
 	if (!li.is_bridge) {
+		if (b->other_ifindex != li.ifindex)
+			log_info("guest interface %s is not a bridge: no port isolation here "
+				 "(on Wi-Fi, hostapd's ap_isolate keeps stations apart)", b->ifname);
+		b->other_ifindex = li.ifindex;
 		b->br_ifindex = 0;
 		b->n_ports = 0;
-		return 0; /* brport_new() logs it and stops */
+		return 0;
 	}
+	b->other_ifindex = 0;
 	if (b->br_ifindex != li.ifindex)
 		log_info("bridge %s (ifindex %d): isolating every port", b->ifname, li.ifindex);
 	b->br_ifindex = li.ifindex;
@@ -410,7 +416,7 @@ static int on_notify(struct nl_msg *msg, void *arg)
 				ports_remove(b, ifi->ifi_index);
 			}
 		} else if (tb[IFLA_IFNAME] && nla_strcmp(tb[IFLA_IFNAME], b->ifname) == 0 &&
-			   ifi->ifi_index != b->br_ifindex) {
+			   ifi->ifi_index != b->br_ifindex && ifi->ifi_index != b->other_ifindex) {
 			b->need_reconcile = true;
 		}
 		return NL_OK;
@@ -539,11 +545,8 @@ int brport_new(struct event_base *base, const char *bridge_ifname, struct brport
 		brport_free(b);
 		return r;
 	}
-	if (b->br_ifindex == 0 && !b->missing_logged) {
-		log_info("guest interface %s is not a bridge: no port isolation here "
-			 "(on Wi-Fi, hostapd's ap_isolate keeps stations apart)", b->ifname);
+	if (b->other_ifindex) /* not a bridge (logged): nothing to follow */
 		close_socks(b);
-	}
 	*out = b;
 	return 0;
 }

@@ -28,8 +28,10 @@
  * IFLA_PROTINFO nested with IFLA_BRPORT_ISOLATED) is built with nl_msg/nla.
  *
  * If the interface exists and is not a bridge (the Wi-Fi case: hostapd
- * isolates stations), the module does nothing and logs that once at info.
- * If it does not exist yet, it waits for it (warning logged).
+ * isolates stations), the module does nothing and logs that once at info
+ * (no sockets are kept). If it does not exist yet, it waits for it
+ * (warning logged); should it then appear as something else than a bridge,
+ * that is logged once and its later link events are ignored.
  *
  * brport_free() leaves the flags set: the network stays closed if apgated
  * stops. No ops table (STYLE 8): the only side effect is the kernel's

@@ -259,6 +259,19 @@ static void test_not_a_bridge(void **state)
 	assert_int_equal(event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED), 0);
 	brport_free(b);
 	del_link("tw4");
+	/* missing at start, then it appears as a veth: checked once, then left alone */
+	b = NULL;
+	assert_int_equal(brport_new(base, "tw8", &b), 0);
+	assert_int_equal(RUN("ip", "link", "add", "tw8", "type", "veth", "peer", "name", "tw8-x"), 0);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(stats(b).reconciles, 2);
+	assert_int_equal(RUN("ip", "link", "set", "tw8", "up"), 0);
+	assert_int_equal(RUN("ip", "link", "set", "tw8", "mtu", "1400"), 0);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(stats(b).reconciles, 2);
+	assert_false(stats(b).active);
+	brport_free(b);
+	del_link("tw8");
 	assert_int_equal(brport_new(base, "", &b), -EINVAL);
 	assert_int_equal(brport_new(base, "a-name-longer-than-ifnamsiz", &b), -EINVAL);
 	event_base_free(base);
