@@ -259,6 +259,23 @@ static void reload(struct apgated *d)
 		{ "client_dir", offsetof(struct cfg, client_dir) },
 		{ "oui_dir", offsetof(struct cfg, oui_dir) },
 	};
+	/* The firewall and dnsmasq's files are rebuilt from the new zones
+	 * below; the listeners and watchers bound to zone interfaces and
+	 * addresses are set up at start-up only. */
+	bool zones_moved = n->enforce != d->cfg->enforce || n->captive_port != d->cfg->captive_port;
+	for (int z = 0; z < CFG_N_ZONES; z++) {
+		const struct cfg_zone_net *a = &d->cfg->zones[z], *b = &n->zones[z];
+		zones_moved |= a->present != b->present ||
+			       (a->present && (strcmp(a->ifname, b->ifname) || a->gateway.addr.s_addr != b->gateway.addr.s_addr));
+	}
+	if (!d->cfg->enforce && n->enforce)
+		log_warn("reload: zones added; enforcement starts at the next restart");
+	else if (d->cfg->enforce && !n->enforce)
+		log_warn("reload: zones removed; apgate's firewall rules stay until a restart and `apgated --flush`");
+	else if (zones_moved)
+		log_warn("reload: zones changed; the firewall and dnsmasq's files follow now, the captive page "
+			 "and guest bridge isolation at the next restart (and dnsmasq must be restarted to read its "
+			 "new configuration)");
 	for (size_t i = 0; i < ARRAY_SIZE(restart_only); i++) {
 		const char *a = *(char **)((char *)d->cfg + restart_only[i].off);
 		const char *b = *(char **)((char *)n + restart_only[i].off);

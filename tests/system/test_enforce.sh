@@ -164,6 +164,15 @@ ctl forget "$MAC" >/dev/null
 check "forget removes its rule" bash -c "! ip netns exec $NS iptables-legacy-save -t mangle | grep -qi -- '--mac-source $MAC'"
 check "and its hosts line" bash -c "! grep -qi '$MAC' '$W/dhcp-hosts'"
 
+# a reload with another captive port: the firewall follows at once, the
+# listener at the next restart (said in the log)
+sed -i 's/^captive_port = 8080/captive_port = 8081/' "$W/apgate.conf"
+kill -HUP "$DAEMON"
+check "after SIGHUP the redirect goes to the new captive port" \
+	wait_for 5 bash -c "ip netns exec $NS iptables-legacy-save -t nat | grep -q -- '--to-destination 10.79.0.1:8081'"
+check "the log says what follows only at the next restart" grep -q "reload: zones changed; the firewall and dnsmasq's files follow now" "$W/apgated.log"
+check "dnsmasq's config names the new port for option 114" grep -q '114,"http://10.79.0.1:8081/captive-portal/api"' "$W/dnsmasq.conf"
+
 check "apgated stops again" stop
 in_ns "$B/apgated" --flush >/dev/null
 check_eq "apgated --flush exits 0" 0 $?
