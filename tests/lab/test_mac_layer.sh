@@ -4,7 +4,8 @@
 # lease on ap0 but only onboarding treatment from the MAC layer: HTTP
 # redirected to the captive port on 10.77.0.1, HTTPS refused, internet and
 # LAN unreachable, no IPv6 forwarding; an approved business station on the
-# same medium keeps work access meanwhile; after "approve --as business" the
+# same medium keeps work access meanwhile, and its open TCP connection survives
+# w1's approval; after "approve --as business" the
 # plugged-in device has work access too.
 #
 # apgated config: lab_apgated_write_zones_conf (see test_onboarding.sh).
@@ -47,7 +48,32 @@ check "s2: IPv6 'internet-ok'" lab_http_is s2 "http://[$LAB_INET_IP6]/" 200 inte
 
 check "w1 is in the registry (lease helper, or hostapd's EAP start) in state pending" \
 	lab_wait_for 3 lab_dev_is "$W1" state pending
+# s2 holds one TCP connection open to the internet host while w1 is approved:
+# the approval must not drop it (the same connection still carries data)
+lab_spawn inet-echo "$LAB_DIR/echo.log" "$LAB_DIR/echo.log" ip netns exec "$LAB_INET_NS" /usr/bin/python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7007)); s.listen(1); c, _ = s.accept()
+while True:
+    d = c.recv(64)
+    if not d: break
+    c.sendall(d)'
+lab_wait_for 3 _lab_listening "$LAB_INET_NS" tcp 7007
+lab_spawn s2-conn "$LAB_DIR/conn.log" "$LAB_DIR/conn.log" ip netns exec "$(lab_dev_ns s2)" /usr/bin/python3 -c '
+import os, socket, sys, time
+d = sys.argv[1]
+c = socket.create_connection((sys.argv[2], 7007), timeout=5)
+c.sendall(b"before"); ok = c.recv(64) == b"before"
+open(d + "/conn.before", "w").write("ok" if ok else "bad")
+end = time.time() + 60
+while not os.path.exists(d + "/conn.go") and time.time() < end: time.sleep(0.01)
+c.sendall(b"after"); ok = c.recv(64) == b"after"
+open(d + "/conn.after", "w").write("ok" if ok else "bad")' "$LAB_DIR" "$INET"
+check "s2 holds a TCP connection to the internet host" lab_wait_for 5 grep -qx ok "$LAB_DIR/conn.before"
+
 check "approve w1 --as business" lab_ctl approve "$W1" --as business --type printer
+touch "$LAB_DIR/conn.go"
+check "s2's connection still carries data after w1's approval (not dropped)" lab_wait_for 5 grep -qx ok "$LAB_DIR/conn.after"
 check "w1 approved: 'internet-ok' within 3 s" lab_wait_for 3 lab_http_is w1 "http://$INET/" 200 internet-ok
 check "w1 approved: http://any-name.test/ not redirected" lab_http_is w1 http://any-name.test/ 200 internet-ok
 check "w1 approved: 'lan-ok'" lab_http_is w1 "http://$LANS/" 200 lan-ok
