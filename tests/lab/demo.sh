@@ -1,7 +1,8 @@
 #!/bin/bash
-# demo.sh start|stop [BUILD] - the namespace lab with real hostapd, three
-# devices (two 802.1X work stations, one guest phone) and apgated on it; left
-# running for you to try apgatectl. `make demo` / `make demo-stop`.
+# demo.sh start|stop [BUILD] - the namespace lab with real hostapd, dnsmasq
+# (configured by apgated), an "internet" and a LAN server, three devices (two
+# 802.1X work stations, one guest phone) and apgated enforcing the zones on
+# it; left running for you to try apgatectl. `make demo` / `make demo-stop`.
 #
 # State of the running demo: /tmp/apgate-demo/state (LAB_DIR, namespaces, PIDs),
 # so that stop works from any shell, even if the lab directory is gone.
@@ -15,6 +16,7 @@ cmd=${1:-}
 b=${2:-build}
 case $b in /*) ;; *) b=$ROOT/$b ;; esac
 export APGATE_BUILD=$b
+export LAB_ZONES=1
 . "$HERE/lab.sh"
 
 say() { printf '%s\n' "$*"; }
@@ -82,23 +84,36 @@ demo_start() {
 	write_state
 	lab_add_work_device s1 "$S1" && lab_add_work_device s2 "$S2" && lab_add_guest_device g3 "$G3" ||
 		die "adding devices failed"
+	lab_apgated_write_zones_conf
 	lab_apgated_start || die "apgated did not start (log: $LAB_DIR/apgated.log)"
+	lab_zones_dnsmasq_start || die "dnsmasq did not start on the configuration apgated wrote"
 	write_state
 	ctl="$BUILD/apgatectl -s $LAB_ADMIN_SOCK"
 
-	say "== lab up in $LAB_DIR; apgated (pid $(lab_apgated_pid)) watches ap0 (work) and ap1 (guest)"
-	say "== two staff PCs start 802.1X (wpa_supplicant, EAP-MD5), a phone asks the guest BSS for DHCP"
+	say "== lab up in $LAB_DIR"
+	say "== apgated (pid $(lab_apgated_pid)) watches hostapd's ap0 (work) and ap1 (guest) and enforces the zones;"
+	say "   dnsmasq runs on the configuration apgated wrote ($LAB_DIR/dnsmasq-apgate.conf)"
+	say "== two staff PCs start 802.1X (wpa_supplicant, EAP-MD5) and ask for DHCP; a phone joins the guest BSS"
 	lab_sta_start s1; lab_sta_start s2
-	lab_guest_dhcp g3 staffphone || lab_dhcp_broadcast g3
-	write_state
 	lab_wait_for 10 lab_dev_is "$S1" connected true
 	lab_wait_for 10 lab_dev_is "$S2" connected true
+	lab_dhcp s1; lab_dhcp s2; lab_dhcp g3 staffphone
+	write_state
 	say
 	say "\$ apgatectl devices"
 	$ctl devices
 	say
+	say "== s1 is pending: its web traffic lands on the captive page, the LAN is closed"
+	lab_http s1 "http://$LAB_INET_IP/" >/dev/null
+	say "   s1: GET http://$LAB_INET_IP/ -> $LAB_HTTP_CODE $LAB_HTTP_LOCATION"
+	lab_http_not s1 "http://$LAB_LAN_IP/" lan-ok >/dev/null && say "   s1: the LAN server $LAB_LAN_IP does not answer"
+	say
 	say "\$ apgatectl approve $S1 --as business --label \"Till 1\" --type pos"
 	$ctl approve "$S1" --as business --label "Till 1" --type pos
+	lab_http s1 "http://$LAB_INET_IP/" >/dev/null
+	say "   s1: GET http://$LAB_INET_IP/ -> $LAB_HTTP_CODE $LAB_HTTP_BODY"
+	lab_http s1 "http://$LAB_LAN_IP/" >/dev/null
+	say "   s1: GET http://$LAB_LAN_IP/ (LAN server) -> $LAB_HTTP_CODE $LAB_HTTP_BODY"
 	say
 	say "\$ apgatectl devices"
 	$ctl devices
@@ -113,7 +128,15 @@ demo_start() {
   apgatectl show $S2
   apgatectl approve $S2 --as personal --owner Aiko --type phone
   apgatectl block $G3
+  apgatectl reserve $S2 10.77.0.50
   apgatectl events --follow          # Ctrl-C to stop; do something in another shell
+
+== Look at the network as a device sees it, and at the rules:
+
+  ip netns exec $(lab_dev_ns s2) curl -si http://$LAB_INET_IP/     # pending: a redirect to the captive page
+  ip netns exec $(lab_dev_ns g3) curl -s http://$LAB_INET_IP/      # guest: the internet
+  ip netns exec $(lab_dev_ns g3) curl -s -m 2 http://$LAB_LAN_IP/  # guest: never the LAN
+  ip netns exec $LAB_AP_NS iptables-legacy-save                   # the APGATE_ chains
 
 == Add a device (the lab CLI finds this demo by itself):
 
@@ -123,7 +146,7 @@ demo_start() {
   $HERE/lab.sh hostapd-kill9; $HERE/lab.sh hostapd-start   # apgated re-attaches by itself
   $HERE/lab.sh status             # namespaces, PIDs, hostapd's stations
 
-== Logs: $LAB_DIR/apgated.log, hostapd.log, dev/<name>/wpas.log
+== Logs: $LAB_DIR/apgated.log, hostapd.log, dnsmasq-apgate.log, dev/<name>/wpas.log
 == Stop: make demo-stop    (or: $HERE/demo.sh stop)
 EOF
 }
