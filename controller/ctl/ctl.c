@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,11 @@ struct ctl {
 	const struct oui *oui;
 	struct ctl_enforcers enf;
 	struct event *retry_ev;     /* rebuild again after an enforcer failed */
+	/* MACs with a line in dnsmasq's hosts file as last written, sorted: a
+	 * decision about any other device that does not give it a line leaves
+	 * the file as it is, without walking the registry. */
+	char (*host_macs)[MAC_STR_LEN];
+	unsigned n_host_macs;
 
 	struct bss_client **bss;
 	unsigned n_bss;
@@ -231,6 +237,11 @@ static void dnsm_net_of(const struct cfg *cfg, struct dnsm_net *net, struct dnsm
 	};
 }
 
+static int cmp_mac(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 /* Writes dnsmasq's hosts file from the decided devices; SIGHUP when it
  * changed. dnsmasq not running yet is fine: it reads the file at start.
  *
@@ -255,9 +266,33 @@ static int dnsm_hosts_apply(struct ctl *c, struct decided *l)
 	r = dnsm_update_hosts(NULL, c->cfg->dnsmasq_hosts, c->cfg->dnsmasq_pid, l->hosts, n);
 	if (r == -ENOENT || r == -ESRCH)
 		r = 0;
-	if (r < 0)
+	if (r < 0) {
 		log_err("dnsmasq: cannot update %s: %s", c->cfg->dnsmasq_hosts, strerror(-r));
-	return r < 0 ? r : 0;
+		return r;
+	}
+	/* remember who has a line (l->macs is in registry order: sort a copy) */
+	char(*hm)[MAC_STR_LEN] = realloc(c->host_macs, (n ? n : 1) * sizeof(*hm));
+	if (!hm) {
+		free(c->host_macs);
+		c->host_macs = NULL;
+		c->n_host_macs = UINT_MAX; /* unknown: always walk */
+		return 0;
+	}
+	c->host_macs = hm;
+	c->n_host_macs = n;
+	for (unsigned i = 0; i < n; i++)
+		util_strlcpy(hm[i], l->hosts[i].mac, MAC_STR_LEN);
+	qsort(hm, n, sizeof(*hm), cmp_mac);
+	return 0;
+}
+
+/* Whether mac had a line in the hosts file as last written. */
+static bool had_host_line(const struct ctl *c, const char *mac)
+{
+	if (c->n_host_macs == UINT_MAX)
+		return true;
+	return c->n_host_macs &&
+	       bsearch(mac, c->host_macs, c->n_host_macs, MAC_STR_LEN, cmp_mac);
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *ud)
@@ -339,14 +374,19 @@ static void enforce_device(struct ctl *c, const char *mac)
 {
 	struct reg_device *d = NULL;
 	struct fw_dev fd = { .v = FW_ONBOARDING };
+	bool wants_line = false;
+	char canon[MAC_STR_LEN];
 	struct mac m;
 	int r;
 
 	if ((!c->enf.fw && !c->enf.dnsmasq) || !c->cfg->enforce || mac_parse(mac, &m) < 0)
 		return;
-	r = reg_get(c->reg, mac, &d);
-	if (r == 0)
+	mac_format(&m, canon);
+	r = reg_get(c->reg, canon, &d);
+	if (r == 0) {
 		fd.v = fw_verdict_of(policy_access(d));
+		wants_line = fd.v == FW_BLOCKED || d->reserved_ip;
+	}
 	reg_device_free(d);
 	if (r < 0 && r != -ENOENT) {
 		schedule_retry(c);
@@ -361,7 +401,7 @@ static void enforce_device(struct ctl *c, const char *mac)
 			schedule_retry(c);
 		}
 	}
-	if (c->enf.dnsmasq) {
+	if (c->enf.dnsmasq && (wants_line || had_host_line(c, canon))) {
 		struct decided l = { 0 };
 		r = reg_list(c->reg, NULL, collect_decided, &l);
 		if (r < 0 || dnsm_hosts_apply(c, &l) < 0)
@@ -604,6 +644,7 @@ int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
 	c->cfg = cfg;
 	if (enf)
 		c->enf = *enf;
+	c->n_host_macs = UINT_MAX; /* nothing written yet: the first decision walks */
 	/* Start-up is recovery: the network is made to match the registry
 	 * before any hostapd event is heard. A failure is retried. */
 	ctl_enforce_all(c);
@@ -626,6 +667,7 @@ void ctl_free(struct ctl *c)
 	free(c->bss);
 	if (c->retry_ev)
 		event_free(c->retry_ev);
+	free(c->host_macs);
 	for (unsigned i = 0; i < c->n_watch; i++)
 		if (!c->watches[i].removed && c->watches[i].destroy)
 			c->watches[i].destroy(c->watches[i].ud);
