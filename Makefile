@@ -22,7 +22,7 @@ CFLAGS  ?= -O2 -g
 VERSION := 0.1.0
 CFLAGS  += -DAPGATE_VERSION=\"$(VERSION)\"
 CFLAGS  += -std=c11 -D_GNU_SOURCE -fno-strict-aliasing $(WARN) -MMD -MP \
-           -Icontroller -Icontroller/core
+           -Icontroller -Icontroller/core -Ihostapd-conf
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS = $(shell pkg-config --cflags $(TEST_PKG) 2>/dev/null)
@@ -54,6 +54,8 @@ DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
               $(POLICY_SRC) $(HAPD_SRC) $(FW_IPTC_SRC) $(NL_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC)
 CLI_SRC    := controller/cli/apgatectl.c $(CORE_SRC)
 DHCP_SCRIPT_SRC := controller/cli/apgate-dhcp-script.c
+HCONF_SRC  := hostapd-conf/gen.c
+HCONF_BIN_SRC := hostapd-conf/apgate-hostapd-conf.c $(HCONF_SRC) $(CORE_SRC) $(CFG_SRC)
 PEER_SRC   := tests/peer/fakehapd.c tests/peer/hapd_peer.c $(CORE_SRC)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -62,6 +64,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 UNIT_TESTS := test_captive test_policy test_mac test_cfg test_hapd_ev test_hapd_conn test_reg test_oui test_adm test_dnsm
 UNIT_TESTS += test_fw test_fw_iptc
 UNIT_TESTS += test_brport
+UNIT_TESTS += test_hconf
 test_captive_SRC   := tests/unit/test_captive.c $(CORE_SRC) controller/front/captive.c
 test_policy_SRC    := tests/unit/test_policy.c $(POLICY_SRC)
 test_mac_SRC       := tests/unit/test_mac.c $(CORE_SRC)
@@ -78,8 +81,10 @@ test_fw_iptc_SRC   := tests/unit/test_fw_iptc.c $(CORE_SRC) $(FW_IPTC_SRC)
 test_fw_iptc_LIBS  := $(IPTC_LIBS)
 test_brport_SRC    := tests/unit/test_brport.c $(CORE_SRC) $(NL_SRC)
 test_brport_LIBS   := $(NL_LIBS)
+test_hconf_SRC     := tests/unit/test_hconf.c $(CORE_SRC) $(CFG_SRC) $(HCONF_SRC)
 
-BINS := $(BUILD)/apgated $(BUILD)/apgatectl $(BUILD)/fakehapd $(BUILD)/apgate-dhcp-script
+BINS := $(BUILD)/apgated $(BUILD)/apgatectl $(BUILD)/fakehapd $(BUILD)/apgate-dhcp-script \
+        $(BUILD)/apgate-hostapd-conf
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 .PHONY: all build tests deps deps-build deps-lab test unit lab asan bench demo demo-stop \
@@ -103,6 +108,8 @@ $(BUILD)/fw_bench: $(call obj,tests/bench/fw_bench.c $(CORE_SRC) $(FW_IPTC_SRC))
 $(BUILD)/approve_e2e: $(call obj,tests/bench/approve_e2e.c)
 	$(CC) $(LDFLAGS) -o $@ $^
 $(BUILD)/apgate-dhcp-script: $(call obj,$(DHCP_SCRIPT_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/apgate-hostapd-conf: $(call obj,$(HCONF_BIN_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 define unit_rule
@@ -152,6 +159,7 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/apgated $(DESTDIR)$(PREFIX)/sbin/apgated
 	install -m 0755 $(BUILD)/apgatectl $(DESTDIR)$(PREFIX)/bin/apgatectl
+	install -m 0755 $(BUILD)/apgate-hostapd-conf $(DESTDIR)$(PREFIX)/sbin/apgate-hostapd-conf
 	install -d $(DESTDIR)$(PREFIX)/libexec/apgate
 	install -m 0755 $(BUILD)/apgate-dhcp-script $(DESTDIR)$(PREFIX)/libexec/apgate/apgate-dhcp-script
 

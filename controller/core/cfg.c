@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -16,20 +17,31 @@
 enum key_type {
 	K_STR, K_PATH, K_SOCKPATH, K_UINT, K_MODE, K_BOOL, K_LOGLEVEL, K_ZONE,
 	K_IFNAME, K_GATEWAY, K_RANGE, K_LANLIST,
+	K_COUNTRY, K_HWMODE, K_SSID, K_PASSPHRASE, K_WPA3,
 };
+
+static bool is_str_type(enum key_type t)
+{
+	return t == K_STR || t == K_PATH || t == K_SOCKPATH || t == K_IFNAME || t == K_COUNTRY || t == K_HWMODE ||
+	       t == K_SSID || t == K_PASSPHRASE;
+}
 
 /* Kinds of section: the global ones appear once; [bss IFNAME] and
  * [zone NAME] are instances, each with its own struct. */
-enum sec_kind { SEC_APGATED, SEC_HOSTAPD, SEC_NETWORK, SEC_DNSMASQ, SEC_BSS, SEC_ZONE, SEC_BAD };
-static const char *const kind_names[] = { "apgated", "hostapd", "network", "dnsmasq", "bss", "zone" };
-#define SEC_LAST_GLOBAL SEC_DNSMASQ
+enum sec_kind { SEC_APGATED, SEC_HOSTAPD, SEC_NETWORK, SEC_DNSMASQ, SEC_WIFI, SEC_BSS, SEC_ZONE, SEC_BAD };
+static const char *const kind_names[] = { "apgated", "hostapd", "network", "dnsmasq", "wifi", "bss", "zone" };
+#define SEC_LAST_GLOBAL SEC_WIFI
+
+/* Default of an optional key that stays NULL when not given. */
+static const char NONE[] = "(none)";
 
 struct key_def {
 	enum sec_kind kind;
 	const char *key;
 	enum key_type type;
 	size_t off;            /* into struct cfg, cfg_bss or cfg_zone_net by kind */
-	const char *def;       /* NULL = required (for [network]: when zones exist) */
+	const char *def;       /* NULL = required (for [network]: when zones exist),
+				* NONE = optional without a value */
 	long min, max;         /* K_UINT bounds */
 };
 
@@ -59,7 +71,18 @@ static const struct key_def keys[] = {
 	{ SEC_DNSMASQ, "pid_file",           K_PATH,     F(dnsmasq_pid),        "/run/apgate/dnsmasq.pid", 0, 0 },
 	{ SEC_DNSMASQ, "lease_file",         K_PATH,     F(dnsmasq_leases),     "/var/lib/apgate/dnsmasq.leases", 0, 0 },
 	{ SEC_DNSMASQ, "script",             K_PATH,     F(dnsmasq_script),     "/usr/libexec/apgate/apgate-dhcp-script", 0, 0 },
+	{ SEC_HOSTAPD, "ctrl_group",         K_STR,      F(ctrl_group),         "", 0, 0 },
+	{ SEC_WIFI,    "country_code",       K_COUNTRY,  F(wifi.country_code),  NULL, 0, 0 },
+	{ SEC_WIFI,    "hw_mode",            K_HWMODE,   F(wifi.hw_mode),       NULL, 0, 0 },
+	{ SEC_WIFI,    "channel",            K_UINT,     F(wifi.channel),       NULL, 1, 196 },
+	{ SEC_WIFI,    "ieee80211n",         K_BOOL,     F(wifi.ieee80211n),    "no", 0, 0 },
+	{ SEC_WIFI,    "ieee80211ac",        K_BOOL,     F(wifi.ieee80211ac),   "no", 0, 0 },
 	{ SEC_BSS,     "zone",               K_ZONE,     B(zone),               NULL, 0, 0 },
+	{ SEC_BSS,     "ssid",               K_SSID,     B(ssid),               NONE, 0, 0 },
+	{ SEC_BSS,     "passphrase",         K_PASSPHRASE, B(passphrase),       NONE, 0, 0 },
+	{ SEC_BSS,     "passphrase_file",    K_PATH,     B(passphrase_file),    NONE, 0, 0 },
+	{ SEC_BSS,     "wpa3",               K_WPA3,     B(wpa3),               "no", 0, 0 },
+	{ SEC_BSS,     "bridge",             K_IFNAME,   B(bridge),             NONE, 0, 0 },
 	{ SEC_ZONE,    "interface",          K_IFNAME,   Z(ifname),             NULL, 0, 0 },
 	{ SEC_ZONE,    "address",            K_GATEWAY,  Z(gateway),            NULL, 0, 0 },
 	{ SEC_ZONE,    "dhcp_range",         K_RANGE,    0,                     "", 0, 0 },
@@ -73,7 +96,7 @@ struct section {
 	int line;
 	enum sec_kind kind;
 	void *base;            /* struct the keys write into; NULL after a bad header */
-	unsigned seen_mask;    /* bit i = keys[i] given */
+	uint64_t seen_mask;    /* bit i = keys[i] given */
 	int key_line[ARRAY_SIZE(keys)];
 };
 
@@ -183,6 +206,7 @@ static void open_section(struct parse *p, const char *name)
 		} else {
 			struct cfg_bss *b = &p->cfg->bss[p->cfg->n_bss++];
 			b->ifname = strdup(a);
+			b->line = p->lineno;
 			s->base = b;
 		}
 		return;
@@ -206,7 +230,7 @@ static void open_section(struct parse *p, const char *name)
 		return;
 	}
 	perr(p, p->lineno, s->name,
-	     "unknown section (expected [apgated], [hostapd], [network], [dnsmasq], [bss IFNAME] or [zone NAME])");
+	     "unknown section (expected [apgated], [hostapd], [network], [dnsmasq], [wifi], [bss IFNAME] or [zone NAME])");
 }
 
 /* Called by inih once per line before it parses the line: counts lines and
@@ -378,6 +402,54 @@ static int set_value(struct parse *p, const struct key_def *k, void *base, const
 			return -EINVAL;
 		}
 		return 0;
+	case K_COUNTRY:
+		if (strlen(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z') {
+			perr(p, line, k->key, "'%s' is not a two-letter country code such as DE", v);
+			return -EINVAL;
+		}
+		goto dup;
+	case K_HWMODE:
+		if (strcmp(v, "a") && strcmp(v, "b") && strcmp(v, "g")) {
+			perr(p, line, k->key, "'%s' is not a, b or g", v);
+			return -EINVAL;
+		}
+		goto dup;
+	case K_SSID:
+		if (!*v || strlen(v) > 32) {
+			perr(p, line, k->key, "an SSID is 1 to 32 bytes (this one has %zu)", strlen(v));
+			return -EINVAL;
+		}
+		goto dup;
+	case K_PASSPHRASE: /* never echoed: it is a secret */
+		if (strlen(v) < 8 || strlen(v) > 63) {
+			perr(p, line, k->key, "a WPA passphrase is 8 to 63 characters (this one has %zu)", strlen(v));
+			return -EINVAL;
+		}
+		for (const char *c = v; *c; c++)
+			if (*c < 0x20 || *c > 0x7e) {
+				perr(p, line, k->key, "only printable ASCII characters are allowed in a WPA passphrase (character %zu is not)",
+				     (size_t)(c - v) + 1);
+				return -EINVAL;
+			}
+		goto dup;
+	case K_WPA3:
+		if (!strcmp(v, "no"))
+			*(enum cfg_wpa3 *)field = CFG_WPA3_NO;
+		else if (!strcmp(v, "transition"))
+			*(enum cfg_wpa3 *)field = CFG_WPA3_TRANSITION;
+		else {
+			perr(p, line, k->key, "'%s' is not no or transition", v);
+			return -EINVAL;
+		}
+		return 0;
+	dup: {
+		char *d = strdup(v);
+		if (!d)
+			return -ENOMEM;
+		free(*(char **)field);
+		*(char **)field = d;
+		return 0;
+	}
 	case K_ZONE:
 		if (!strcmp(v, "work"))
 			*(enum cfg_zone *)field = CFG_ZONE_WORK;
@@ -459,11 +531,22 @@ static int handler(void *user, const char *section, const char *name, const char
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (keys[i].kind != s->kind || strcmp(keys[i].key, name) != 0)
 			continue;
-		if (s->seen_mask & (1u << i))
+		if (s->seen_mask & (1ull << i))
 			perr(p, p->lineno, name, "given twice in [%s]", s->name);
-		s->seen_mask |= 1u << i;
+		s->seen_mask |= 1ull << i;
 		s->key_line[i] = p->lineno;
 		set_value(p, &keys[i], s->base, value, p->lineno);
+		if (s->kind == SEC_BSS) {
+			struct cfg_bss *b = s->base;
+			if (!strcmp(name, "ssid"))
+				b->ssid_line = p->lineno;
+			else if (!strcmp(name, "passphrase") || !strcmp(name, "passphrase_file"))
+				b->passphrase_line = p->lineno;
+			else if (!strcmp(name, "bridge"))
+				b->bridge_line = p->lineno;
+		} else if (s->kind == SEC_WIFI && !strcmp(name, "ieee80211ac")) {
+			p->cfg->wifi.ac_line = p->lineno;
+		}
 		return 1;
 	}
 	/* Suggest what the key might have been. */
@@ -508,13 +591,21 @@ static int key_line(const struct parse *p, enum sec_kind kind, const void *base,
 	return s->line;
 }
 
+static unsigned bss_key(const char *key)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)
+		if (keys[i].kind == SEC_BSS && !strcmp(keys[i].key, key))
+			return i;
+	return 0;
+}
+
 /* Defaults and required keys of every section instance of one kind. */
 static void fill_defaults(struct parse *p, enum sec_kind kind, void *base, const struct section *s,
 			  const char *where, bool required_applies)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++) {
 		const struct key_def *k = &keys[i];
-		if (k->kind != kind || (s && (s->seen_mask & (1u << i))))
+		if (k->kind != kind || (s && (s->seen_mask & (1ull << i))) || k->def == NONE)
 			continue;
 		if (!k->def) {
 			if (required_applies)
@@ -590,6 +681,45 @@ static void check_zones(struct parse *p)
 				     c->uplink, cfg_zone_name((enum cfg_zone)z));
 }
 
+/* The radio keys: consistent among themselves; the generator checks the
+ * rest (ssid present, one work and one guest BSS). */
+static void check_wifi(struct parse *p)
+{
+	struct cfg *c = p->cfg;
+	const struct cfg_bss *work = NULL;
+
+	if (c->wifi.present && c->wifi.hw_mode && c->wifi.channel) {
+		bool five = !strcmp(c->wifi.hw_mode, "a");
+		if (!five && c->wifi.channel > 14)
+			perr(p, key_line(p, SEC_WIFI, c, "channel"), "channel", "channel %u is not a 2.4 GHz channel (1-14) for hw_mode = %s",
+			     c->wifi.channel, c->wifi.hw_mode);
+		if (five && c->wifi.channel < 32)
+			perr(p, key_line(p, SEC_WIFI, c, "channel"), "channel", "channel %u is not a 5 GHz channel (32-196) for hw_mode = a",
+			     c->wifi.channel);
+		if (!five && c->wifi.ieee80211ac)
+			perr(p, c->wifi.ac_line, "ieee80211ac", "802.11ac needs hw_mode = a (5 GHz)");
+	}
+	for (unsigned i = 0; i < c->n_bss; i++) {
+		struct cfg_bss *b = &c->bss[i];
+		const struct section *s = find_section(p, SEC_BSS, b);
+		if (b->passphrase && b->passphrase_file && s)
+			perr(p, s->key_line[bss_key("passphrase_file")], "passphrase_file", "give passphrase or passphrase_file, not both");
+		if (b->zone == CFG_ZONE_WORK && !work)
+			work = b;
+	}
+	for (unsigned i = 0; work && i < c->n_bss; i++) {
+		const struct cfg_bss *g = &c->bss[i];
+		if (g->zone != CFG_ZONE_GUEST)
+			continue;
+		if (work->passphrase && g->passphrase && !strcmp(work->passphrase, g->passphrase))
+			perr(p, g->passphrase_line, "passphrase", "the guest BSS needs its own passphrase, not the one of [bss %s]",
+			     work->ifname);
+		if (work->passphrase_file && g->passphrase_file && !strcmp(work->passphrase_file, g->passphrase_file))
+			perr(p, g->passphrase_line, "passphrase_file", "the guest BSS needs its own passphrase, not the file of [bss %s]",
+			     work->ifname);
+	}
+}
+
 static void check_after(struct parse *p)
 {
 	bool zones = false;
@@ -602,6 +732,12 @@ static void check_after(struct parse *p)
 	fill_defaults(p, SEC_HOSTAPD, p->cfg, find_section(p, SEC_HOSTAPD, NULL), "hostapd", true);
 	fill_defaults(p, SEC_NETWORK, p->cfg, find_section(p, SEC_NETWORK, NULL), "network", zones);
 	fill_defaults(p, SEC_DNSMASQ, p->cfg, find_section(p, SEC_DNSMASQ, NULL), "dnsmasq", zones);
+	const struct section *wifi = find_section(p, SEC_WIFI, NULL);
+	fill_defaults(p, SEC_WIFI, p->cfg, wifi, "wifi", wifi != NULL);
+	if (wifi) {
+		p->cfg->wifi.present = true;
+		p->cfg->wifi.line = wifi->line;
+	}
 	for (unsigned s = 0; s < p->n_sec; s++) {
 		struct section *sec = &p->sec[s];
 		if (sec->base && (sec->kind == SEC_BSS || sec->kind == SEC_ZONE))
@@ -613,6 +749,11 @@ static void check_after(struct parse *p)
 		free(p->cfg->admin_socket_group);
 		p->cfg->admin_socket_group = NULL;
 	}
+	if (p->cfg->ctrl_group && !*p->cfg->ctrl_group) {
+		free(p->cfg->ctrl_group);
+		p->cfg->ctrl_group = NULL;
+	}
+	check_wifi(p);
 	if (p->cfg->client_dir && strlen(p->cfg->client_dir) + 40 >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		perr(p, section_line(p, SEC_HOSTAPD), "client_dir", "path too long for the client sockets (at most %zu bytes)",
 		     sizeof(((struct sockaddr_un *)0)->sun_path) - 41);
@@ -648,6 +789,7 @@ int cfg_load(const char *path, FILE *errs, struct cfg **out)
 	if (r > 0 && p.errors == 0) /* inih saw an error the reader did not */
 		perr(&p, r, "syntax", "cannot parse this line");
 	check_after(&p);
+	p.cfg->lines = p.lineno;
 	if (p.errors) {
 		cfg_free(p.cfg);
 		return -EINVAL;
@@ -661,12 +803,14 @@ void cfg_free(struct cfg *c)
 	if (!c)
 		return;
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)
-		if (keys[i].kind <= SEC_LAST_GLOBAL &&
-		    (keys[i].type == K_STR || keys[i].type == K_PATH || keys[i].type == K_SOCKPATH ||
-		     keys[i].type == K_IFNAME))
+		if (keys[i].kind <= SEC_LAST_GLOBAL && is_str_type(keys[i].type))
 			free(*(char **)((char *)c + keys[i].off));
-	for (unsigned i = 0; i < c->n_bss; i++)
+	for (unsigned i = 0; i < c->n_bss; i++) {
 		free(c->bss[i].ifname);
+		for (unsigned k = 0; k < ARRAY_SIZE(keys); k++)
+			if (keys[k].kind == SEC_BSS && is_str_type(keys[k].type))
+				free(*(char **)((char *)&c->bss[i] + keys[k].off));
+	}
 	for (int z = 0; z < CFG_N_ZONES; z++)
 		free(c->zones[z].ifname);
 	free(c->path);

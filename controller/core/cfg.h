@@ -23,9 +23,33 @@ enum cfg_zone { CFG_ZONE_WORK = 0, CFG_ZONE_GUEST, CFG_ZONE_ONBOARDING };
 #define CFG_MAX_LAN 32
 const char *cfg_zone_name(enum cfg_zone z);
 
+/* wpa3 = transition: WPA2-PSK and SAE on the same SSID, with optional MFP. */
+enum cfg_wpa3 { CFG_WPA3_NO = 0, CFG_WPA3_TRANSITION };
+
 struct cfg_bss {
 	char *ifname;         /* hostapd BSS interface = control socket name */
 	enum cfg_zone zone;   /* work or guest */
+	/* Radio side, read only by apgate-hostapd-conf (apgated ignores it):
+	 * NULL when not given. */
+	char *ssid;           /* 1-32 bytes, any bytes but NUL */
+	char *passphrase;     /* 8-63 printable ASCII */
+	char *passphrase_file; /* or: its first line is the passphrase */
+	enum cfg_wpa3 wpa3;
+	char *bridge;         /* NULL = the zone's interface */
+	int line;             /* of the section header, for messages */
+	int ssid_line, passphrase_line, bridge_line; /* 0 = not given */
+};
+
+/* [wifi]: the radio, for apgate-hostapd-conf only (optional for apgated). */
+struct cfg_wifi {
+	bool present;
+	int line;                  /* of the section header */
+	char *country_code;        /* two upper-case letters */
+	char *hw_mode;             /* "a", "b" or "g" */
+	unsigned channel;          /* 1-196 (no ACS) */
+	bool ieee80211n;
+	bool ieee80211ac;
+	int ac_line;
 };
 
 /* An IPv4 address with a prefix length: a zone's gateway ("10.77.0.1/24")
@@ -50,6 +74,7 @@ struct cfg_zone_net {
  * in the README's configuration reference. */
 struct cfg {
 	char *path;                 /* the file it came from */
+	int lines;                  /* its number of lines, for "missing" messages */
 	/* [apgated] */
 	char *registry;
 	char *admin_socket;
@@ -64,6 +89,9 @@ struct cfg {
 	unsigned ping_interval_ms;
 	unsigned request_timeout_ms;
 	unsigned backoff_max_ms;
+	char *ctrl_group;           /* ctrl_interface_group for the generator; NULL = none */
+	/* [wifi] */
+	struct cfg_wifi wifi;
 	/* [bss IFNAME] sections, in file order */
 	struct cfg_bss bss[CFG_MAX_BSS];
 	unsigned n_bss;

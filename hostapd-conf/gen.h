@@ -1,0 +1,49 @@
+/* gen.h - the hostapd configuration of the two-SSID access point, rendered
+ * from apgate's configuration (struct cfg).
+ *
+ * hconf_prepare() checks what only the generator needs (a [wifi] section,
+ * an ssid and a passphrase on each BSS, at most one work and one guest
+ * BSS, the guest's own passphrase) and reads passphrase files; errors are
+ * "FILE:LINE: key: why" like cfg_load's. hconf_render() is pure: the same
+ * cfg and secrets always give the same text.
+ */
+#ifndef APGATE_HCONF_GEN_H
+#define APGATE_HCONF_GEN_H
+
+#include <stdio.h>
+
+#include "cfg.h"
+
+struct hconf_ap {
+	const struct cfg_bss *bss[2];   /* in file order: bss[0] is interface=, bss[1] bss= */
+	char passphrase[2][64];         /* of bss[i], from the config or its file */
+	unsigned n;
+};
+
+/* The four files, NUL-terminated texts owned by the struct. */
+struct hconf_files {
+	char *conf;    /* hostapd.conf */
+	char *accept;  /* hostapd.accept */
+	char *deny;    /* hostapd.deny */
+	char *vlan;    /* hostapd.vlan */
+};
+
+#define HCONF_CONF   "hostapd.conf"
+#define HCONF_ACCEPT "hostapd.accept"
+#define HCONF_DENY   "hostapd.deny"
+#define HCONF_VLAN   "hostapd.vlan"
+
+/* 0, or -EINVAL with one line per problem written to errs. */
+int hconf_prepare(const struct cfg *c, struct hconf_ap *ap, FILE *errs);
+
+/* dir: the absolute directory hostapd.conf names the other files in.
+ * 0, -EINVAL (dir or a VLAN interface name unusable, said on errs) or -ENOMEM. */
+int hconf_render(const struct cfg *c, const struct hconf_ap *ap, const char *dir, struct hconf_files *out,
+		 FILE *errs);
+void hconf_files_free(struct hconf_files *f);
+
+/* The SSID as one hostapd line: "ssid=..." when it is printable ASCII,
+ * else "ssid2=P\"...\"" with \" \\ and \xHH escapes. Exposed for tests. */
+void hconf_ssid_line(FILE *out, const char *ssid);
+
+#endif
