@@ -702,7 +702,7 @@ static void check_wifi(struct parse *p)
 	for (unsigned i = 0; i < c->n_bss; i++) {
 		struct cfg_bss *b = &c->bss[i];
 		const struct section *s = find_section(p, SEC_BSS, b);
-		if (b->passphrase && b->passphrase_file && s)
+		if (s && s->key_line[bss_key("passphrase")] && s->key_line[bss_key("passphrase_file")])
 			perr(p, s->key_line[bss_key("passphrase_file")], "passphrase_file", "give passphrase or passphrase_file, not both");
 		if (b->zone == CFG_ZONE_WORK && !work)
 			work = b;

@@ -303,6 +303,93 @@ static void test_zone_errors(void **state)
 	free(errs);
 }
 
+static void test_wifi_keys(void **state)
+{
+	struct cfg *c = NULL;
+	char *errs = NULL, expect[512];
+	const char *path;
+
+	(void)state;
+	/* good: [wifi] and the radio keys of a BSS */
+	assert_int_equal(load("[apgated]\nregistry = /r.db\n[hostapd]\nctrl_group = netdev\n"
+			      "[wifi]\ncountry_code = DE\nhw_mode = a\nchannel = 36\nieee80211ac = yes\n"
+			      "[bss wlan0]\nzone = work\nssid = Büro \"A\"\npassphrase = 8 chars!\nwpa3 = transition\nbridge = br-w\n",
+			      &c, &errs, &path), 0);
+	assert_string_equal(errs, "");
+	assert_true(c->wifi.present);
+	assert_string_equal(c->wifi.country_code, "DE");
+	assert_string_equal(c->wifi.hw_mode, "a");
+	assert_int_equal(c->wifi.channel, 36);
+	assert_false(c->wifi.ieee80211n);
+	assert_true(c->wifi.ieee80211ac);
+	assert_string_equal(c->ctrl_group, "netdev");
+	assert_string_equal(c->bss[0].ssid, "Büro \"A\"");
+	assert_string_equal(c->bss[0].passphrase, "8 chars!");
+	assert_null(c->bss[0].passphrase_file);
+	assert_int_equal(c->bss[0].wpa3, CFG_WPA3_TRANSITION);
+	assert_string_equal(c->bss[0].bridge, "br-w");
+	cfg_free(c);
+	free(errs);
+
+	/* without [wifi] and radio keys: what apgated has always read */
+	assert_int_equal(load(GOOD, &c, &errs, &path), 0);
+	assert_false(c->wifi.present);
+	assert_null(c->bss[0].ssid);
+	assert_null(c->bss[0].bridge);
+	assert_null(c->ctrl_group);
+	assert_int_equal(c->bss[0].wpa3, CFG_WPA3_NO);
+	cfg_free(c);
+	free(errs);
+
+	/* every bad value names file, line and key; the passphrase is never echoed */
+	assert_int_equal(load("[apgated]\nregistry = /r.db\n"                               /* 1-2 */
+			      "[wifi]\ncountry_code = Deu\nhw_mode = n\nchannel = 0\n"          /* 3-6 */
+			      "[bss wlan0]\nzone = work\nssid = 123456789012345678901234567890123\n" /* 7-9 */
+			      "passphrase = short\nwpa3 = yes\nbridge = br/x\n"                  /* 10-12 */
+			      "[bss wlan1]\nzone = guest\npassphrase = tab\there-ok?\n"         /* 13-15 */
+			      "passphrase_file = /etc/p\n",                                       /* 16 */
+			      &c, &errs, &path), -EINVAL);
+	snprintf(expect, sizeof(expect), "%s:4: country_code: 'Deu' is not a two-letter country code such as DE", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:5: hw_mode: 'n' is not a, b or g", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:6: channel: '0' is not a whole number from 1 to 196", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:9: ssid: an SSID is 1 to 32 bytes (this one has 33)", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:10: passphrase: a WPA passphrase is 8 to 63 characters (this one has 5)", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:11: wpa3: 'yes' is not no or transition", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:12: bridge: 'br/x' is not an interface name", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:15: passphrase: only printable ASCII characters are allowed in a WPA passphrase (character 4 is not)", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:16: passphrase_file: give passphrase or passphrase_file, not both", path);
+	assert_non_null(strstr(errs, expect));
+	assert_null(strstr(errs, "short"));
+	free(errs);
+
+	/* cross-checks: [wifi] keys required once the section is there; channel
+	 * and 802.11ac against hw_mode; the guest's own passphrase */
+	assert_int_equal(load("[apgated]\nregistry = /r.db\n[wifi]\nhw_mode = g\n[bss a]\nzone = work\n", &c, &errs, &path), -EINVAL);
+	snprintf(expect, sizeof(expect), "%s:3: country_code: required key missing in [wifi]", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:3: channel: required key missing in [wifi]", path);
+	assert_non_null(strstr(errs, expect));
+	free(errs);
+	assert_int_equal(load("[apgated]\nregistry = /r.db\n[wifi]\ncountry_code = DE\nhw_mode = g\nchannel = 36\nieee80211ac = yes\n"
+			      "[bss a]\nzone = work\npassphrase = same-pass\n[bss b]\nzone = guest\npassphrase = same-pass\n",
+			      &c, &errs, &path), -EINVAL);
+	snprintf(expect, sizeof(expect), "%s:6: channel: channel 36 is not a 2.4 GHz channel (1-14) for hw_mode = g", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:7: ieee80211ac: 802.11ac needs hw_mode = a (5 GHz)", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:13: passphrase: the guest BSS needs its own passphrase, not the one of [bss a]", path);
+	assert_non_null(strstr(errs, expect));
+	free(errs);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -327,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_zones),
 		cmocka_unit_test(test_zone_errors),
+		cmocka_unit_test(test_wifi_keys),
 	};
 	return cmocka_run_group_tests_name("cfg", tests, setup, teardown);
 }
