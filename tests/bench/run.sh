@@ -12,6 +12,7 @@
 set -eu
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
+. tests/system/zones_conf.sh
 B="$PWD/$BUILD"
 EVENTS=${BENCH_EVENTS:-10000}
 MACS=${BENCH_MACS:-5000}
@@ -143,39 +144,7 @@ ip -n "$E2E_INET" addr add 198.51.100.10/24 dev inet0
 
 EW=$W/e2e
 mkdir -p "$EW/ctrl" "$EW/client"
-cat >"$EW/apgate.conf" <<EOC
-[apgated]
-registry = $EW/registry.db
-admin_socket = $EW/admin.sock
-log_level = info
-oui_dir =
-[hostapd]
-ctrl_dir = $EW/ctrl
-client_dir = $EW/client
-ping_interval_ms = 1000
-[bss ap0]
-zone = work
-[zone work]
-interface = ap0
-address = 10.77.0.1/24
-[zone guest]
-interface = br-guest
-address = 10.78.0.1/24
-[zone onboarding]
-interface = br-onb
-address = 10.79.0.1/24
-[network]
-uplink = up0
-masquerade = yes
-lan = 192.168.50.0/24
-captive_port = 8080
-[dnsmasq]
-conf_file = $EW/dnsmasq.conf
-hosts_file = $EW/dhcp-hosts
-pid_file = $EW/dnsmasq.pid
-lease_file = $EW/dnsmasq.leases
-script = $B/apgate-dhcp-script
-EOC
+zones_conf "$EW" "$B" ap0 info 1000 >"$EW/apgate.conf"
 # ip netns exec execs the program, so $! is its PID (a shell function in the
 # background would be a subshell, and killing it would leave the daemon)
 ip netns exec "$E2E_AP" "$B/fakehapd" -d "$EW/ctrl" -i ap0 >"$EW/fakehapd.log" 2>&1 &

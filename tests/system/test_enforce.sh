@@ -8,6 +8,7 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lab/tap.sh"
+. "$HERE/zones_conf.sh"
 B=${APGATE_BUILD:-$HERE/../../build}
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root (network namespace)"
 [ -x "$B/apgated" ] && [ -x "$B/fakehapd" ] || tap_skip_all "build first"
@@ -35,39 +36,7 @@ in_ns ip addr add 10.79.0.1/24 dev br-onb
 in_ns ip addr add 198.51.100.1/24 dev up0
 
 mkdir -p "$W/ctrl"
-cat >"$W/apgate.conf" <<EOC
-[apgated]
-registry = $W/registry.db
-admin_socket = $W/admin.sock
-log_level = debug
-oui_dir =
-[hostapd]
-ctrl_dir = $W/ctrl
-client_dir = $W/client
-ping_interval_ms = 200
-[bss ap0]
-zone = work
-[zone work]
-interface = br-work
-address = 10.77.0.1/24
-[zone guest]
-interface = br-guest
-address = 10.78.0.1/24
-[zone onboarding]
-interface = br-onb
-address = 10.79.0.1/24
-[network]
-uplink = up0
-masquerade = yes
-lan = 192.168.50.0/24
-captive_port = 8080
-[dnsmasq]
-conf_file = $W/dnsmasq.conf
-hosts_file = $W/dhcp-hosts
-pid_file = $W/dnsmasq.pid
-lease_file = $W/dnsmasq.leases
-script = $B/apgate-dhcp-script
-EOC
+zones_conf "$W" "$B" br-work >"$W/apgate.conf"
 
 ctl() { "$B/apgatectl" -s "$W/admin.sock" "$@"; }
 wait_for() { local end=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done; }

@@ -11,6 +11,7 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lab/tap.sh"
+. "$HERE/zones_conf.sh"
 B=${APGATE_BUILD:-$HERE/../../build}
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root (network namespaces)"
 [ -x "$B/apgated" ] && [ -x "$B/fakehapd" ] || tap_skip_all "build first"
@@ -63,38 +64,7 @@ plug "$G1" g1p 10.78.0.11 || tap_bail "cannot plug g1"
 plug "$G2" g2p 10.78.0.12 || tap_bail "cannot plug g2"
 
 mkdir -p "$W/ctrl"
-cat >"$W/apgate.conf" <<EOC
-[apgated]
-registry = $W/registry.db
-admin_socket = $W/admin.sock
-log_level = debug
-oui_dir =
-[hostapd]
-ctrl_dir = $W/ctrl
-client_dir = $W/client
-ping_interval_ms = 200
-[bss ap0]
-zone = work
-[zone work]
-interface = br-work
-address = 10.77.0.1/24
-[zone guest]
-interface = br-guest
-address = 10.78.0.1/24
-[zone onboarding]
-interface = br-onb
-address = 10.79.0.1/24
-[network]
-uplink = up0
-masquerade = yes
-captive_port = 8080
-[dnsmasq]
-conf_file = $W/dnsmasq.conf
-hosts_file = $W/dhcp-hosts
-pid_file = $W/dnsmasq.pid
-lease_file = $W/dnsmasq.leases
-script = $B/apgate-dhcp-script
-EOC
+zones_conf "$W" "$B" br-work debug 200 "" >"$W/apgate.conf"
 
 ctl() { "$B/apgatectl" -s "$W/admin.sock" "$@"; }
 wait_for() { local end=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done; }
