@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -366,6 +368,136 @@ int ctl_enforce_all(struct ctl *c)
 	return r;
 }
 
+/* ---- hostapd's MAC lists (ACCEPT_ACL / DENY_ACL) ----
+ *
+ * Desired state, from policy: approved business devices are in the accept
+ * list of every work BSS, with VLAN_ID = [zone work] vlan (none when 0);
+ * blocked devices are in the deny list of every BSS (hostapd kicks them on
+ * DENY_ACL ADD_MAC); everybody else is in neither. hostapd 2.10 keeps these
+ * lists in memory only, so after every (re)attach they are rebuilt whole
+ * (CLEAR + ADD_MAC), and a decision sends only what changes for its device.
+ * ADD_MAC of a listed MAC does not update its VLAN: DEL_MAC comes first.
+ * Requests are queued on the BSS's connection (never blocking the loop); a
+ * BSS that is not attached gets everything at its next resync. */
+
+static void acl_reply(int err, const char *reply, size_t len, void *ud)
+{
+	char *cmd = ud;
+
+	(void)len;
+	if (err < 0 && err != -ECANCELED)
+		log_err("hostapd: %s: %s", cmd, strerror(-err));
+	else if (err == 0 && strncmp(reply, "OK", 2) != 0)
+		log_err("hostapd: %s: %.*s", cmd, (int)strcspn(reply, "\n"), reply);
+	free(cmd);
+}
+
+static void acl_send(struct bss_client *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void acl_send(struct bss_client *b, const char *fmt, ...)
+{
+	char buf[128], *cmd;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* the reply callback names the command and the BSS in its message */
+	size_t n = strlen(buf) + strlen(b->ifname) + 4;
+	cmd = malloc(n);
+	if (!cmd)
+		return;
+	snprintf(cmd, n, "%s: %s", b->ifname, buf);
+	r = hapd_request(b->conn, buf, acl_reply, cmd);
+	if (r < 0) {
+		if (r != -ENOTCONN) /* not attached: the resync sends it all */
+			log_err("hostapd: %s: %s", cmd, strerror(-r));
+		free(cmd);
+	}
+}
+
+static bool acl_on(const struct ctl *c)
+{
+	return c->cfg->enforce;
+}
+
+/* " VLAN_ID=<n>" for the work zone, "" without a VLAN */
+static void acl_vlan(const struct ctl *c, char *buf, size_t len)
+{
+	unsigned v = c->cfg->zones[CFG_ZONE_WORK].vlan;
+
+	if (v)
+		snprintf(buf, len, " VLAN_ID=%u", v);
+	else
+		buf[0] = 0;
+}
+
+struct acl_walk {
+	struct ctl *c;
+	struct bss_client *b;
+	char vlan[24];
+};
+
+static int acl_add_one(const struct reg_device *d, void *ud)
+{
+	struct acl_walk *w = ud;
+	enum policy_access a = policy_access(d);
+	char canon[MAC_STR_LEN];
+
+	if (mac_canon(d->mac, canon) < 0)
+		return 0;
+	if (a == POLICY_BLOCKED)
+		acl_send(w->b, "DENY_ACL ADD_MAC %s", canon);
+	else if (a == POLICY_WORK && w->b->zone == CFG_ZONE_WORK)
+		acl_send(w->b, "ACCEPT_ACL ADD_MAC %s%s", canon, w->vlan);
+	return 0;
+}
+
+/* Makes one BSS's lists equal the registry. */
+static void acl_sync_bss(struct ctl *c, struct bss_client *b)
+{
+	struct acl_walk w = { c, b, "" };
+	int r;
+
+	if (!acl_on(c))
+		return;
+	acl_vlan(c, w.vlan, sizeof(w.vlan));
+	acl_send(b, "ACCEPT_ACL CLEAR");
+	acl_send(b, "DENY_ACL CLEAR");
+	r = reg_list(c->reg, NULL, acl_add_one, &w);
+	if (r < 0)
+		log_err("hostapd: %s: cannot list the registry for the MAC lists: %s", b->ifname,
+			strerror(-r));
+	else
+		log_info("hostapd: %s: accept and deny lists rebuilt from the registry", b->ifname);
+}
+
+/* One device's lists on every BSS, for its new access a. Sends the
+ * removals first, so a change of VLAN is DEL_MAC then ADD_MAC. */
+static void acl_device(struct ctl *c, const char *canon, enum policy_access a)
+{
+	char vlan[24];
+
+	if (!acl_on(c))
+		return;
+	acl_vlan(c, vlan, sizeof(vlan));
+	for (unsigned i = 0; i < c->n_bss; i++) {
+		struct bss_client *b = c->bss[i];
+		if (!b)
+			continue;
+		if (b->zone == CFG_ZONE_WORK) {
+			acl_send(b, "ACCEPT_ACL DEL_MAC %s", canon);
+			if (a == POLICY_WORK)
+				acl_send(b, "ACCEPT_ACL ADD_MAC %s%s", canon, vlan);
+		}
+		if (a == POLICY_BLOCKED)
+			acl_send(b, "DENY_ACL ADD_MAC %s", canon);
+		else
+			acl_send(b, "DENY_ACL DEL_MAC %s", canon);
+	}
+}
+
 /* Brings the enforcers in line with one device's registry record (or its
  * absence: forgotten devices are onboarding again). The firewall takes the
  * fast path (one mangle commit); dnsmasq's hosts file is rewritten whole,
@@ -379,12 +511,15 @@ static void enforce_device(struct ctl *c, const char *mac)
 	struct mac m;
 	int r;
 
-	if ((!c->enf.fw && !c->enf.dnsmasq) || !c->cfg->enforce || mac_parse(mac, &m) < 0)
+	enum policy_access a = POLICY_ONBOARDING;
+
+	if (!c->cfg->enforce || mac_parse(mac, &m) < 0)
 		return;
 	mac_format(&m, canon);
 	r = reg_get(c->reg, canon, &d);
 	if (r == 0) {
-		fd.v = fw_verdict_of(policy_access(d));
+		a = policy_access(d);
+		fd.v = fw_verdict_of(a);
 		wants_line = fd.v == FW_BLOCKED || d->reserved_ip;
 	}
 	reg_device_free(d);
@@ -392,6 +527,7 @@ static void enforce_device(struct ctl *c, const char *mac)
 		schedule_retry(c);
 		return;
 	}
+	acl_device(c, canon, a);
 	if (c->enf.fw) {
 		memcpy(fd.mac, m.b, 6);
 		r = fw_update_device(c->enf.fw, &fd);
@@ -523,6 +659,9 @@ static void on_resync(struct hapd_conn *conn, const struct hapd_sta *stas, unsig
 	int r;
 
 	(void)conn;
+	/* hostapd's lists are lost when it restarts: every attach rebuilds them
+	 * (queued before anything a decision sends from now on) */
+	acl_sync_bss(b->ctl, b);
 	if (!macs) {
 		log_err("resync of %s: out of memory", b->ifname);
 		return;
@@ -618,8 +757,12 @@ int ctl_set_cfg(struct ctl *c, const struct cfg *cfg)
 	c->bss = nb;
 	c->n_bss = cfg->n_bss;
 	c->cfg = cfg;
-	if (c->started_ms) /* a reload: the zones may have changed */
+	if (c->started_ms) { /* a reload: the zones (and the work VLAN) may have changed */
 		ctl_enforce_all(c);
+		for (unsigned i = 0; i < cfg->n_bss; i++)
+			if (nb[i]) /* kept and attached; new ones sync when they attach */
+				acl_sync_bss(c, nb[i]);
+	}
 	for (unsigned i = 0; i < cfg->n_bss; i++) {
 		if (nb[i])
 			continue;
