@@ -65,6 +65,7 @@ UNIT_TESTS := test_captive test_policy test_mac test_cfg test_hapd_ev test_hapd_
 UNIT_TESTS += test_fw test_fw_iptc
 UNIT_TESTS += test_brport
 UNIT_TESTS += test_hconf
+UNIT_TESTS += test_ctl_acl
 test_captive_SRC   := tests/unit/test_captive.c $(CORE_SRC) controller/front/captive.c
 test_policy_SRC    := tests/unit/test_policy.c $(POLICY_SRC)
 test_mac_SRC       := tests/unit/test_mac.c $(CORE_SRC)
@@ -82,6 +83,8 @@ test_fw_iptc_LIBS  := $(IPTC_LIBS)
 test_brport_SRC    := tests/unit/test_brport.c $(CORE_SRC) $(NL_SRC)
 test_brport_LIBS   := $(NL_LIBS)
 test_hconf_SRC     := tests/unit/test_hconf.c $(CORE_SRC) $(CFG_SRC) $(HCONF_SRC)
+test_ctl_acl_SRC   := tests/unit/test_ctl_acl.c tests/peer/hapd_peer.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) \
+                      $(OUI_SRC) $(POLICY_SRC) $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC)
 
 BINS := $(BUILD)/apgated $(BUILD)/apgatectl $(BUILD)/fakehapd $(BUILD)/apgate-dhcp-script \
         $(BUILD)/apgate-hostapd-conf
