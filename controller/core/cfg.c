@@ -334,6 +334,46 @@ static void fmt_prefix(const struct cfg_prefix *p, bool network, char *out, size
 	snprintf(out, size, "%s/%u", ip, p->len);
 }
 
+/* Replaces the string at field with a copy of v. */
+static int set_str(void *field, const char *v)
+{
+	char *d = strdup(v);
+
+	if (!d)
+		return -ENOMEM;
+	free(*(char **)field);
+	*(char **)field = d;
+	return 0;
+}
+
+/* The words a keyword type accepts, and the value each stands for. */
+struct word {
+	const char *name;
+	long value;
+};
+static const struct word bool_words[] = {
+	{ "yes", 1 }, { "true", 1 }, { "on", 1 }, { "1", 1 },
+	{ "no", 0 }, { "false", 0 }, { "off", 0 }, { "0", 0 },
+};
+static const struct word wpa3_words[] = {
+	{ "no", CFG_WPA3_NO }, { "transition", CFG_WPA3_TRANSITION },
+};
+static const struct word bss_zone_words[] = { /* a BSS is work or guest, never onboarding */
+	{ "work", CFG_ZONE_WORK }, { "guest", CFG_ZONE_GUEST },
+};
+
+/* 0 and *out = the value of v in words, or -EINVAL. */
+static int keyword(const char *v, const struct word *words, size_t n, long *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v, words[i].name) == 0) {
+			*out = words[i].value;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static int set_value(struct parse *p, const struct key_def *k, void *base, const char *v, int line)
 {
 	void *field = (char *)base + k->off;
@@ -352,22 +392,14 @@ static int set_value(struct parse *p, const struct key_def *k, void *base, const
 			return -EINVAL;
 		}
 		/* fall through */
-	case K_STR: {
-		char *d = strdup(v);
-		if (!d)
-			return -ENOMEM;
-		free(*(char **)field);
-		*(char **)field = d;
-		return 0;
-	}
+	case K_STR:
+		return set_str(field, v);
 	case K_IFNAME:
 		if (!valid_ifname(v)) {
 			perr(p, line, k->key, "'%s' is not an interface name (1-15 characters, no '/' ':' or spaces)", v);
 			return -EINVAL;
 		}
-		free(*(char **)field);
-		*(char **)field = strdup(v);
-		return *(char **)field ? 0 : -ENOMEM;
+		return set_str(field, v);
 	case K_UINT:
 		if (util_parse_long(v, k->min, k->max, &n) < 0) {
 			perr(p, line, k->key, "'%s' is not a whole number from %ld to %ld", v, k->min, k->max);
@@ -387,14 +419,11 @@ static int set_value(struct parse *p, const struct key_def *k, void *base, const
 		return 0;
 	}
 	case K_BOOL:
-		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
-			*(bool *)field = true;
-		else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
-			*(bool *)field = false;
-		else {
+		if (keyword(v, bool_words, ARRAY_SIZE(bool_words), &n) < 0) {
 			perr(p, line, k->key, "'%s' is not yes or no", v);
 			return -EINVAL;
 		}
+		*(bool *)field = n;
 		return 0;
 	case K_LOGLEVEL:
 		if (log_level_parse(v, (enum log_level *)field) < 0) {
@@ -407,19 +436,19 @@ static int set_value(struct parse *p, const struct key_def *k, void *base, const
 			perr(p, line, k->key, "'%s' is not a two-letter country code such as DE", v);
 			return -EINVAL;
 		}
-		goto dup;
+		return set_str(field, v);
 	case K_HWMODE:
 		if (strcmp(v, "a") && strcmp(v, "b") && strcmp(v, "g")) {
 			perr(p, line, k->key, "'%s' is not a, b or g", v);
 			return -EINVAL;
 		}
-		goto dup;
+		return set_str(field, v);
 	case K_SSID:
 		if (!*v || strlen(v) > 32) {
 			perr(p, line, k->key, "an SSID is 1 to 32 bytes (this one has %zu)", strlen(v));
 			return -EINVAL;
 		}
-		goto dup;
+		return set_str(field, v);
 	case K_PASSPHRASE: /* never echoed: it is a secret */
 		if (strlen(v) < 8 || strlen(v) > 63) {
 			perr(p, line, k->key, "a WPA passphrase is 8 to 63 characters (this one has %zu)", strlen(v));
@@ -431,34 +460,20 @@ static int set_value(struct parse *p, const struct key_def *k, void *base, const
 				     (size_t)(c - v) + 1);
 				return -EINVAL;
 			}
-		goto dup;
+		return set_str(field, v);
 	case K_WPA3:
-		if (!strcmp(v, "no"))
-			*(enum cfg_wpa3 *)field = CFG_WPA3_NO;
-		else if (!strcmp(v, "transition"))
-			*(enum cfg_wpa3 *)field = CFG_WPA3_TRANSITION;
-		else {
+		if (keyword(v, wpa3_words, ARRAY_SIZE(wpa3_words), &n) < 0) {
 			perr(p, line, k->key, "'%s' is not no or transition", v);
 			return -EINVAL;
 		}
+		*(enum cfg_wpa3 *)field = (enum cfg_wpa3)n;
 		return 0;
-	dup: {
-		char *d = strdup(v);
-		if (!d)
-			return -ENOMEM;
-		free(*(char **)field);
-		*(char **)field = d;
-		return 0;
-	}
 	case K_ZONE:
-		if (!strcmp(v, "work"))
-			*(enum cfg_zone *)field = CFG_ZONE_WORK;
-		else if (!strcmp(v, "guest"))
-			*(enum cfg_zone *)field = CFG_ZONE_GUEST;
-		else {
+		if (keyword(v, bss_zone_words, ARRAY_SIZE(bss_zone_words), &n) < 0) {
 			perr(p, line, k->key, "'%s' is not a BSS zone (work or guest)", v);
 			return -EINVAL;
 		}
+		*(enum cfg_zone *)field = (enum cfg_zone)n;
 		return 0;
 	case K_GATEWAY: {
 		struct cfg_prefix *g = field;
