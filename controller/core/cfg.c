@@ -16,7 +16,7 @@
 
 enum key_type {
 	K_STR, K_PATH, K_SOCKPATH, K_UINT, K_MODE, K_BOOL, K_LOGLEVEL, K_ZONE,
-	K_IFNAME, K_GATEWAY, K_RANGE, K_LANLIST,
+	K_IFNAME, K_GATEWAY, K_RANGE, K_LANLIST, K_IFLIST,
 	K_COUNTRY, K_HWMODE, K_SSID, K_PASSPHRASE, K_WPA3,
 };
 
@@ -28,9 +28,9 @@ static bool is_str_type(enum key_type t)
 
 /* Kinds of section: the global ones appear once; [bss IFNAME] and
  * [zone NAME] are instances, each with its own struct. */
-enum sec_kind { SEC_APGATED, SEC_HOSTAPD, SEC_NETWORK, SEC_DNSMASQ, SEC_WIFI, SEC_BSS, SEC_ZONE, SEC_BAD };
-static const char *const kind_names[] = { "apgated", "hostapd", "network", "dnsmasq", "wifi", "bss", "zone" };
-#define SEC_LAST_GLOBAL SEC_WIFI
+enum sec_kind { SEC_APGATED, SEC_HOSTAPD, SEC_NETWORK, SEC_DNSMASQ, SEC_WIFI, SEC_REPAIR, SEC_BSS, SEC_ZONE, SEC_BAD };
+static const char *const kind_names[] = { "apgated", "hostapd", "network", "dnsmasq", "wifi", "repair", "bss", "zone" };
+#define SEC_LAST_GLOBAL SEC_REPAIR
 
 /* Default of an optional key that stays NULL when not given. */
 static const char NONE[] = "(none)";
@@ -72,6 +72,13 @@ static const struct key_def keys[] = {
 	{ SEC_DNSMASQ, "lease_file",         K_PATH,     F(dnsmasq_leases),     "/var/lib/apgate/dnsmasq.leases", 0, 0 },
 	{ SEC_DNSMASQ, "script",             K_PATH,     F(dnsmasq_script),     "/usr/libexec/apgate/apgate-dhcp-script", 0, 0 },
 	{ SEC_HOSTAPD, "ctrl_group",         K_STR,      F(ctrl_group),         "", 0, 0 },
+	{ SEC_HOSTAPD, "data_dir",           K_PATH,     F(data_dir),           "/var/lib/apgate/hostapd", 0, 0 },
+	{ SEC_NETWORK, "wired_ports",        K_IFLIST,   0,                     "", 0, 0 },
+	{ SEC_NETWORK, "bounce_on_move",     K_BOOL,     F(bounce_on_move),     "yes", 0, 0 },
+	{ SEC_REPAIR,  "enabled",            K_BOOL,     F(repair.enabled),     "yes", 0, 0 },
+	{ SEC_REPAIR,  "max_fixes",          K_UINT,     F(repair.max_fixes),   "3", 1, 100 },
+	{ SEC_REPAIR,  "window",             K_UINT,     F(repair.window_s),    "600", 10, 86400 },
+	{ SEC_REPAIR,  "steer_timeout_ms",   K_UINT,     F(repair.steer_timeout_ms), "2000", 100, 30000 },
 	{ SEC_WIFI,    "country_code",       K_COUNTRY,  F(wifi.country_code),  NULL, 0, 0 },
 	{ SEC_WIFI,    "hw_mode",            K_HWMODE,   F(wifi.hw_mode),       NULL, 0, 0 },
 	{ SEC_WIFI,    "channel",            K_UINT,     F(wifi.channel),       NULL, 1, 196 },
@@ -83,6 +90,7 @@ static const struct key_def keys[] = {
 	{ SEC_BSS,     "passphrase_file",    K_PATH,     B(passphrase_file),    NONE, 0, 0 },
 	{ SEC_BSS,     "wpa3",               K_WPA3,     B(wpa3),               "no", 0, 0 },
 	{ SEC_BSS,     "bridge",             K_IFNAME,   B(bridge),             NONE, 0, 0 },
+	{ SEC_BSS,     "ppsk",               K_BOOL,     B(ppsk),               "no", 0, 0 },
 	{ SEC_ZONE,    "interface",          K_IFNAME,   Z(ifname),             NULL, 0, 0 },
 	{ SEC_ZONE,    "address",            K_GATEWAY,  Z(gateway),            NULL, 0, 0 },
 	{ SEC_ZONE,    "dhcp_range",         K_RANGE,    0,                     "", 0, 0 },
@@ -230,7 +238,7 @@ static void open_section(struct parse *p, const char *name)
 		return;
 	}
 	perr(p, p->lineno, s->name,
-	     "unknown section (expected [apgated], [hostapd], [network], [dnsmasq], [wifi], [bss IFNAME] or [zone NAME])");
+	     "unknown section (expected [apgated], [hostapd], [network], [dnsmasq], [wifi], [repair], [bss IFNAME] or [zone NAME])");
 }
 
 /* Called by inih once per line before it parses the line: counts lines and
@@ -527,6 +535,42 @@ static int set_value(struct parse *p, const struct key_def *k, void *base, const
 		free(dup);
 		return r;
 	}
+	case K_IFLIST: {
+		struct cfg *c = base;
+		char *dup = strdup(v), *save = NULL;
+		int r = 0;
+		if (!dup)
+			return -ENOMEM;
+		for (unsigned i = 0; i < c->n_wired_ports; i++)
+			free(c->wired_ports[i]);
+		c->n_wired_ports = 0;
+		for (char *tok = strtok_r(dup, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+			if (c->n_wired_ports == CFG_MAX_PORTS) {
+				perr(p, line, k->key, "more than %d ports", CFG_MAX_PORTS);
+				r = -EINVAL;
+				break;
+			}
+			if (!valid_ifname(tok)) {
+				perr(p, line, k->key, "'%s' is not an interface name (1-15 characters, no '/' ':' or spaces)", tok);
+				r = -EINVAL;
+				continue;
+			}
+			for (unsigned i = 0; i < c->n_wired_ports; i++)
+				if (!strcmp(c->wired_ports[i], tok)) {
+					perr(p, line, k->key, "'%s' is listed twice", tok);
+					r = -EINVAL;
+				}
+			if (r < 0)
+				continue;
+			if (!(c->wired_ports[c->n_wired_ports] = strdup(tok))) {
+				r = -ENOMEM;
+				break;
+			}
+			c->n_wired_ports++;
+		}
+		free(dup);
+		return r;
+	}
 	}
 	return -EINVAL;
 }
@@ -689,6 +733,20 @@ static void check_zones(struct parse *p)
 		if (!c->zones[z].present)
 			perr(p, p->lineno, "zone", "[zone %s] is missing (work and guest are required once zones are configured)",
 			     cfg_zone_name((enum cfg_zone)z));
+	for (unsigned i = 0; i < c->n_wired_ports; i++) {
+		const char *w = c->wired_ports[i];
+		int wl = key_line(p, SEC_NETWORK, c, "wired_ports");
+		if (!c->zones[CFG_ZONE_ONBOARDING].present)
+			perr(p, wl, "wired_ports", "wired ports start in the onboarding bridge: [zone onboarding] is missing");
+		if (c->uplink && !strcmp(c->uplink, w))
+			perr(p, wl, "wired_ports", "'%s' is also the uplink", w);
+		for (int z = 0; z < CFG_N_ZONES; z++)
+			if (c->zones[z].ifname && !strcmp(c->zones[z].ifname, w))
+				perr(p, wl, "wired_ports", "'%s' is the interface of [zone %s], not a port", w,
+				     cfg_zone_name((enum cfg_zone)z));
+		if (!c->zones[CFG_ZONE_ONBOARDING].present)
+			break;
+	}
 	if (c->uplink)
 		for (int z = 0; z < CFG_N_ZONES; z++)
 			if (c->zones[z].ifname && !strcmp(c->zones[z].ifname, c->uplink))
@@ -721,6 +779,9 @@ static void check_wifi(struct parse *p)
 			perr(p, s->key_line[bss_key("passphrase_file")], "passphrase_file", "give passphrase or passphrase_file, not both");
 		if (b->zone == CFG_ZONE_WORK && !work)
 			work = b;
+		if (b->ppsk && b->zone != CFG_ZONE_WORK)
+			perr(p, key_line(p, SEC_BSS, b, "ppsk"), "ppsk", "per-device keys are for the work BSS only ([bss %s] is a %s BSS)",
+			     b->ifname, cfg_zone_name(b->zone));
 	}
 	for (unsigned i = 0; work && i < c->n_bss; i++) {
 		const struct cfg_bss *g = &c->bss[i];
@@ -747,6 +808,7 @@ static void check_after(struct parse *p)
 	fill_defaults(p, SEC_HOSTAPD, p->cfg, find_section(p, SEC_HOSTAPD, NULL), "hostapd", true);
 	fill_defaults(p, SEC_NETWORK, p->cfg, find_section(p, SEC_NETWORK, NULL), "network", zones);
 	fill_defaults(p, SEC_DNSMASQ, p->cfg, find_section(p, SEC_DNSMASQ, NULL), "dnsmasq", zones);
+	fill_defaults(p, SEC_REPAIR, p->cfg, find_section(p, SEC_REPAIR, NULL), "repair", true);
 	const struct section *wifi = find_section(p, SEC_WIFI, NULL);
 	fill_defaults(p, SEC_WIFI, p->cfg, wifi, "wifi", wifi != NULL);
 	if (wifi) {
@@ -828,6 +890,8 @@ void cfg_free(struct cfg *c)
 	}
 	for (int z = 0; z < CFG_N_ZONES; z++)
 		free(c->zones[z].ifname);
+	for (unsigned i = 0; i < c->n_wired_ports; i++)
+		free(c->wired_ports[i]);
 	free(c->path);
 	free(c);
 }

@@ -21,6 +21,7 @@ enum cfg_zone { CFG_ZONE_WORK = 0, CFG_ZONE_GUEST, CFG_ZONE_ONBOARDING };
 #define CFG_N_ZONES 3
 #define CFG_MAX_BSS 16
 #define CFG_MAX_LAN 32
+#define CFG_MAX_PORTS 32
 const char *cfg_zone_name(enum cfg_zone z);
 
 /* wpa3 = transition: WPA2-PSK and SAE on the same SSID, with optional MFP. */
@@ -36,6 +37,7 @@ struct cfg_bss {
 	char *passphrase_file; /* or: its first line is the passphrase */
 	enum cfg_wpa3 wpa3;
 	char *bridge;         /* NULL = the zone's interface */
+	bool ppsk;            /* per-device keys (work BSS): <data_dir>/<ifname>.psk */
 	int line;             /* of the section header, for messages */
 	int ssid_line, passphrase_line, bridge_line; /* 0 = not given */
 };
@@ -90,6 +92,7 @@ struct cfg {
 	unsigned request_timeout_ms;
 	unsigned backoff_max_ms;
 	char *ctrl_group;           /* ctrl_interface_group for the generator; NULL = none */
+	char *data_dir;             /* apgated keeps <ifname>.accept, .deny and .psk here */
 	/* [wifi] */
 	struct cfg_wifi wifi;
 	/* [bss IFNAME] sections, in file order */
@@ -105,6 +108,16 @@ struct cfg {
 	struct cfg_prefix lan[CFG_MAX_LAN]; /* what approved business devices may reach */
 	unsigned n_lan;
 	unsigned captive_port;      /* TCP port of the captive portal on each gateway */
+	char *wired_ports[CFG_MAX_PORTS]; /* LAN ports moved between the zones' bridges */
+	unsigned n_wired_ports;
+	bool bounce_on_move;        /* take a port down and up after moving it (DHCP renews) */
+	/* [repair]: putting devices back where they belong, without loops */
+	struct {
+		bool enabled;
+		unsigned max_fixes;      /* per device per window, then the device is held */
+		unsigned window_s;
+		unsigned steer_timeout_ms; /* wait for a BSS-TM-RESP before denying */
+	} repair;
 	/* [dnsmasq]: files apgated writes for dnsmasq, and how it finds it */
 	char *dnsmasq_conf;         /* dnsmasq -C reads it */
 	char *dnsmasq_hosts;        /* dhcp-hostsfile, re-read on SIGHUP */
