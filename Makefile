@@ -30,6 +30,8 @@ CMOCKA_LIBS   = $(shell pkg-config --libs $(TEST_PKG) 2>/dev/null)
 IPTC_LIBS     = $(shell pkg-config --libs $(IPTC_PKG) 2>/dev/null)
 NL_CFLAGS     = $(shell pkg-config --cflags $(NL_PKG) 2>/dev/null)
 NL_LIBS       = $(shell pkg-config --libs $(NL_PKG) 2>/dev/null)
+CRYPTO_LIBS   = $(shell pkg-config --libs libcrypto 2>/dev/null)
+QR_LIBS       = $(shell pkg-config --libs libqrencode 2>/dev/null)
 
 ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -49,13 +51,17 @@ FW_SRC    := controller/io/fw.c controller/io/fw_plan.c
 FW_IPTC_SRC := $(FW_SRC) controller/io/fw_iptc.c
 FRONT_SRC := controller/front/adm.c controller/front/captive.c
 NL_SRC    := controller/io/nl.c
+HFILES_SRC := controller/io/hfiles.c
+QR_SRC    := controller/core/qr.c
 
 DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
               $(POLICY_SRC) $(HAPD_SRC) $(FW_IPTC_SRC) $(NL_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC)
+DAEMON_SRC += $(HFILES_SRC)
 CLI_SRC    := controller/cli/apgatectl.c $(CORE_SRC)
 DHCP_SCRIPT_SRC := controller/cli/apgate-dhcp-script.c
 HCONF_SRC  := hostapd-conf/gen.c
 HCONF_BIN_SRC := hostapd-conf/apgate-hostapd-conf.c $(HCONF_SRC) $(CORE_SRC) $(CFG_SRC)
+HCONF_BIN_SRC += $(HFILES_SRC)
 PEER_SRC   := tests/peer/fakehapd.c tests/peer/hapd_peer.c $(CORE_SRC)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -66,6 +72,7 @@ UNIT_TESTS += test_fw test_fw_iptc
 UNIT_TESTS += test_brport
 UNIT_TESTS += test_hconf
 UNIT_TESTS += test_ctl_acl
+UNIT_TESTS += test_hfiles
 test_captive_SRC   := tests/unit/test_captive.c $(CORE_SRC) controller/front/captive.c
 test_policy_SRC    := tests/unit/test_policy.c $(POLICY_SRC)
 test_mac_SRC       := tests/unit/test_mac.c $(CORE_SRC)
@@ -83,6 +90,10 @@ test_fw_iptc_LIBS  := $(IPTC_LIBS)
 test_brport_SRC    := tests/unit/test_brport.c $(CORE_SRC) $(NL_SRC)
 test_brport_LIBS   := $(NL_LIBS)
 test_hconf_SRC     := tests/unit/test_hconf.c $(CORE_SRC) $(CFG_SRC) $(HCONF_SRC)
+test_hfiles_SRC    := tests/unit/test_hfiles.c $(CORE_SRC) $(HFILES_SRC)
+test_hfiles_LIBS   := $(CRYPTO_LIBS)
+test_qr_SRC        := tests/unit/test_qr.c $(CORE_SRC) $(QR_SRC)
+test_qr_LIBS       := $(QR_LIBS)
 test_ctl_acl_SRC   := tests/unit/test_ctl_acl.c tests/peer/hapd_peer.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) \
                       $(OUI_SRC) $(POLICY_SRC) $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC)
 
@@ -95,13 +106,14 @@ UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 all: build
 build: $(BINS)
 tests: $(UNIT_BINS) $(BINS)
+tests: $(BUILD)/tests/hfiles_tool
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) $(NL_CFLAGS) -c $< -o $@
 
 $(BUILD)/apgated: $(call obj,$(DAEMON_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS) $(NL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS) $(NL_LIBS) $(CRYPTO_LIBS)
 $(BUILD)/apgatectl: $(call obj,$(CLI_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/fakehapd: $(call obj,$(PEER_SRC))
@@ -113,7 +125,10 @@ $(BUILD)/approve_e2e: $(call obj,tests/bench/approve_e2e.c)
 $(BUILD)/apgate-dhcp-script: $(call obj,$(DHCP_SCRIPT_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/apgate-hostapd-conf: $(call obj,$(HCONF_BIN_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CRYPTO_LIBS)
+$(BUILD)/tests/hfiles_tool: $(call obj,tests/system/hfiles_tool.c $(CORE_SRC) $(HFILES_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS)
 
 define unit_rule
 $(BUILD)/tests/$(1): $$(call obj,$$($(1)_SRC))
@@ -126,6 +141,7 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 BUILD_DEBS := build-essential pkg-config libevent-dev libjansson-dev libinih-dev \
               libsqlite3-dev libcmocka-dev ieee-data libiptc-dev iptables \
               libnl-3-dev libnl-route-3-dev
+BUILD_DEBS += libssl-dev libqrencode-dev
 LAB_DEBS   := hostapd wpasupplicant dnsmasq-base iproute2 sqlite3 procps busybox python3 \
               iptables curl
 deps-build:
