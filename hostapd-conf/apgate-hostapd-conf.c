@@ -1,16 +1,20 @@
 /* apgate-hostapd-conf - writes hostapd's configuration for the two-SSID
  * access point from apgate's configuration.
  *
- *   apgate-hostapd-conf -c apgate.conf -o DIR [-d DIR2]   writes DIR/hostapd.{conf,accept,deny,vlan}
+ *   apgate-hostapd-conf -c apgate.conf -o DIR [-d DIR2]   writes DIR/hostapd.{conf,vlan}
  *   apgate-hostapd-conf -c apgate.conf -n [-o DIR|-d DIR2] prints them instead
  *
- * hostapd.conf names the other files under DIR2 (default DIR, made
- * absolute). Each file is written to a temporary file in DIR, synced and
- * renamed over the old one, so hostapd never reads half a file.
- * Exit: 0 done, 1 cannot write, 2 usage, 3 configuration errors.
+ * hostapd.conf names hostapd.vlan under DIR2 (default DIR, made absolute)
+ * and each BSS's MAC lists (and PPSK file) in [hostapd] data_dir:
+ * <data_dir>/<ifname>.accept, .deny, .psk. apgated owns those and rewrites
+ * them at run time; this program only creates data_dir (0750) and the
+ * lists that are missing, empty (hostapd refuses to start without them),
+ * and never overwrites one. Each file is written to a temporary file in its
+ * directory, synced and renamed over the old one (controller/io/hfiles), so
+ * hostapd never reads half a file; hostapd.conf last, so it never names a
+ * missing file. Exit: 0 done, 1 cannot write, 2 usage, 3 configuration errors.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,60 +24,83 @@
 
 #include "cfg.h"
 #include "gen.h"
+#include "io/hfiles.h"
+#include "util.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: apgate-hostapd-conf -c APGATE.CONF (-o DIR | -n) [-d DIR]\n"
 		   "  -c FILE  apgate's configuration\n"
-		   "  -o DIR   write DIR/" HCONF_CONF ", " HCONF_ACCEPT ", " HCONF_DENY ", " HCONF_VLAN "\n"
-		   "  -n       print the files to stdout instead of writing them\n"
-		   "  -d DIR   directory that hostapd.conf names the other files in (default: -o DIR)\n");
+		   "  -o DIR   write DIR/" HCONF_CONF " and DIR/" HCONF_VLAN "; create [hostapd] data_dir and\n"
+		   "           the per-BSS lists hostapd.conf names there (IFNAME.accept, .deny, .psk) when\n"
+		   "           missing, empty; existing lists are apgated's and are never overwritten\n"
+		   "  -n       print the files (and the lists' paths) to stdout instead of writing them\n"
+		   "  -d DIR   directory that hostapd.conf names " HCONF_VLAN " in (default: -o DIR)\n");
 }
 
-static int write_atomic(const char *dir, const char *name, const char *text)
+/* mkdir -p with mode for the components it creates. 0 or -errno. */
+static int make_dirs(const char *path, mode_t mode)
 {
-	char tmp[PATH_MAX], dst[PATH_MAX];
-	size_t len = strlen(text), off = 0;
-	int fd;
+	char p[PATH_MAX];
+	struct stat st;
 
-	if ((size_t)snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= sizeof(dst) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >= sizeof(tmp)) {
-		fprintf(stderr, "apgate-hostapd-conf: %s/%s: path too long\n", dir, name);
+	if (util_strlcpy(p, path, sizeof(p)) >= sizeof(p))
+		return -ENAMETOOLONG;
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = c;
+		if (!c)
+			break;
+	}
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int put(const char *dir, const char *name, const char *text, mode_t mode)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		r = -ENAMETOOLONG;
+	else
+		r = hfiles_write(path, text, mode);
+	if (r < 0)
+		fprintf(stderr, "apgate-hostapd-conf: %s/%s: %s\n", dir, name, strerror(-r));
+	return r;
+}
+
+/* Creates data_dir and the missing lists. 0 or -1 (said on stderr). */
+static int ensure_lists(const char *data_dir, const struct hconf_ap *ap)
+{
+	struct hconf_list l[HCONF_MAX_LISTS];
+	unsigned n = hconf_lists(ap, l);
+	int r;
+
+	if ((r = make_dirs(data_dir, 0750)) < 0) {
+		fprintf(stderr, "apgate-hostapd-conf: %s: %s\n", data_dir, strerror(-r));
 		return -1;
 	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		fprintf(stderr, "apgate-hostapd-conf: %s: %s\n", tmp, strerror(errno));
-		return -1;
-	}
-	/* hostapd.conf holds the passphrases */
-	if (fchmod(fd, strcmp(name, HCONF_CONF) == 0 ? 0600 : 0644) < 0)
-		goto fail;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
+	for (unsigned i = 0; i < n; i++) {
+		_cleanup_free_ char *path = hfiles_path(data_dir, l[i].ifname, l[i].ext);
+		if (!path) {
+			fprintf(stderr, "apgate-hostapd-conf: %s/%s.%s: %s\n", data_dir, l[i].ifname, l[i].ext,
+				strerror(errno));
+			return -1;
 		}
-		off += (size_t)n;
+		r = hfiles_ensure(path, strcmp(l[i].ext, "psk") ? HFILES_MODE_LIST : HFILES_MODE_PSK);
+		if (r < 0) {
+			fprintf(stderr, "apgate-hostapd-conf: %s: %s\n", path, strerror(-r));
+			return -1;
+		}
 	}
-	if (fsync(fd) < 0)
-		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, dst) < 0)
-		goto fail;
 	return 0;
-fail:
-	fprintf(stderr, "apgate-hostapd-conf: %s: %s\n", dst, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
 }
 
 int main(int argc, char **argv)
@@ -116,21 +143,29 @@ int main(int argc, char **argv)
 		cfg_free(c);
 		return 3;
 	}
-	cfg_free(c);
 	if (r < 0) {
 		fprintf(stderr, "apgate-hostapd-conf: out of memory\n");
+		cfg_free(c);
 		return 1;
 	}
 	r = 0;
 	if (dry) {
-		printf("### %s\n%s### %s\n%s### %s\n%s### %s\n%s", HCONF_CONF, files.conf, HCONF_ACCEPT, files.accept,
-		       HCONF_DENY, files.deny, HCONF_VLAN, files.vlan);
+		struct hconf_list l[HCONF_MAX_LISTS];
+		unsigned n = hconf_lists(&ap, l);
+
+		printf("### %s\n%s### %s\n%s", HCONF_CONF, files.conf, HCONF_VLAN, files.vlan);
+		printf("### lists kept by apgated (created empty when missing)\n");
+		for (unsigned i = 0; i < n; i++)
+			printf("%s/%s.%s\n", c->data_dir, l[i].ifname, l[i].ext);
 	} else {
-		/* the lists first: hostapd.conf names them and must never point at a missing file */
-		if (write_atomic(out_dir, HCONF_ACCEPT, files.accept) < 0 || write_atomic(out_dir, HCONF_DENY, files.deny) < 0 ||
-		    write_atomic(out_dir, HCONF_VLAN, files.vlan) < 0 || write_atomic(out_dir, HCONF_CONF, files.conf) < 0)
+		/* the lists and the VLAN file first: hostapd.conf names them and
+		 * must never point at a missing file. hostapd.conf holds the
+		 * passphrases. */
+		if (ensure_lists(c->data_dir, &ap) < 0 || put(out_dir, HCONF_VLAN, files.vlan, 0644) < 0 ||
+		    put(out_dir, HCONF_CONF, files.conf, 0600) < 0)
 			r = 1;
 	}
+	cfg_free(c); /* ap points into it */
 	hconf_files_free(&files);
 	return r;
 }

@@ -224,13 +224,18 @@ static void render_bss(FILE *f, const struct cfg *c, const struct hconf_ap *ap, 
 		fprintf(f, "wpa_key_mgmt=WPA-PSK\n");
 	}
 	fprintf(f, "rsn_pairwise=CCMP\n");
+	if (b->ppsk)
+		fprintf(f, "# new devices use this shared passphrase to reach onboarding; issued devices their own key\n");
 	fprintf(f, "wpa_passphrase=%s\n", ap->passphrase[i]);
+	if (b->ppsk)
+		fprintf(f, "wpa_psk_file=%s/%s.psk\n", c->data_dir, b->ifname);
 	fprintf(f, "bss_transition=1\n");
 	if (work) {
 		fprintf(f, "# stations in the accept list get their VLAN from it; the others stay on bridge=\n");
+		fprintf(f, "# apgated keeps the lists in %s\n", c->data_dir);
 		fprintf(f, "macaddr_acl=0\n");
-		fprintf(f, "accept_mac_file=%s/" HCONF_ACCEPT "\n", dir);
-		fprintf(f, "deny_mac_file=%s/" HCONF_DENY "\n", dir);
+		fprintf(f, "accept_mac_file=%s/%s.accept\n", c->data_dir, b->ifname);
+		fprintf(f, "deny_mac_file=%s/%s.deny\n", c->data_dir, b->ifname);
 		if (any_vlan(c)) {
 			fprintf(f, "dynamic_vlan=1\n");
 			fprintf(f, "vlan_file=%s/" HCONF_VLAN "\n", dir);
@@ -239,8 +244,23 @@ static void render_bss(FILE *f, const struct cfg *c, const struct hconf_ap *ap, 
 		fprintf(f, "# guests cannot reach each other through the AP\n");
 		fprintf(f, "ap_isolate=1\n");
 		fprintf(f, "macaddr_acl=0\n");
-		fprintf(f, "deny_mac_file=%s/" HCONF_DENY "\n", dir);
+		fprintf(f, "deny_mac_file=%s/%s.deny\n", c->data_dir, b->ifname);
 	}
+}
+
+unsigned hconf_lists(const struct hconf_ap *ap, struct hconf_list out[HCONF_MAX_LISTS])
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < ap->n; i++) {
+		const struct cfg_bss *b = ap->bss[i];
+		if (b->ppsk)
+			out[n++] = (struct hconf_list){ b->ifname, "psk" };
+		if (b->zone == CFG_ZONE_WORK)
+			out[n++] = (struct hconf_list){ b->ifname, "accept" };
+		out[n++] = (struct hconf_list){ b->ifname, "deny" };
+	}
+	return n;
 }
 
 static char *close_mem(FILE *f, char **buf)
@@ -269,6 +289,13 @@ int hconf_render(const struct cfg *c, const struct hconf_ap *ap, const char *dir
 			e += gerr(errs, c, 0, "dir", "control characters in the directory name");
 			break;
 		}
+	if (!c->data_dir || c->data_dir[0] != '/')
+		e += gerr(errs, c, 0, "data_dir", "'%s' is not an absolute path", c->data_dir ? c->data_dir : "");
+	for (const char *s = c->data_dir; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+			e += gerr(errs, c, 0, "data_dir", "control characters in the directory name");
+			break;
+		}
 	for (unsigned i = 0; i < ap->n; i++)
 		if (ap->bss[i]->zone == CFG_ZONE_WORK)
 			work = ap->bss[i];
@@ -295,22 +322,6 @@ int hconf_render(const struct cfg *c, const struct hconf_ap *ap, const char *dir
 	if (!(out->conf = close_mem(f, &buf)))
 		goto nomem;
 
-	/* hostapd.accept / hostapd.deny: empty but valid */
-	buf = NULL;
-	if (!(f = open_memstream(&buf, &len)))
-		goto nomem;
-	fprintf(f, "# hostapd.accept - written by apgate-hostapd-conf. One \"<mac> [<vlan id>]\" per line.\n"
-		   "# Empty on purpose: apgated adds approved devices at run time (ACCEPT_ACL ADD_MAC ... VLAN_ID=).\n");
-	if (!(out->accept = close_mem(f, &buf)))
-		goto nomem;
-	buf = NULL;
-	if (!(f = open_memstream(&buf, &len)))
-		goto nomem;
-	fprintf(f, "# hostapd.deny - written by apgate-hostapd-conf. One \"<mac>\" per line.\n"
-		   "# Empty on purpose: apgated adds blocked devices at run time (DENY_ACL ADD_MAC).\n");
-	if (!(out->deny = close_mem(f, &buf)))
-		goto nomem;
-
 	/* hostapd.vlan: each zone's VLAN on the work BSS into the zone's bridge */
 	buf = NULL;
 	if (!(f = open_memstream(&buf, &len)))
@@ -333,8 +344,6 @@ nomem:
 void hconf_files_free(struct hconf_files *f)
 {
 	free(f->conf);
-	free(f->accept);
-	free(f->deny);
 	free(f->vlan);
 	memset(f, 0, sizeof(*f));
 }

@@ -64,8 +64,22 @@ static void golden(const char *name)
 	expect_same(path, f.conf);
 	snprintf(path, sizeof(path), GOLD "/%s.hostapd.vlan", name);
 	expect_same(path, f.vlan);
-	expect_same(GOLD "/hostapd.accept", f.accept);
-	expect_same(GOLD "/hostapd.deny", f.deny);
+	/* the lists hostapd.conf names in data_dir, the ones the tool creates */
+	struct hconf_list l[HCONF_MAX_LISTS];
+	unsigned n = hconf_lists(&ap, l);
+	char *lists = NULL;
+	size_t len;
+	FILE *m = open_memstream(&lists, &len);
+	for (unsigned i = 0; i < n; i++) {
+		fprintf(m, "%s/%s.%s\n", c->data_dir, l[i].ifname, l[i].ext);
+		char key[64];
+		snprintf(key, sizeof(key), "=%s/%s.%s\n", c->data_dir, l[i].ifname, l[i].ext);
+		assert_non_null(strstr(f.conf, key)); /* named in hostapd.conf */
+	}
+	fclose(m);
+	snprintf(path, sizeof(path), GOLD "/%s.lists", name);
+	expect_same(path, lists);
+	free(lists);
 	hconf_files_free(&f);
 	cfg_free(c);
 }
@@ -73,6 +87,7 @@ static void golden(const char *name)
 static void test_golden_wpa2(void **state) { (void)state; golden("wpa2"); }
 static void test_golden_wpa3_transition(void **state) { (void)state; golden("wpa3"); }
 static void test_golden_utf8_quotes(void **state) { (void)state; golden("utf8"); }
+static void test_golden_ppsk(void **state) { (void)state; golden("ppsk"); }
 
 static char *ssid_line(const char *ssid)
 {
@@ -224,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_golden_wpa2),
 		cmocka_unit_test(test_golden_wpa3_transition),
 		cmocka_unit_test(test_golden_utf8_quotes),
+		cmocka_unit_test(test_golden_ppsk),
 		cmocka_unit_test(test_ssid_escaping),
 		cmocka_unit_test(test_generator_checks),
 	};
