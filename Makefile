@@ -51,11 +51,13 @@ FW_SRC    := controller/io/fw.c controller/io/fw_plan.c
 FW_IPTC_SRC := $(FW_SRC) controller/io/fw_iptc.c
 FRONT_SRC := controller/front/adm.c controller/front/captive.c
 NL_SRC    := controller/io/nl.c
+WPORT_SRC := controller/io/wport.c
 HFILES_SRC := controller/io/hfiles.c
 QR_SRC    := controller/core/qr.c
 
 DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
-              $(POLICY_SRC) $(HAPD_SRC) $(FW_IPTC_SRC) $(NL_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC)
+              $(POLICY_SRC) $(HAPD_SRC) $(FW_IPTC_SRC) $(NL_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC) \
+              $(WPORT_SRC)
 DAEMON_SRC += $(HFILES_SRC)
 CLI_SRC    := controller/cli/apgatectl.c $(CORE_SRC)
 DHCP_SCRIPT_SRC := controller/cli/apgate-dhcp-script.c
@@ -70,6 +72,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 UNIT_TESTS := test_captive test_policy test_mac test_cfg test_hapd_ev test_hapd_conn test_reg test_oui test_adm test_dnsm
 UNIT_TESTS += test_fw test_fw_iptc
 UNIT_TESTS += test_brport
+UNIT_TESTS += test_wport
 UNIT_TESTS += test_hconf
 UNIT_TESTS += test_ctl_acl
 UNIT_TESTS += test_hfiles
@@ -89,6 +92,8 @@ test_fw_iptc_SRC   := tests/unit/test_fw_iptc.c $(CORE_SRC) $(FW_IPTC_SRC)
 test_fw_iptc_LIBS  := $(IPTC_LIBS)
 test_brport_SRC    := tests/unit/test_brport.c $(CORE_SRC) $(NL_SRC)
 test_brport_LIBS   := $(NL_LIBS)
+test_wport_SRC     := tests/unit/test_wport.c $(CORE_SRC) $(WPORT_SRC)
+test_wport_LIBS    := $(NL_LIBS)
 test_hconf_SRC     := tests/unit/test_hconf.c $(CORE_SRC) $(CFG_SRC) $(HCONF_SRC)
 test_hfiles_SRC    := tests/unit/test_hfiles.c $(CORE_SRC) $(HFILES_SRC)
 test_hfiles_LIBS   := $(CRYPTO_LIBS)
