@@ -58,8 +58,9 @@ QR_SRC    := controller/core/qr.c
 DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
               $(POLICY_SRC) $(HAPD_SRC) $(FW_IPTC_SRC) $(NL_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC) \
               $(WPORT_SRC)
-DAEMON_SRC += $(HFILES_SRC)
+DAEMON_SRC += $(HFILES_SRC) $(QR_SRC)
 CLI_SRC    := controller/cli/apgatectl.c $(CORE_SRC)
+CLI_SRC    += $(QR_SRC)
 DHCP_SCRIPT_SRC := controller/cli/apgate-dhcp-script.c
 HCONF_SRC  := hostapd-conf/gen.c
 HCONF_BIN_SRC := hostapd-conf/apgate-hostapd-conf.c $(HCONF_SRC) $(CORE_SRC) $(CFG_SRC)
@@ -75,7 +76,7 @@ UNIT_TESTS += test_brport
 UNIT_TESTS += test_wport
 UNIT_TESTS += test_hconf
 UNIT_TESTS += test_ctl_acl
-UNIT_TESTS += test_hfiles
+UNIT_TESTS += test_hfiles test_qr
 test_captive_SRC   := tests/unit/test_captive.c $(CORE_SRC) controller/front/captive.c
 test_policy_SRC    := tests/unit/test_policy.c $(POLICY_SRC)
 test_mac_SRC       := tests/unit/test_mac.c $(CORE_SRC)
@@ -118,9 +119,9 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) $(NL_CFLAGS) -c $< -o $@
 
 $(BUILD)/apgated: $(call obj,$(DAEMON_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS) $(NL_LIBS) $(CRYPTO_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS) $(NL_LIBS) $(CRYPTO_LIBS) $(QR_LIBS)
 $(BUILD)/apgatectl: $(call obj,$(CLI_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(QR_LIBS)
 $(BUILD)/fakehapd: $(call obj,$(PEER_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/fw_bench: $(call obj,tests/bench/fw_bench.c $(CORE_SRC) $(FW_IPTC_SRC))
