@@ -2,6 +2,10 @@
 
 enum policy_access policy_access(const struct reg_device *d)
 {
+	/* repair gave up on it: the safest place that still reaches the
+	 * captive page, until a person decides */
+	if (d->held_at && d->state != REG_BLOCKED)
+		return POLICY_ONBOARDING;
 	switch (d->state) {
 	case REG_APPROVED:
 		/* personal devices (staff phones) are approved for the guest

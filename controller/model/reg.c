@@ -108,10 +108,37 @@ static const char schema_v3[] =
 	"CREATE UNIQUE INDEX devices_by_reserved_ip ON devices(reserved_ip)\n"
 	"  WHERE reserved_ip IS NOT NULL;\n";
 
+/* v4 (issue 4): held_at - when repair stopped fixing a device that kept
+ * landing in the wrong place (0 = not held); port - the wired port it was
+ * last seen behind; psk_keyid/psk_ssid/psk_hex - its own WPA2 key (PPSK):
+ * the keyid hostapd reports, the SSID the key was derived for and the
+ * 64-hex PSK hostapd reads (the passphrase itself is never stored: it is
+ * shown once). alerts - things an admin should look at, kept until
+ * acknowledged (and afterwards, with who acknowledged them). */
+static const char schema_v4[] =
+	"ALTER TABLE devices ADD COLUMN held_at INTEGER NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE devices ADD COLUMN port TEXT;\n"
+	"ALTER TABLE devices ADD COLUMN psk_keyid TEXT;\n"
+	"ALTER TABLE devices ADD COLUMN psk_ssid TEXT;\n"
+	"ALTER TABLE devices ADD COLUMN psk_hex TEXT;\n"
+	"CREATE UNIQUE INDEX devices_by_psk_keyid ON devices(psk_keyid)\n"
+	"  WHERE psk_keyid IS NOT NULL;\n"
+	"CREATE TABLE alerts (\n"
+	"  id       INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"  ts       INTEGER NOT NULL,\n"
+	"  kind     TEXT NOT NULL,\n"
+	"  mac      TEXT,\n"
+	"  message  TEXT NOT NULL,\n"
+	"  acked_at INTEGER NOT NULL DEFAULT 0,\n"
+	"  acked_by TEXT\n"
+	");\n"
+	"CREATE INDEX alerts_open ON alerts(id) WHERE acked_at = 0;\n";
+
 static const char *const migrations[] = {
 	schema_v1, /* v1 */
 	schema_v2, /* v2 */
 	schema_v3, /* v3 */
+	schema_v4, /* v4 */
 };
 #define REG_SCHEMA_LATEST ((int)ARRAY_SIZE(migrations))
 _Static_assert(ARRAY_SIZE(migrations) == REG_SCHEMA_VERSION, "reg.h: REG_SCHEMA_VERSION is the newest migration");
@@ -120,7 +147,8 @@ _Static_assert(ARRAY_SIZE(migrations) == REG_SCHEMA_VERSION, "reg.h: REG_SCHEMA_
 
 #define DEV_COLS "mac, state, class, type, label, owner, vendor, hostname, ip, bss, " \
 		 "vlan, connected, first_seen, last_seen, decided_by, decided_via, decided_at, " \
-		 "dhcp_vendor_class, dhcp_options, dhcp_hostname, reserved_ip"
+		 "dhcp_vendor_class, dhcp_options, dhcp_hostname, reserved_ip, " \
+		 "held_at, port, psk_keyid, psk_ssid, psk_hex"
 #define EV_COLS "id, ts, kind, action, mac, bss, actor, via, detail"
 
 enum st {
@@ -129,6 +157,8 @@ enum st {
 	ST_DEV_CREATE_BLOCKED, ST_DEV_DELETE, ST_DEV_GET, ST_DEV_LIST, ST_DEV_COUNT,
 	ST_DEV_ON_BSS, ST_DEV_DISCONNECT, ST_DEV_LEASE, ST_DEV_LEASE_CREATE, ST_DEV_UNLEASE,
 	ST_DEV_RESERVE, ST_DEV_RESERVED_BY,
+	ST_DEV_HOLD, ST_DEV_KEY, ST_DEV_KEY_OWNER, ST_DEV_REMAC,
+	ST_AL_INSERT, ST_AL_LIST, ST_AL_ACK, ST_AL_ACK_ALL,
 	ST_EV_INSERT, ST_EV_LIST, ST_EV_LIST_MAC, ST_EV_LAST, ST_EV_PRUNE,
 	ST__COUNT
 };
@@ -147,20 +177,21 @@ static const char *const st_sql[ST__COUNT] = {
 		"  WHEN 0 THEN (CASE WHEN ?7 IS NULL OR bss IS NULL OR bss = ?7"
 		"   THEN 0 ELSE connected END)"
 		"  ELSE connected END,"
-		" last_seen = ?4, vendor = coalesce(vendor, ?5)"
+		" last_seen = ?4, vendor = coalesce(vendor, ?5),"
+		" port = coalesce(?8, port)"
 		" WHERE mac = ?1",
 	[ST_DEV_CREATE] =
 		"INSERT INTO devices (mac, state, vendor, bss, vlan, connected,"
-		" first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+		" first_seen, last_seen, port) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
 	[ST_DEV_STATE] = "SELECT state, label FROM devices WHERE mac = ?1",
 	[ST_DEV_APPROVE] =
 		"UPDATE devices SET state = 'approved', class = ?2,"
 		" label = coalesce(?3, label), owner = coalesce(?4, owner),"
 		" type = coalesce(?5, type), decided_by = ?6, decided_via = ?7,"
-		" decided_at = ?8 WHERE mac = ?1",
+		" decided_at = ?8, held_at = 0 WHERE mac = ?1",
 	[ST_DEV_BLOCK] =
 		"UPDATE devices SET state = 'blocked', decided_by = ?2,"
-		" decided_via = ?3, decided_at = ?4 WHERE mac = ?1",
+		" decided_via = ?3, decided_at = ?4, held_at = 0 WHERE mac = ?1",
 	[ST_DEV_CREATE_BLOCKED] =
 		"INSERT INTO devices (mac, state, first_seen, last_seen, decided_by,"
 		" decided_via, decided_at) VALUES (?1, 'blocked', ?4, 0, ?2, ?3, ?4)",
@@ -189,6 +220,16 @@ static const char *const st_sql[ST__COUNT] = {
 		" last_seen = coalesce(?3, last_seen) WHERE mac = ?1",
 	[ST_DEV_RESERVE] = "UPDATE devices SET reserved_ip = ?2 WHERE mac = ?1",
 	[ST_DEV_RESERVED_BY] = "SELECT mac FROM devices WHERE reserved_ip = ?1 AND mac != ?2",
+	[ST_DEV_HOLD] = "UPDATE devices SET held_at = ?2 WHERE mac = ?1",
+	[ST_DEV_KEY] = "UPDATE devices SET psk_keyid = ?2, psk_ssid = ?3, psk_hex = ?4 WHERE mac = ?1",
+	[ST_DEV_KEY_OWNER] = "SELECT mac FROM devices WHERE psk_keyid = ?1",
+	[ST_DEV_REMAC] = "UPDATE devices SET mac = ?2 WHERE mac = ?1",
+	[ST_AL_INSERT] = "INSERT INTO alerts (ts, kind, mac, message) VALUES (?1, ?2, ?3, ?4)",
+	[ST_AL_LIST] = "SELECT id, ts, kind, mac, message, acked_at, acked_by FROM"
+		" (SELECT * FROM alerts WHERE ?1 OR acked_at = 0 ORDER BY id DESC LIMIT ?2)"
+		" ORDER BY id",
+	[ST_AL_ACK] = "UPDATE alerts SET acked_at = ?2, acked_by = ?3 WHERE id = ?1 AND acked_at = 0",
+	[ST_AL_ACK_ALL] = "UPDATE alerts SET acked_at = ?1, acked_by = ?2 WHERE acked_at = 0",
 	[ST_EV_INSERT] =
 		"INSERT INTO events (ts, kind, action, mac, bss, actor, via, detail)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -734,7 +775,7 @@ static int observe_tx(struct reg *r, const struct reg_obs *o, bool *created)
 		    sqlite3_bind_int(st, 3, vlan) || sqlite3_bind_int64(st, 4, o->now) ||
 		    bind_str(st, 5, o->vendor) ||
 		    (conn < 0 ? sqlite3_bind_null(st, 6) : sqlite3_bind_int(st, 6, conn)) ||
-		    bind_str(st, 7, o->bss))
+		    bind_str(st, 7, o->bss) || bind_str(st, 8, conn == 1 ? o->port : NULL))
 			return bind_fail(r);
 		ret = st_done(r, st, "update device");
 		if (ret < 0)
@@ -745,7 +786,7 @@ static int observe_tx(struct reg *r, const struct reg_obs *o, bool *created)
 		if (bind_str(st, 1, o->mac) || bind_str(st, 2, reg_state_name(o->initial)) ||
 		    bind_str(st, 3, o->vendor) || bind_str(st, 4, o->bss) ||
 		    sqlite3_bind_int(st, 5, o->vlan) || sqlite3_bind_int(st, 6, conn == 1) ||
-		    sqlite3_bind_int64(st, 7, o->now))
+		    sqlite3_bind_int64(st, 7, o->now) || bind_str(st, 8, o->port))
 			return bind_fail(r);
 		ret = st_done(r, st, "create device");
 		if (ret < 0)
@@ -765,7 +806,8 @@ static int observe_tx(struct reg *r, const struct reg_obs *o, bool *created)
 		}
 		detail = sqlite3_str_finish(s);
 	}
-	return ev_insert(r, o->now, "conn", reg_obs_name(o->kind), o->mac, o->bss, NULL, detail);
+	return ev_insert(r, o->now, "conn", reg_obs_name(o->kind), o->mac, o->bss ? o->bss : o->port,
+			 NULL, detail);
 }
 
 int reg_observe(struct reg *r, const struct reg_obs *o, bool *created)
@@ -777,7 +819,7 @@ int reg_observe(struct reg *r, const struct reg_obs *o, bool *created)
 		*created = false;
 	if (!r || !o || !mac_ok(o->mac) || (unsigned)o->kind > REG_OBS_PRESENT ||
 	    (unsigned)o->initial >= REG_STATE_COUNT || o->vlan < 0 || o->vlan > 4095 ||
-	    !str_ok(o->bss) || !str_ok(o->vendor) || !str_ok(o->keyid))
+	    !str_ok(o->bss) || !str_ok(o->vendor) || !str_ok(o->keyid) || !str_ok(o->port))
 		return -EINVAL;
 
 	ret = tx_begin(r, false);
@@ -1169,6 +1211,349 @@ int reg_reserve(struct reg *r, const char *mac, const char *ip, const struct reg
 	return tx_end(r, reserve_tx(r, mac, ip, who, now), true);
 }
 
+/* ---- repair, keys, addresses ---- */
+
+static const struct reg_actor repair_actor = { "apgated", "repair" };
+
+static int alert_insert(struct reg *r, const char *kind, const char *mac, const char *message,
+			int64_t now)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_AL_INSERT];
+
+	if (sqlite3_bind_int64(st, 1, now) || bind_str(st, 2, kind) || bind_str(st, 3, mac) ||
+	    bind_str(st, 4, message))
+		return bind_fail(r);
+	return st_done(r, st, "insert alert");
+}
+
+static int set_held(struct reg *r, const char *mac, int64_t at)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_HOLD];
+	int ret;
+
+	if (bind_str(st, 1, mac) || sqlite3_bind_int64(st, 2, at))
+		return bind_fail(r);
+	ret = st_done(r, st, "hold");
+	return ret < 0 ? ret : sqlite3_changes(r->db) ? 0 : -ENOENT;
+}
+
+static int hold_tx(struct reg *r, const char *mac, const char *reason, int64_t now)
+{
+	_cleanup_sqlite_free_ char *state = NULL, *label = NULL, *msg = NULL;
+	int found = dev_state(r, mac, &state, &label), ret;
+
+	if (found <= 0)
+		return found < 0 ? found : -ENOENT;
+	if ((ret = set_held(r, mac, now)) < 0)
+		return ret;
+	if ((ret = ev_insert(r, now, "audit", "hold", mac, NULL, &repair_actor, reason)) < 0)
+		return ret;
+	msg = sqlite3_mprintf("%s%s%s%s keeps landing in the wrong place (%s); it is held in onboarding "
+			      "until someone approves, blocks, forgets or releases it",
+			      label ? label : "", label ? " (" : "", mac, label ? ")" : "", reason);
+	if (!msg)
+		return -ENOMEM;
+	return alert_insert(r, "repair_loop", mac, msg, now);
+}
+
+int reg_hold(struct reg *r, const char *mac, const char *reason, int64_t now)
+{
+	int ret;
+
+	if (!r || !mac_ok(mac) || !reason || !str_ok(reason))
+		return -EINVAL;
+	ret = tx_begin(r, true);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, hold_tx(r, mac, reason, now), true);
+}
+
+static int release_tx(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_GET];
+	int rc, ret;
+
+	if (bind_str(st, 1, mac))
+		return bind_fail(r);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_fail(r, rc, "get device");
+	if (sqlite3_column_int64(st, 21) == 0)
+		return -EALREADY;
+	sqlite3_reset(st);
+	if ((ret = set_held(r, mac, 0)) < 0)
+		return ret;
+	return ev_insert(r, now, "audit", "release", mac, NULL, who, NULL);
+}
+
+int reg_release(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now)
+{
+	int ret;
+
+	if (!r || !mac_ok(mac) || !actor_ok(who))
+		return -EINVAL;
+	ret = tx_begin(r, true);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, release_tx(r, mac, who, now), true);
+}
+
+int reg_audit_auto(struct reg *r, const char *mac, const char *bss, const char *action,
+		   const char *detail, int64_t now)
+{
+	int ret;
+
+	if (!r || !mac_ok(mac) || !action || !str_ok(bss) || !str_ok(action) || !str_ok(detail))
+		return -EINVAL;
+	ret = tx_begin(r, false);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, ev_insert(r, now, "audit", action, mac, bss, &repair_actor, detail), false);
+}
+
+static bool keyid_ok(const char *k)
+{
+	size_t n = k ? strlen(k) : 0;
+
+	if (n == 0 || n > 31)
+		return false;
+	for (; *k; k++)
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
+		      *k == '-' || *k == '_' || *k == '.'))
+			return false;
+	return true;
+}
+
+static bool hex64_ok(const char *h)
+{
+	if (!h || strlen(h) != 64)
+		return false;
+	for (; *h; h++)
+		if (util_hexval(*h) < 0)
+			return false;
+	return true;
+}
+
+static int set_key(struct reg *r, const char *mac, const char *keyid, const char *ssid,
+		   const char *hex)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_KEY];
+	int ret;
+
+	if (bind_str(st, 1, mac) || bind_str(st, 2, keyid) || bind_str(st, 3, ssid) ||
+	    bind_str(st, 4, hex))
+		return bind_fail(r);
+	ret = st_done(r, st, "set key");
+	if (ret == -EINVAL) /* the unique index: that keyid is taken */
+		return -EEXIST;
+	return ret < 0 ? ret : sqlite3_changes(r->db) ? 0 : -ENOENT;
+}
+
+static int key_tx(struct reg *r, const char *mac, const char *keyid, const char *ssid,
+		  const char *hex, const struct reg_actor *who, int64_t now)
+{
+	_cleanup_sqlite_free_ char *detail = NULL;
+	int ret = set_key(r, mac, keyid, ssid, hex);
+
+	if (ret < 0)
+		return ret;
+	detail = sqlite3_mprintf("keyid=%s, ssid=%s", keyid, ssid);
+	if (!detail)
+		return -ENOMEM;
+	return ev_insert(r, now, "audit", "key", mac, NULL, who, detail);
+}
+
+int reg_set_key(struct reg *r, const char *mac, const char *keyid, const char *ssid,
+		const char *psk_hex, const struct reg_actor *who, int64_t now)
+{
+	int ret;
+
+	if (!r || !mac_ok(mac) || !keyid_ok(keyid) || !ssid || !*ssid || strlen(ssid) > 32 ||
+	    !hex64_ok(psk_hex) || !actor_ok(who))
+		return -EINVAL;
+	ret = tx_begin(r, true);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, key_tx(r, mac, keyid, ssid, psk_hex, who, now), true);
+}
+
+static int revoke_tx(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now,
+		     char *keyid_out)
+{
+	struct reg_device *d = NULL;
+	_cleanup_sqlite_free_ char *detail = NULL;
+	int ret = reg_get(r, mac, &d);
+
+	if (ret < 0)
+		return ret;
+	if (!d->psk_keyid) {
+		reg_device_free(d);
+		return -EALREADY;
+	}
+	detail = sqlite3_mprintf("keyid=%s", d->psk_keyid);
+	if (keyid_out)
+		util_strlcpy(keyid_out, d->psk_keyid, 32);
+	reg_device_free(d);
+	if (!detail)
+		return -ENOMEM;
+	if ((ret = set_key(r, mac, NULL, NULL, NULL)) < 0)
+		return ret;
+	return ev_insert(r, now, "audit", "revoke", mac, NULL, who, detail);
+}
+
+int reg_revoke_key(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now,
+		   char keyid[32])
+{
+	int ret;
+
+	if (!r || !mac_ok(mac) || !actor_ok(who))
+		return -EINVAL;
+	ret = tx_begin(r, true);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, revoke_tx(r, mac, who, now, keyid), true);
+}
+
+int reg_key_owner(struct reg *r, const char *keyid, char mac[18])
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!r || !keyid || !mac)
+		return -EINVAL;
+	if (!keyid_ok(keyid))
+		return -ENOENT;
+	st = r->st[ST_DEV_KEY_OWNER];
+	if (bind_str(st, 1, keyid))
+		return bind_fail(r);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_fail(r, rc, "key owner");
+	util_strlcpy(mac, col_str(st, 0) ? col_str(st, 0) : "", 18);
+	return 0;
+}
+
+static int readdress_tx(struct reg *r, const char *old_mac, const char *new_mac, const char *why,
+			int64_t now)
+{
+	_cleanup_sqlite_free_ char *state = NULL, *label = NULL, *nstate = NULL, *nlabel = NULL;
+	_cleanup_sqlite_free_ char *detail = NULL;
+	int found, ret;
+
+	found = dev_state(r, old_mac, &state, &label);
+	if (found <= 0)
+		return found < 0 ? found : -ENOENT;
+	found = dev_state(r, new_mac, &nstate, &nlabel);
+	if (found < 0)
+		return found;
+	if (found) {
+		/* only a record nobody decided about gives way */
+		if (strcmp(nstate, "pending") && strcmp(nstate, "guest"))
+			return -EEXIST;
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_DELETE];
+		if (bind_str(st, 1, new_mac))
+			return bind_fail(r);
+		if ((ret = st_done(r, st, "drop placeholder")) < 0)
+			return ret;
+	}
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_REMAC];
+		if (bind_str(st, 1, old_mac) || bind_str(st, 2, new_mac))
+			return bind_fail(r);
+		if ((ret = st_done(r, st, "readdress")) < 0)
+			return ret;
+	}
+	detail = sqlite3_mprintf("was %s, %s", old_mac, why);
+	if (!detail)
+		return -ENOMEM;
+	return ev_insert(r, now, "audit", "readdress", new_mac, NULL, &repair_actor, detail);
+}
+
+int reg_readdress(struct reg *r, const char *old_mac, const char *new_mac, const char *why,
+		  int64_t now)
+{
+	int ret;
+
+	if (!r || !mac_ok(old_mac) || !mac_ok(new_mac) || !why || !str_ok(why) ||
+	    !strcmp(old_mac, new_mac))
+		return -EINVAL;
+	ret = tx_begin(r, true);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, readdress_tx(r, old_mac, new_mac, why, now), true);
+}
+
+/* ---- alerts ---- */
+
+int64_t reg_alert_add(struct reg *r, const char *kind, const char *mac, const char *message,
+		      int64_t now)
+{
+	int ret;
+
+	if (!r || !kind || !*kind || !message || (mac && !mac_ok(mac)) || !str_ok(kind) ||
+	    !str_ok(message))
+		return -EINVAL;
+	ret = tx_begin(r, false);
+	if (ret < 0)
+		return ret;
+	ret = tx_end(r, alert_insert(r, kind, mac, message, now), false);
+	return ret < 0 ? ret : sqlite3_last_insert_rowid(r->db);
+}
+
+int reg_alerts(struct reg *r, bool all, unsigned limit, reg_alert_cb cb, void *ud)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!r || !cb)
+		return -EINVAL;
+	if (sqlite3_stmt_busy(r->st[ST_AL_LIST]))
+		return -EBUSY;
+	st = r->st[ST_AL_LIST];
+	if (sqlite3_bind_int(st, 1, all) || sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1))
+		return bind_fail(r);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reg_alert a = {
+			.id = sqlite3_column_int64(st, 0), .ts = sqlite3_column_int64(st, 1),
+			.kind = col_str(st, 2), .mac = col_str(st, 3), .message = col_str(st, 4),
+			.acked_at = sqlite3_column_int64(st, 5), .acked_by = col_str(st, 6),
+		};
+		int ret = cb(&a, ud);
+		if (ret)
+			return ret;
+	}
+	return rc == SQLITE_DONE ? 0 : db_fail(r, rc, "list alerts");
+}
+
+int reg_alert_ack(struct reg *r, int64_t id, const struct reg_actor *who, int64_t now)
+{
+	int ret, n;
+
+	if (!r || id < 0 || !actor_ok(who))
+		return -EINVAL;
+	ret = tx_begin(r, false);
+	if (ret < 0)
+		return ret;
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[id ? ST_AL_ACK : ST_AL_ACK_ALL];
+		if (id ? (sqlite3_bind_int64(st, 1, id) || sqlite3_bind_int64(st, 2, now) ||
+			  bind_str(st, 3, who->who))
+		       : (sqlite3_bind_int64(st, 1, now) || bind_str(st, 2, who->who)))
+			ret = bind_fail(r);
+		else
+			ret = st_done(r, st, "acknowledge alert");
+	}
+	n = sqlite3_changes(r->db);
+	ret = tx_end(r, ret, false);
+	if (ret < 0)
+		return ret;
+	return id && n == 0 ? -ENOENT : n;
+}
+
 /* ---- queries ---- */
 
 /* Fills d from a DEV_COLS row; strings point into the statement. */
@@ -1207,6 +1592,11 @@ static void row_device(sqlite3_stmt *st, struct reg_device *d)
 	d->dhcp_options = (char *)col_str(st, 18);
 	d->dhcp_hostname = (char *)col_str(st, 19);
 	d->reserved_ip = (char *)col_str(st, 20);
+	d->held_at = sqlite3_column_int64(st, 21);
+	d->port = (char *)col_str(st, 22);
+	d->psk_keyid = (char *)col_str(st, 23);
+	d->psk_ssid = (char *)col_str(st, 24);
+	d->psk_hex = (char *)col_str(st, 25);
 }
 
 void reg_device_free(struct reg_device *d)
@@ -1225,6 +1615,10 @@ void reg_device_free(struct reg_device *d)
 	free(d->dhcp_options);
 	free(d->dhcp_hostname);
 	free(d->reserved_ip);
+	free(d->port);
+	free(d->psk_keyid);
+	free(d->psk_ssid);
+	free(d->psk_hex);
 	free(d);
 }
 
@@ -1259,7 +1653,8 @@ int reg_get(struct reg *r, const char *mac, struct reg_device **out)
 	 * reg_device_free() frees only copies. */
 	char **strs[] = { &d->label, &d->owner, &d->vendor, &d->hostname, &d->ip,
 			  &d->bss, &d->decided_by, &d->decided_via, &d->dhcp_vendor_class,
-			  &d->dhcp_options, &d->dhcp_hostname, &d->reserved_ip };
+			  &d->dhcp_options, &d->dhcp_hostname, &d->reserved_ip, &d->port,
+			  &d->psk_keyid, &d->psk_ssid, &d->psk_hex };
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
 		if (dup_str(strs[i]) < 0) {
 			for (size_t j = i; j < ARRAY_SIZE(strs); j++)

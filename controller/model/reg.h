@@ -40,7 +40,7 @@ enum reg_type {
 };
 #define REG_STATE_COUNT 4
 
-#define REG_SCHEMA_VERSION 3         /* the newest schema this build writes */
+#define REG_SCHEMA_VERSION 4         /* the newest schema this build writes */
 #define REG_STR_MAX 65536              /* bytes per stored string */
 #define REG_CONN_KEEP_DEFAULT 100000u  /* see reg_set_conn_keep() */
 
@@ -79,6 +79,11 @@ struct reg_device {
 	char *dhcp_options;      /* option 55 as "1,3,6,15,..." */
 	char *dhcp_hostname;     /* option 12, the client's own name */
 	char *reserved_ip;       /* fixed DHCP address (reg_reserve()), or NULL */
+	int64_t held_at;         /* repair gave up at (reg_hold()); 0 = not held */
+	char *port;              /* wired port last seen behind, or NULL */
+	char *psk_keyid;         /* its own key (reg_set_key()), or NULL */
+	char *psk_ssid;          /* the SSID that key was derived for */
+	char *psk_hex;           /* the 64-hex WPA2 PSK hostapd reads (a secret) */
 };
 void reg_device_free(struct reg_device *d);
 
@@ -118,6 +123,9 @@ struct reg_obs {
 	int vlan;                  /* 0 = unknown */
 	const char *vendor;        /* stored only if the device has none yet */
 	const char *keyid;         /* may be NULL; kept in the event detail */
+	const char *port;          /* wired port (CONNECTED, PRESENT): stored in
+				    * the device's port; the event's bss column
+				    * shows it when bss is NULL */
 	enum reg_state initial;    /* state if this creates the device */
 	int64_t now;
 };
@@ -219,6 +227,61 @@ int reg_forget(struct reg *r, const char *mac, const struct reg_actor *who, int6
  * addresses make sense (inside a zone, not a gateway) is the caller's rule. */
 int reg_reserve(struct reg *r, const char *mac, const char *ip, const struct reg_actor *who,
 		int64_t now);
+
+/* --- Repair (ctl's automatic fixes): audited as actor "apgated" via "repair". --- */
+/* Holds the device: repair gave up on it (policy then keeps it in
+ * onboarding) until a person decides (approve, block and forget clear the
+ * hold) or releases it. Audit "hold" with detail reason, and an alert of
+ * kind "repair_loop" in the same durable transaction. -ENOENT unknown. */
+int reg_hold(struct reg *r, const char *mac, const char *reason, int64_t now);
+/* Clears a hold; audit "release". -ENOENT unknown, -EALREADY not held. */
+int reg_release(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now);
+/* An audit entry for something apgated did by itself (action "repair",
+ * "steer", ...; detail says what and why). synchronous=NORMAL. */
+int reg_audit_auto(struct reg *r, const char *mac, const char *bss, const char *action,
+		   const char *detail, int64_t now);
+
+/* --- Per-device keys (PPSK) --- */
+/* Gives the device its key: keyid (1-31 of [A-Za-z0-9_.-], unique: -EEXIST
+ * when another device has it), the SSID it was derived for and the 64-hex
+ * PSK. Replaces an earlier key. Audit "key" (detail "keyid=K, ssid=S";
+ * never the key). Durable. -ENOENT unknown device. */
+int reg_set_key(struct reg *r, const char *mac, const char *keyid, const char *ssid,
+		const char *psk_hex, const struct reg_actor *who, int64_t now);
+/* Removes the device's key; audit "revoke" (detail "keyid=K"); the keyid
+ * is copied to keyid (may be NULL). -ENOENT unknown, -EALREADY no key. */
+int reg_revoke_key(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now,
+		   char keyid[32]);
+/* The MAC of the device that holds keyid. -ENOENT if nobody does. */
+int reg_key_owner(struct reg *r, const char *keyid, char mac[18]);
+/* The device old_mac showed up as new_mac (recognised by its key: phones
+ * rotate private addresses). Its record, decisions and key move to
+ * new_mac; a record new_mac already had is dropped if nobody decided about
+ * it (pending or guest), else -EEXIST. Audit "readdress" under new_mac,
+ * detail "was OLD, <why>". -ENOENT old_mac unknown. Durable. */
+int reg_readdress(struct reg *r, const char *old_mac, const char *new_mac, const char *why,
+		  int64_t now);
+
+/* --- Alerts: what an admin should look at --- */
+struct reg_alert {
+	int64_t id;
+	int64_t ts;
+	const char *kind;     /* "repair_loop", ... */
+	const char *mac;      /* may be NULL */
+	const char *message;  /* plain words for people */
+	int64_t acked_at;     /* 0 = open */
+	const char *acked_by;
+};
+typedef int (*reg_alert_cb)(const struct reg_alert *a, void *ud);
+/* Returns the new alert's id (> 0) or a negative errno. mac may be NULL. */
+int64_t reg_alert_add(struct reg *r, const char *kind, const char *mac, const char *message,
+		      int64_t now);
+/* The newest `limit` alerts (0 = all), oldest first; only open ones unless
+ * all. Strings valid during the callback; nested calls -EBUSY. */
+int reg_alerts(struct reg *r, bool all, unsigned limit, reg_alert_cb cb, void *ud);
+/* Acknowledges alert id (0 = every open one). Returns how many were
+ * acknowledged; -ENOENT for an id that is unknown or already acknowledged. */
+int reg_alert_ack(struct reg *r, int64_t id, const struct reg_actor *who, int64_t now);
 
 /* --- Queries --- */
 /* On success *out is a new record the caller frees with reg_device_free(). */

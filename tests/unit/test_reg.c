@@ -1571,6 +1571,182 @@ static void v1_file_migrates_to_v2_keeping_everything(void **state)
 	}
 }
 
+
+/* ---- v4: hold, keys, readdress, ports, alerts ---- */
+
+
+
+struct alerts {
+	size_t n;
+	char kind[8][32], mac[8][18], msg[8][256];
+	int64_t id[8], acked[8];
+};
+
+static int alert_cb(const struct reg_alert *a, void *ud)
+{
+	struct alerts *v = ud;
+
+	assert_true(v->n < 8);
+	snprintf(v->kind[v->n], sizeof(v->kind[0]), "%s", a->kind);
+	snprintf(v->mac[v->n], sizeof(v->mac[0]), "%s", a->mac ? a->mac : "");
+	snprintf(v->msg[v->n], sizeof(v->msg[0]), "%s", a->message);
+	v->id[v->n] = a->id;
+	v->acked[v->n] = a->acked_at;
+	v->n++;
+	return 0;
+}
+
+static void hold_alerts_and_decisions_clear_it(void **state)
+{
+	struct fx *f = *state;
+	struct reg_approval biz = { .cls = REG_CLASS_BUSINESS, .label = "Till 1" };
+	struct alerts al = { 0 };
+	struct evs audit = { 0 };
+	struct reg_device *d;
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1000, NULL), 0);
+	assert_int_equal(reg_approve(f->r, MAC_A, &biz, &anna, 2000), 0);
+	assert_int_equal(reg_hold(f->r, MAC_A, "3 fixes in 600 s", 3000), 0);
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->held_at, 3000);
+	assert_int_equal(d->state, REG_APPROVED); /* the decision stays; policy holds it */
+	reg_device_free(d);
+	assert_int_equal(reg_alerts(f->r, false, 0, alert_cb, &al), 0);
+	assert_int_equal(al.n, 1);
+	assert_string_equal(al.kind[0], "repair_loop");
+	assert_string_equal(al.mac[0], MAC_A);
+	assert_non_null(strstr(al.msg[0], "Till 1"));
+	assert_non_null(strstr(al.msg[0], "3 fixes in 600 s"));
+	assert_int_equal(audit_entries(f->r, &audit), 2);
+	assert_string_equal(audit.e[1].action, "hold");
+	assert_string_equal(audit.e[1].actor, "apgated");
+	assert_string_equal(audit.e[1].via, "repair");
+	evs_free(&audit);
+
+	/* release: audited; twice is -EALREADY */
+	assert_int_equal(reg_release(f->r, MAC_A, &anna, 4000), 0);
+	assert_int_equal(reg_release(f->r, MAC_A, &anna, 4001), -EALREADY);
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->held_at, 0);
+	reg_device_free(d);
+	/* a decision clears a hold too */
+	assert_int_equal(reg_hold(f->r, MAC_A, "again", 5000), 0);
+	assert_int_equal(reg_block(f->r, MAC_A, &anna, 6000), 0);
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->held_at, 0);
+	reg_device_free(d);
+	assert_int_equal(reg_hold(f->r, MAC_B, "x", 1), -ENOENT);
+
+	/* acknowledging */
+	al.n = 0;
+	assert_int_equal(reg_alerts(f->r, false, 0, alert_cb, &al), 0);
+	assert_int_equal(al.n, 2);
+	assert_int_equal(reg_alert_ack(f->r, al.id[0], &anna, 7000), 1);
+	assert_int_equal(reg_alert_ack(f->r, al.id[0], &anna, 7000), -ENOENT);
+	al.n = 0;
+	assert_int_equal(reg_alerts(f->r, false, 0, alert_cb, &al), 0);
+	assert_int_equal(al.n, 1);
+	al.n = 0;
+	assert_int_equal(reg_alerts(f->r, true, 0, alert_cb, &al), 0);
+	assert_int_equal(al.n, 2);
+	assert_int_equal(al.acked[0], 7000);
+	assert_true(reg_alert_add(f->r, "other", NULL, "no device", 8000) > 0);
+	assert_int_equal(reg_alert_ack(f->r, 0, &anna, 9000), 2);
+	assert_int_equal(reg_alert_add(f->r, "x", "not-a-mac", "m", 1), -EINVAL);
+}
+
+#define HEX_A "f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e"
+
+static void keys_are_unique_revocable_and_follow_a_new_address(void **state)
+{
+	struct fx *f = *state;
+	struct reg_approval biz = { .cls = REG_CLASS_BUSINESS, .label = "Tablet" };
+	struct evs audit = { 0 };
+	struct reg_device *d;
+	char mac[18], kid[32];
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1000, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_B, "wlan0", 1000, NULL), 0);
+	assert_int_equal(reg_approve(f->r, MAC_A, &biz, &anna, 2000), 0);
+	assert_int_equal(reg_set_key(f->r, MAC_A, "apg-0001", "Shop", HEX_A, &anna, 3000), 0);
+	assert_int_equal(reg_set_key(f->r, MAC_B, "apg-0001", "Shop", HEX_A, &anna, 3000), -EEXIST);
+	assert_int_equal(reg_set_key(f->r, MAC_B, "bad key", "Shop", HEX_A, &anna, 3000), -EINVAL);
+	assert_int_equal(reg_set_key(f->r, MAC_B, "k", "Shop", "abc", &anna, 3000), -EINVAL);
+	assert_int_equal(reg_key_owner(f->r, "apg-0001", mac), 0);
+	assert_string_equal(mac, MAC_A);
+	assert_int_equal(reg_key_owner(f->r, "apg-9999", mac), -ENOENT);
+	d = get(f->r, MAC_A);
+	assert_string_equal(d->psk_keyid, "apg-0001");
+	assert_string_equal(d->psk_ssid, "Shop");
+	assert_string_equal(d->psk_hex, HEX_A);
+	reg_device_free(d);
+
+	/* the tablet shows up with a new private address, after a DHCP stub
+	 * was made for it: the record moves, the stub goes */
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_C, "wlan0", 4000, NULL), 0);
+	assert_int_equal(reg_readdress(f->r, MAC_A, MAC_C, "recognised by its key apg-0001", 5000), 0);
+	assert_int_equal(reg_get(f->r, MAC_A, &d), -ENOENT);
+	d = get(f->r, MAC_C);
+	assert_int_equal(d->state, REG_APPROVED);
+	assert_string_equal(d->label, "Tablet");
+	assert_string_equal(d->psk_keyid, "apg-0001");
+	reg_device_free(d);
+	assert_int_equal(reg_key_owner(f->r, "apg-0001", mac), 0);
+	assert_string_equal(mac, MAC_C);
+	/* a decided record does not give way */
+	assert_int_equal(reg_block(f->r, MAC_D, &anna, 5500), 0);
+	assert_int_equal(reg_readdress(f->r, MAC_C, MAC_D, "x", 6000), -EEXIST);
+	assert_int_equal(reg_readdress(f->r, MAC_A, MAC_B, "x", 6000), -ENOENT);
+
+	/* revoke */
+	assert_int_equal(reg_revoke_key(f->r, MAC_C, &anna, 7000, kid), 0);
+	assert_string_equal(kid, "apg-0001");
+	assert_int_equal(reg_revoke_key(f->r, MAC_C, &anna, 7000, NULL), -EALREADY);
+	assert_int_equal(reg_key_owner(f->r, "apg-0001", mac), -ENOENT);
+	assert_int_equal(audit_entries(f->r, &audit), 5);
+	assert_string_equal(audit.e[1].action, "key");
+	assert_string_equal(audit.e[1].detail, "keyid=apg-0001, ssid=Shop"); /* never the key */
+	assert_string_equal(audit.e[2].action, "readdress");
+	assert_string_equal(audit.e[2].mac, MAC_C);
+	assert_string_equal(audit.e[2].detail, "was " MAC_A ", recognised by its key apg-0001");
+	assert_string_equal(audit.e[4].action, "revoke");
+	evs_free(&audit);
+}
+
+static void wired_port_is_recorded(void **state)
+{
+	struct fx *f = *state;
+	struct reg_obs o = { .kind = REG_OBS_PRESENT, .mac = MAC_A, .port = "eth1", .now = 1000,
+			     .initial = REG_PENDING };
+	struct reg_device *d;
+	bool created = false;
+	struct evs all = { 0 };
+
+	assert_int_equal(reg_observe(f->r, &o, &created), 0);
+	assert_true(created);
+	d = get(f->r, MAC_A);
+	assert_string_equal(d->port, "eth1");
+	assert_null(d->bss);
+	assert_true(d->connected);
+	reg_device_free(d);
+	o.port = "eth2";
+	o.now = 2000;
+	assert_int_equal(reg_observe(f->r, &o, &created), 0);
+	assert_false(created);
+	d = get(f->r, MAC_A);
+	assert_string_equal(d->port, "eth2");
+	reg_device_free(d);
+	/* a Wi-Fi observation keeps the port */
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 3000, NULL), 0);
+	d = get(f->r, MAC_A);
+	assert_string_equal(d->port, "eth2");
+	assert_string_equal(d->bss, "wlan0");
+	reg_device_free(d);
+	assert_int_equal(reg_events(f->r, 0, 0, collect, &all), 0);
+	assert_string_equal(all.e[0].bss, "eth1");
+	evs_free(&all);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1603,6 +1779,9 @@ int main(void)
 		T(lease_hostile_values_are_data),
 		T(lease_bad_arguments_are_einval),
 		T(v1_file_migrates_to_v2_keeping_everything),
+		T(hold_alerts_and_decisions_clear_it),
+		T(keys_are_unique_revocable_and_follow_a_new_address),
+		T(wired_port_is_recorded),
 		cmocka_unit_test(names_round_trip),
 	};
 	shim_install();
