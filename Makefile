@@ -46,7 +46,9 @@ OUI_SRC   := controller/model/oui.c
 POLICY_SRC := controller/model/policy.c
 HAPD_SRC  := controller/io/hapd_ev.c controller/io/hapd.c
 DNSM_SRC  := controller/io/dnsm.c
-CTL_SRC   := controller/ctl/ctl.c
+CTL_SRC   = controller/ctl/ctl.c controller/ctl/ctl_acl.c controller/ctl/ctl_repair.c \
+            controller/ctl/ctl_keys.c controller/ctl/ctl_ports.c controller/model/place.c \
+            $(WPORT_SRC) $(HFILES_SRC)
 FW_SRC    := controller/io/fw.c controller/io/fw_plan.c
 FW_IPTC_SRC := $(FW_SRC) controller/io/fw_iptc.c
 FRONT_SRC := controller/front/adm.c controller/front/captive.c
@@ -75,7 +77,7 @@ UNIT_TESTS += test_fw test_fw_iptc
 UNIT_TESTS += test_brport
 UNIT_TESTS += test_wport
 UNIT_TESTS += test_hconf
-UNIT_TESTS += test_ctl_acl
+UNIT_TESTS += test_ctl_acl test_ctl_repair test_place
 UNIT_TESTS += test_hfiles test_qr
 test_captive_SRC   := tests/unit/test_captive.c $(CORE_SRC) controller/front/captive.c
 test_policy_SRC    := tests/unit/test_policy.c $(POLICY_SRC)
@@ -88,6 +90,7 @@ test_dnsm_SRC      := tests/unit/test_dnsm.c $(CORE_SRC) $(DNSM_SRC)
 test_oui_SRC       := tests/unit/test_oui.c $(CORE_SRC) $(OUI_SRC)
 test_adm_SRC       := tests/unit/test_adm.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
                       $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC)
+test_adm_LIBS      := $(NL_LIBS) $(CRYPTO_LIBS)
 test_fw_SRC        := tests/unit/test_fw.c $(CORE_SRC) $(FW_SRC)
 test_fw_iptc_SRC   := tests/unit/test_fw_iptc.c $(CORE_SRC) $(FW_IPTC_SRC)
 test_fw_iptc_LIBS  := $(IPTC_LIBS)
@@ -102,6 +105,10 @@ test_qr_SRC        := tests/unit/test_qr.c $(CORE_SRC) $(QR_SRC)
 test_qr_LIBS       := $(QR_LIBS)
 test_ctl_acl_SRC   := tests/unit/test_ctl_acl.c tests/peer/hapd_peer.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) \
                       $(OUI_SRC) $(POLICY_SRC) $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC)
+test_ctl_acl_LIBS  := $(NL_LIBS) $(CRYPTO_LIBS)
+test_ctl_repair_SRC  := $(subst test_ctl_acl.c,test_ctl_repair.c,$(test_ctl_acl_SRC))
+test_ctl_repair_LIBS := $(NL_LIBS) $(CRYPTO_LIBS)
+test_place_SRC     := tests/unit/test_place.c controller/model/place.c $(POLICY_SRC) $(CORE_SRC) $(CFG_SRC)
 
 BINS := $(BUILD)/apgated $(BUILD)/apgatectl $(BUILD)/fakehapd $(BUILD)/apgate-dhcp-script \
         $(BUILD)/apgate-hostapd-conf

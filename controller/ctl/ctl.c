@@ -1,4 +1,4 @@
-#include "ctl.h"
+#include "ctl_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,52 +21,6 @@
 
 #define ENFORCE_RETRY_MS 2000
 
-/* Latency histogram: LAT_BUCKETS buckets of LAT_STEP_US, the last one open. */
-#define LAT_STEP_US 5
-#define LAT_BUCKETS 2000
-
-struct bss_client {
-	struct ctl *ctl;
-	char *ifname;
-	enum cfg_zone zone;
-	struct hapd_conn *conn;
-};
-
-struct watch {
-	unsigned id;
-	ctl_watch_cb cb;
-	void *ud;
-	void (*destroy)(void *);
-	bool removed;
-};
-
-struct ctl {
-	struct event_base *base;
-	const struct cfg *cfg;
-	struct reg *reg;
-	const struct oui *oui;
-	struct ctl_enforcers enf;
-	struct event *retry_ev;     /* rebuild again after an enforcer failed */
-	/* MACs with a line in dnsmasq's hosts file as last written, sorted: a
-	 * decision about any other device that does not give it a line leaves
-	 * the file as it is, without walking the registry. */
-	char (*host_macs)[MAC_STR_LEN];
-	unsigned n_host_macs;
-
-	struct bss_client **bss;
-	unsigned n_bss;
-
-	struct watch *watches;
-	unsigned n_watch, cap_watch, next_watch_id;
-	int notifying;
-
-	unsigned long applied, failed;
-	unsigned long lat[LAT_BUCKETS];
-	double lat_max_us;
-	long long first_ns, last_ns; /* monotonic, first and last applied event */
-	long long started_ms;
-};
-
 /* ---- watchers ---- */
 
 static void watch_compact(struct ctl *c)
@@ -81,7 +35,7 @@ static void watch_compact(struct ctl *c)
 	c->n_watch = k;
 }
 
-static void notify(struct ctl *c)
+void ctl_notify(struct ctl *c)
 {
 	c->notifying++;
 	/* n_watch is re-read each round: a watcher added now is told too. */
@@ -360,6 +314,10 @@ int ctl_enforce_all(struct ctl *c)
 		if (r == 0)
 			r = dnsm_hosts_apply(c, &l);
 	}
+	if (r == 0)
+		r = acl_write_files(c);
+	if (r == 0)
+		r = keys_sync(c, false);
 	if (r < 0) {
 		log_err("enforcement incomplete; retrying in %d ms", ENFORCE_RETRY_MS);
 		schedule_retry(c);
@@ -368,19 +326,9 @@ int ctl_enforce_all(struct ctl *c)
 	return r;
 }
 
-/* ---- hostapd's MAC lists (ACCEPT_ACL / DENY_ACL) ----
- *
- * Desired state, from policy: approved business devices are in the accept
- * list of every work BSS, with VLAN_ID = [zone work] vlan (none when 0);
- * blocked devices are in the deny list of every BSS (hostapd kicks them on
- * DENY_ACL ADD_MAC); everybody else is in neither. hostapd 2.10 keeps these
- * lists in memory only, so after every (re)attach they are rebuilt whole
- * (CLEAR + ADD_MAC), and a decision sends only what changes for its device.
- * ADD_MAC of a listed MAC does not update its VLAN: DEL_MAC comes first.
- * Requests are queued on the BSS's connection (never blocking the loop); a
- * BSS that is not attached gets everything at its next resync. */
+/* ---- hostapd commands ---- */
 
-static void acl_reply(int err, const char *reply, size_t len, void *ud)
+static void send_reply(int err, const char *reply, size_t len, void *ud)
 {
 	char *cmd = ud;
 
@@ -392,11 +340,9 @@ static void acl_reply(int err, const char *reply, size_t len, void *ud)
 	free(cmd);
 }
 
-static void acl_send(struct bss_client *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void acl_send(struct bss_client *b, const char *fmt, ...)
+void ctl_send(struct bss_client *b, const char *fmt, ...)
 {
-	char buf[128], *cmd;
+	char buf[512], *cmd;
 	va_list ap;
 	int r;
 
@@ -409,7 +355,7 @@ static void acl_send(struct bss_client *b, const char *fmt, ...)
 	if (!cmd)
 		return;
 	snprintf(cmd, n, "%s: %s", b->ifname, buf);
-	r = hapd_request(b->conn, buf, acl_reply, cmd);
+	r = hapd_request(b->conn, buf, send_reply, cmd);
 	if (r < 0) {
 		if (r != -ENOTCONN) /* not attached: the resync sends it all */
 			log_err("hostapd: %s: %s", cmd, strerror(-r));
@@ -417,92 +363,19 @@ static void acl_send(struct bss_client *b, const char *fmt, ...)
 	}
 }
 
-static bool acl_on(const struct ctl *c)
+struct bss_client *ctl_bss_by_name(struct ctl *c, const char *ifname)
 {
-	return c->cfg->enforce;
-}
-
-/* " VLAN_ID=<n>" for the work zone, "" without a VLAN */
-static void acl_vlan(const struct ctl *c, char *buf, size_t len)
-{
-	unsigned v = c->cfg->zones[CFG_ZONE_WORK].vlan;
-
-	if (v)
-		snprintf(buf, len, " VLAN_ID=%u", v);
-	else
-		buf[0] = 0;
-}
-
-struct acl_walk {
-	struct ctl *c;
-	struct bss_client *b;
-	char vlan[24];
-};
-
-static int acl_add_one(const struct reg_device *d, void *ud)
-{
-	struct acl_walk *w = ud;
-	enum policy_access a = policy_access(d);
-	char canon[MAC_STR_LEN];
-
-	if (mac_canon(d->mac, canon) < 0)
-		return 0;
-	if (a == POLICY_BLOCKED)
-		acl_send(w->b, "DENY_ACL ADD_MAC %s", canon);
-	else if (a == POLICY_WORK && w->b->zone == CFG_ZONE_WORK)
-		acl_send(w->b, "ACCEPT_ACL ADD_MAC %s%s", canon, w->vlan);
-	return 0;
-}
-
-/* Makes one BSS's lists equal the registry. */
-static void acl_sync_bss(struct ctl *c, struct bss_client *b)
-{
-	struct acl_walk w = { c, b, "" };
-	int r;
-
-	if (!acl_on(c))
-		return;
-	acl_vlan(c, w.vlan, sizeof(w.vlan));
-	acl_send(b, "ACCEPT_ACL CLEAR");
-	acl_send(b, "DENY_ACL CLEAR");
-	r = reg_list(c->reg, NULL, acl_add_one, &w);
-	if (r < 0)
-		log_err("hostapd: %s: cannot list the registry for the MAC lists: %s", b->ifname,
-			strerror(-r));
-	else
-		log_info("hostapd: %s: accept and deny lists rebuilt from the registry", b->ifname);
-}
-
-/* One device's lists on every BSS, for its new access a. Sends the
- * removals first, so a change of VLAN is DEL_MAC then ADD_MAC. */
-static void acl_device(struct ctl *c, const char *canon, enum policy_access a)
-{
-	char vlan[24];
-
-	if (!acl_on(c))
-		return;
-	acl_vlan(c, vlan, sizeof(vlan));
-	for (unsigned i = 0; i < c->n_bss; i++) {
-		struct bss_client *b = c->bss[i];
-		if (!b)
-			continue;
-		if (b->zone == CFG_ZONE_WORK) {
-			acl_send(b, "ACCEPT_ACL DEL_MAC %s", canon);
-			if (a == POLICY_WORK)
-				acl_send(b, "ACCEPT_ACL ADD_MAC %s%s", canon, vlan);
-		}
-		if (a == POLICY_BLOCKED)
-			acl_send(b, "DENY_ACL ADD_MAC %s", canon);
-		else
-			acl_send(b, "DENY_ACL DEL_MAC %s", canon);
-	}
+	for (unsigned i = 0; ifname && i < c->n_bss; i++)
+		if (c->bss[i] && !strcmp(c->bss[i]->ifname, ifname))
+			return c->bss[i];
+	return NULL;
 }
 
 /* Brings the enforcers in line with one device's registry record (or its
  * absence: forgotten devices are onboarding again). The firewall takes the
  * fast path (one mangle commit); dnsmasq's hosts file is rewritten whole,
  * and dnsmasq signalled only if it changed. */
-static void enforce_device(struct ctl *c, const char *mac)
+void ctl_enforce_device(struct ctl *c, const char *mac)
 {
 	struct reg_device *d = NULL;
 	struct fw_dev fd = { .v = FW_ONBOARDING };
@@ -522,12 +395,19 @@ static void enforce_device(struct ctl *c, const char *mac)
 		fd.v = fw_verdict_of(a);
 		wants_line = fd.v == FW_BLOCKED || d->reserved_ip;
 	}
-	reg_device_free(d);
 	if (r < 0 && r != -ENOENT) {
 		schedule_retry(c);
 		return;
 	}
-	acl_device(c, canon, a);
+	/* a connected station that must move is asked to (802.11v) before the
+	 * deny on its BSS kicks it: repair sends that deny */
+	acl_device(c, canon, a,
+		   c->cfg->repair.enabled && d && d->connected && d->bss ? ctl_bss_by_name(c, d->bss) : NULL);
+	acl_write_files(c);
+	keys_sync(c, false);
+	if (d)
+		ports_on_device(c, d);
+	reg_device_free(d);
 	if (c->enf.fw) {
 		memcpy(fd.mac, m.b, 6);
 		r = fw_update_device(c->enf.fw, &fd);
@@ -548,16 +428,16 @@ static void enforce_device(struct ctl *c, const char *mac)
 
 /* ---- hostapd events into the registry ---- */
 
-static void lat_record(struct ctl *c, long long ns)
+void lat_hist_add(struct lat_hist *h, long long ns)
 {
 	double us = (double)ns / 1000.0;
 	unsigned b = (unsigned)(us / LAT_STEP_US);
 
 	if (b >= LAT_BUCKETS)
 		b = LAT_BUCKETS - 1;
-	c->lat[b]++;
-	if (us > c->lat_max_us)
-		c->lat_max_us = us;
+	h->n[b]++;
+	if (us > h->max_us)
+		h->max_us = us;
 }
 
 static int observe(struct bss_client *b, enum reg_obs_kind kind, const char *mac, int vlan,
@@ -590,7 +470,7 @@ static int observe(struct bss_client *b, enum reg_obs_kind kind, const char *mac
 			 cfg_zone_name(b->zone), vendor ? vendor : "unknown",
 			 reg_state_name(o.initial));
 		if (o.initial != REG_PENDING) /* a visitor: guest access at once */
-			enforce_device(c, mac);
+			ctl_enforce_device(c, mac);
 	}
 	return 0;
 }
@@ -607,6 +487,8 @@ static void on_event(struct hapd_conn *conn, const struct hapd_ev *ev, void *ud)
 	switch (ev->type) {
 	case HAPD_EV_STA_CONNECTED:
 		kind = REG_OBS_CONNECTED;
+		if (ev->keyid[0]) /* before observing: it may be a known device's new address */
+			keys_on_connected(b, ev->mac, ev->keyid);
 		break;
 	case HAPD_EV_STA_DISCONNECTED:
 		kind = REG_OBS_DISCONNECTED;
@@ -626,6 +508,9 @@ static void on_event(struct hapd_conn *conn, const struct hapd_ev *ev, void *ud)
 	case HAPD_EV_TERMINATING:
 		log_info("hostapd: %s terminating", b->ifname);
 		return;
+	case HAPD_EV_BSS_TM_RESP:
+		repair_on_btm_resp(b, ev->mac, ev->status_code);
+		return;
 	default:
 		log_debug("hostapd: %s: %s %s (not acted on yet)", b->ifname, ev->name, ev->mac);
 		return;
@@ -635,9 +520,13 @@ static void on_event(struct hapd_conn *conn, const struct hapd_ev *ev, void *ud)
 		if (!c->applied++)
 			c->first_ns = t1;
 		c->last_ns = t1;
-		lat_record(c, t1 - t0);
+		lat_hist_add(&c->lat, t1 - t0);
 	}
-	notify(c);
+	if (kind == REG_OBS_CONNECTED)
+		repair_on_connected(b, ev->mac);
+	else if (kind == REG_OBS_DISCONNECTED)
+		repair_on_disconnected(b, ev->mac);
+	ctl_notify(c);
 }
 
 static void on_link(struct hapd_conn *conn, bool attached, void *ud)
@@ -662,6 +551,8 @@ static void on_resync(struct hapd_conn *conn, const struct hapd_sta *stas, unsig
 	/* hostapd's lists are lost when it restarts: every attach rebuilds them
 	 * (queued before anything a decision sends from now on) */
 	acl_sync_bss(b->ctl, b);
+	keys_sync(b->ctl, true);
+	repair_query_radio(b);
 	if (!macs) {
 		log_err("resync of %s: out of memory", b->ifname);
 		return;
@@ -672,6 +563,9 @@ static void on_resync(struct hapd_conn *conn, const struct hapd_sta *stas, unsig
 		if (observe(b, REG_OBS_PRESENT, stas[i].mac, stas[i].vlan_id, stas[i].keyid) == 0)
 			macs[k++] = stas[i].mac;
 	}
+	for (unsigned i = 0; i < n; i++)
+		if (stas[i].authorized)
+			repair_on_station(b, &stas[i]);
 	r = reg_resync_bss(b->ctl->reg, b->ifname, macs, k, util_now_ms());
 	if (r < 0)
 		log_err("resync of %s: %s", b->ifname, strerror(-r));
@@ -679,7 +573,7 @@ static void on_resync(struct hapd_conn *conn, const struct hapd_sta *stas, unsig
 		log_info("hostapd: %s resynchronised: %u station(s) present, %d marked disconnected",
 			 b->ifname, k, r);
 	free(macs);
-	notify(b->ctl);
+	ctl_notify(b->ctl);
 }
 
 static const struct hapd_callbacks hapd_cbs = {
@@ -788,10 +682,16 @@ int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
 	if (enf)
 		c->enf = *enf;
 	c->n_host_macs = UINT_MAX; /* nothing written yet: the first decision walks */
+	repair_init(c);
 	/* Start-up is recovery: the network is made to match the registry
 	 * before any hostapd event is heard. A failure is retried. */
 	ctl_enforce_all(c);
 	r = ctl_set_cfg(c, cfg);
+	if (r == 0) { /* hostapd's files, now that the BSSes are known */
+		acl_write_files(c);
+		keys_sync(c, false);
+		r = ports_init(c);
+	}
 	c->started_ms = util_now_ms();
 	if (r < 0) {
 		ctl_free(c);
@@ -805,8 +705,10 @@ void ctl_free(struct ctl *c)
 {
 	if (!c)
 		return;
+	ports_free(c);
 	for (unsigned i = 0; i < c->n_bss; i++)
 		bss_free(c->bss[i]);
+	repair_free(c);
 	free(c->bss);
 	if (c->retry_ev)
 		event_free(c->retry_ev);
@@ -826,13 +728,19 @@ static int decided(struct ctl *c, int r, const char *what, const char *mac,
 		   const struct reg_actor *who)
 {
 	if (r < 0) {
-		if (r != -ENOENT && r != -EINVAL && r != -EEXIST)
+		if (r != -ENOENT && r != -EINVAL && r != -EEXIST && r != -EALREADY)
 			log_err("%s %s by %s: %s", what, mac, who->who, strerror(-r));
 		return r;
 	}
 	log_info("%s %s by %s via %s", what, mac, who->who, who->via);
-	enforce_device(c, mac);
-	notify(c);
+	ctl_enforce_device(c, mac);
+	{
+		struct reg_device *d = NULL;
+		if (reg_get(c->reg, mac, &d) == 0 || !d)
+			repair_on_decision(c, mac, d);
+		reg_device_free(d);
+	}
+	ctl_notify(c);
 	return 0;
 }
 
@@ -861,9 +769,29 @@ int ctl_forget(struct ctl *c, const char *mac, const struct reg_actor *who)
 {
 	char m[MAC_STR_LEN];
 
+	struct reg_device *d = NULL;
+	char *port = NULL;
+	int r;
+
 	if (mac_canon(mac, m) < 0)
 		return -EINVAL;
-	return decided(c, reg_forget(c->reg, m, who, util_now_ms()), "forgot", m, who);
+	if (reg_get(c->reg, m, &d) == 0 && d->port) /* its port goes back to onboarding */
+		port = strdup(d->port);
+	reg_device_free(d);
+	r = decided(c, reg_forget(c->reg, m, who, util_now_ms()), "forgot", m, who);
+	if (r == 0 && port)
+		ports_place(c, port);
+	free(port);
+	return r;
+}
+
+int ctl_release(struct ctl *c, const char *mac, const struct reg_actor *who)
+{
+	char m[MAC_STR_LEN];
+
+	if (mac_canon(mac, m) < 0)
+		return -EINVAL;
+	return decided(c, reg_release(c->reg, m, who, util_now_ms()), "released", m, who);
 }
 
 int ctl_reserve(struct ctl *c, const char *mac, const char *ip, const struct reg_actor *who)
@@ -935,9 +863,9 @@ int ctl_lease(struct ctl *c, const struct ctl_lease *l)
 		log_info("new device %s seen by DHCP on %s: %s", mac, l->interface ? l->interface : "?",
 			 reg_state_name(rl.initial));
 		if (rl.initial != REG_PENDING)
-			enforce_device(c, mac);
+			ctl_enforce_device(c, mac);
 	}
-	notify(c);
+	ctl_notify(c);
 	return 0;
 }
 
@@ -960,32 +888,42 @@ void ctl_foreach_bss(struct ctl *c, ctl_bss_cb cb, void *ud)
 	}
 }
 
-static double lat_quantile(const struct ctl *c, double q)
+double lat_hist_quantile(const struct lat_hist *h, double q)
 {
 	unsigned long total = 0, acc = 0, want;
 
 	for (unsigned i = 0; i < LAT_BUCKETS; i++)
-		total += c->lat[i];
+		total += h->n[i];
 	if (!total)
 		return 0;
 	want = (unsigned long)(q * (double)total);
 	if (want == 0)
 		want = 1;
 	for (unsigned i = 0; i < LAT_BUCKETS; i++) {
-		acc += c->lat[i];
+		acc += h->n[i];
 		if (acc >= want)
 			return (double)(i + 1) * LAT_STEP_US; /* upper bound of the bucket */
 	}
-	return c->lat_max_us;
+	return h->max_us;
 }
 
 void ctl_get_stats(struct ctl *c, struct ctl_stats *st)
 {
 	st->applied = c->applied;
 	st->failed = c->failed;
-	st->p50_us = lat_quantile(c, 0.50);
-	st->p99_us = lat_quantile(c, 0.99);
-	st->max_us = c->lat_max_us;
+	st->p50_us = lat_hist_quantile(&c->lat, 0.50);
+	st->p99_us = lat_hist_quantile(&c->lat, 0.99);
+	st->max_us = c->lat.max_us;
 	st->window_ms = (double)(c->last_ns - c->first_ns) / 1e6;
 	st->started_ms = c->started_ms;
+	st->repair_checks = c->repair.checks;
+	st->repair_fixes = 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(c->repair.fixes); i++)
+		st->repair_fixes += c->repair.fixes[i];
+	st->repair_holds = c->repair.holds;
+	st->repair_steers = c->repair.steers;
+	st->repair_btm_resps = c->repair.btm_resps;
+	st->fix_p50_us = lat_hist_quantile(&c->repair.detect_to_sent, 0.50);
+	st->fix_p99_us = lat_hist_quantile(&c->repair.detect_to_sent, 0.99);
+	st->port_moves = c->ports.moves;
 }

@@ -63,6 +63,26 @@ int ctl_forget(struct ctl *c, const char *mac, const struct reg_actor *who);
  * when another device holds it; -ENOENT for an unknown device. */
 int ctl_reserve(struct ctl *c, const char *mac, const char *ip, const struct reg_actor *who);
 
+/* Releases a device that repair held (it kept landing in the wrong
+ * place): repair tries again. -ENOENT unknown, -EALREADY not held. */
+int ctl_release(struct ctl *c, const char *mac, const struct reg_actor *who);
+
+/* Per-device keys (PPSK) on the first work BSS with [bss] ppsk = yes. */
+struct ctl_key {
+	char keyid[32];
+	char passphrase[32]; /* shown once to the person who asked: stored nowhere */
+	char ssid[33];
+	char bss[16];
+};
+/* Issues (or replaces) the device's own key, writes hostapd's psk file and
+ * sends RELOAD_WPA_PSK. -ENOTSUP no ppsk BSS with an ssid configured,
+ * -EPERM the device is not an approved business device, -ENOENT unknown,
+ * -EINVAL bad MAC. */
+int ctl_issue_key(struct ctl *c, const char *mac, const struct reg_actor *who, struct ctl_key *out);
+/* Revokes it: out of the psk file (RELOAD_WPA_PSK) and DEAUTHENTICATE on
+ * every ppsk BSS. -EALREADY the device has no key. */
+int ctl_revoke_key(struct ctl *c, const char *mac, const struct reg_actor *who);
+
 /* A DHCP lease event from dnsmasq's lease helper (apgate-dhcp-script).
  * Strings are the helper's, already valid UTF-8; NULL when absent. */
 struct ctl_lease {
@@ -101,6 +121,12 @@ struct ctl_stats {
 	double p50_us, p99_us, max_us;
 	double window_ms;     /* from the first applied event to the last */
 	long long started_ms; /* wall clock */
+	/* repair: stations checked, fixes sent (all kinds), devices held,
+	 * BSS transition requests and answers, and the time from detecting a
+	 * wrong place to handing the fix to the hostapd client */
+	unsigned long repair_checks, repair_fixes, repair_holds, repair_steers, repair_btm_resps;
+	double fix_p50_us, fix_p99_us;
+	unsigned long port_moves;
 };
 void ctl_get_stats(struct ctl *c, struct ctl_stats *st);
 

@@ -373,9 +373,82 @@ int hapd_sta_parse(const char *buf, size_t len, struct hapd_sta *sta)
 			if (have_keyid || copy_keyid(val, sta->keyid) < 0)
 				return -EINVAL;
 			have_keyid = true;
+		} else if (strcmp(line, "ext_capab") == 0) {
+			/* octets in hex, bit 19 = octet 2, bit 3 */
+			size_t n = strlen(val);
+			if (n % 2)
+				return -EINVAL;
+			for (size_t i = 0; i < n; i++)
+				if (util_hexval(val[i]) < 0)
+					return -EINVAL;
+			sta->btm = n >= 6 && (util_hexval(val[5]) & 0x8);
 		}
 	}
 	if (!have_flags)
 		return -EINVAL;
 	return 0;
+}
+
+int hapd_status_parse(const char *buf, size_t len, const char *ifname, struct hapd_status *st)
+{
+	char s[HAPD_EV_MAX + 1], *line, *next;
+	long idx = -1;
+	bool have_bssid = false;
+
+	memset(st, 0, sizeof(*st));
+	if (!buf || !ifname || len == 0 || len > HAPD_EV_MAX || memchr(buf, '\0', len))
+		return -EINVAL;
+	memcpy(s, buf, len);
+	s[len] = '\0';
+	if (strncmp(s, "state=", 6) != 0)
+		return -EINVAL;
+	/* first pass: which index is ours */
+	for (line = s; line && *line; line = next) {
+		char *eq, *end;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		eq = strchr(line, '=');
+		if (!eq)
+			return -EINVAL;
+		*eq = '\0';
+		const char *val = eq + 1;
+		if (!strncmp(line, "bss[", 4) && !strcmp(val, ifname)) {
+			idx = strtol(line + 4, &end, 10);
+			if (*end != ']')
+				return -EINVAL;
+		} else if (!strcmp(line, "freq")) {
+			int v;
+			if (parse_uint(val, 1000000, &v) < 0)
+				return -EINVAL;
+			st->freq = (unsigned)v;
+		} else if (!strcmp(line, "channel")) {
+			int v;
+			if (parse_uint(val, 1000, &v) < 0)
+				return -EINVAL;
+			st->channel = (unsigned)v;
+		} else if (!strcmp(line, "ieee80211n")) {
+			st->ht = !strcmp(val, "1");
+		} else if (!strcmp(line, "ieee80211ac")) {
+			st->vht = !strcmp(val, "1");
+		}
+		*eq = '=';
+		if (next)
+			next[-1] = '\n';
+	}
+	if (idx < 0)
+		return -ENOENT;
+	char key[32];
+	snprintf(key, sizeof(key), "bssid[%ld]=", idx);
+	for (line = s; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!strncmp(line, key, strlen(key))) {
+			if (parse_mac17(line + strlen(key), st->bssid) < 0)
+				return -EINVAL;
+			have_bssid = true;
+		}
+	}
+	return have_bssid ? 0 : -EINVAL;
 }

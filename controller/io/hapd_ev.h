@@ -65,6 +65,7 @@ struct hapd_sta {
 	bool authorized;            /* flags=[...AUTHORIZED...] */
 	int vlan_id;                /* 0 when the reply has no vlan_id= line */
 	char keyid[HAPD_KEYID_MAX]; /* "" if absent */
+	bool btm;                   /* ext_capab= has bit 19: BSS Transition (802.11v) */
 };
 /* Parses a STA reply. Returns 0; -ENOENT for an empty reply (end of the
  * STA-NEXT walk) or "FAIL"; -EINVAL for anything malformed. On -EINVAL
@@ -74,5 +75,16 @@ struct hapd_sta {
  * station's own text and may contain newlines; lines between it and
  * hostapd's following last_eap_type_as= line are never taken as fields. */
 int hapd_sta_parse(const char *buf, size_t len, struct hapd_sta *sta);
+
+/* One BSS's radio as a STATUS reply shows it. */
+struct hapd_status {
+	char bssid[18];     /* of the BSS named ifname ("bss[i]=" / "bssid[i]=") */
+	unsigned freq;      /* MHz, 0 on driver=wired */
+	unsigned channel;
+	bool ht, vht;       /* ieee80211n=1, ieee80211ac=1 */
+};
+/* Parses a STATUS reply for the BSS ifname. 0; -ENOENT when ifname is not
+ * among the reply's bss[i] lines; -EINVAL for anything malformed. */
+int hapd_status_parse(const char *buf, size_t len, const char *ifname, struct hapd_status *st);
 
 #endif

@@ -56,6 +56,7 @@ struct peer_sta {
 	char mac[MAC_STR_LEN];
 	int vlan_id;
 	char keyid[32];
+	bool btm;               /* advertises BSS Transition (ext_capab bit 19) */
 	char *identity;         /* 802.1X station if set */
 	unsigned aid;
 	bool authorized;
@@ -92,6 +93,9 @@ struct hapd_peer {
 	int macaddr_acl;
 	unsigned remove_delay_ms;
 	int btm_status;
+	char bssid[MAC_STR_LEN]; /* STATUS: bssid[0]= */
+	unsigned freq, channel;
+	bool ht;
 	bool stalled;
 	bool blocking;
 	char **cmds;
@@ -495,6 +499,25 @@ static int sta_add(struct hapd_peer *p, const char *mac, int vlan_id, const char
 	return 0;
 }
 
+void peer_set_radio(struct hapd_peer *p, const char *bssid, unsigned freq, unsigned channel, bool ht)
+{
+	util_strlcpy(p->bssid, bssid, sizeof(p->bssid));
+	p->freq = freq;
+	p->channel = channel;
+	p->ht = ht;
+}
+
+int peer_set_sta_btm(struct hapd_peer *p, const char *mac, bool btm)
+{
+	uint8_t a[6];
+	struct peer_sta *s;
+
+	if (hwaddr_aton(mac, a) < 0 || !(s = sta_find(p, a)))
+		return -ENOENT;
+	s->btm = btm;
+	return 0;
+}
+
 int peer_add_sta(struct hapd_peer *p, const char *mac, int vlan_id, const char *keyid)
 {
 	struct peer_sta *s;
@@ -599,7 +622,7 @@ static int sta_mib(const struct peer_sta *s, char *buf, size_t size)
 		rb_add(&b, "vlan_id=%d\n", s->vlan_id);
 	rb_add(&b, "supp_op_classes=51515354737475767778797a7b7c7d7e7f808182\n"
 		   "min_txpower=0\nmax_txpower=20\nht_caps_info=0x01ef\n"
-		   "ext_capab=0400000000000040\n");
+		   "ext_capab=%s\n", s->btm ? "0400080000000040" : "0400000000000040");
 	if (s->keyid[0])
 		rb_add(&b, "keyid=%s\n", s->keyid);
 	return (int)b.len;
@@ -811,6 +834,22 @@ static void record(struct hapd_peer *p, const char *cmd)
 		p->cmds[p->n_cmds++] = c;
 }
 
+/* hostapd_ctrl_iface_status() of 2.10, as driver=wired prints it, with
+ * the radio fields a test sets (peer_set_radio) and this BSS alone. */
+static int cmd_status(struct hapd_peer *p, char *buf, size_t size)
+{
+	struct rbuf b = { buf, size, 0, false };
+
+	rb_add(&b, "state=ENABLED\nphy=\nfreq=%u\nnum_sta_non_erp=0\nnum_sta_no_short_slot_time=0\n"
+		   "num_sta_no_short_preamble=0\nolbc=0\nnum_sta_ht_no_gf=0\nnum_sta_no_ht=0\n"
+		   "num_sta_ht_20_mhz=0\nnum_sta_ht40_intolerant=0\nolbc_ht=0\nht_op_mode=0x0\n"
+		   "cac_time_seconds=0\ncac_time_left_seconds=N/A\nchannel=%u\nedmg_enable=0\n"
+		   "edmg_channel=0\nsecondary_channel=0\nieee80211n=%d\nieee80211ac=0\nieee80211ax=0\n"
+		   "beacon_int=100\ndtim_period=2\nbss[0]=%s\nbssid[0]=%s\nssid[0]=%s\nnum_sta[0]=%u\n",
+	       p->freq, p->channel, p->ht, p->ifname, p->bssid, p->ifname, p->n_stas);
+	return (int)b.len;
+}
+
 static void handle_command(struct hapd_peer *p, const char *buf,
 			   const struct sockaddr_un *from, socklen_t fromlen)
 {
@@ -856,6 +895,10 @@ static void handle_command(struct hapd_peer *p, const char *buf,
 	} else if (strncmp(buf, "DISASSOCIATE ", 13) == 0) {
 		if (cmd_deauth(p, buf + 13, true) < 0)
 			len = -1;
+	} else if (strcmp(buf, "STATUS") == 0) {
+		len = cmd_status(p, reply, sizeof(reply));
+	} else if (strcmp(buf, "RELOAD_WPA_PSK") == 0) {
+		/* OK: the peer keeps no PSKs (the real hostapd reads the file) */
 	} else if (strncmp(buf, "BSS_TM_REQ ", 11) == 0) {
 		uint8_t addr[6];
 		const char *nb = strstr(buf, " neighbor=");
@@ -1005,6 +1048,7 @@ int peer_new(struct event_base *base, const char *dir, const char *ifname,
 	p->base = base;
 	p->remove_delay_ms = 5000;
 	p->btm_status = -1;
+	util_strlcpy(p->bssid, OWN_BSSID, sizeof(p->bssid));
 	p->dir = strdup(dir);
 	p->ifname = strdup(ifname);
 	if (!p->dir || !p->ifname) {

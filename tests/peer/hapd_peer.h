@@ -32,6 +32,9 @@
  *                               ADD_MAC kicks a matching station
  *   BSS_TM_REQ <mac> ...        OK\n, FAIL\n for an unknown station;
  *                               optionally answered with BSS-TM-RESP
+ *   STATUS                      hostapd 2.10's status text (driver=wired
+ *                               layout) with this BSS as bss[0]
+ *   RELOAD_WPA_PSK              OK\n (no PSKs are kept here)
  *   anything else               UNKNOWN COMMAND\n
  *
  * Events go out without blocking the loop: each monitor has a queue that
@@ -82,6 +85,12 @@ const char *peer_path(const struct hapd_peer *p);
 int peer_add_sta(struct hapd_peer *p, const char *mac, int vlan_id, const char *keyid);
 /* peer_add_sta() followed by AP-STA-CONNECTED <mac>[ keyid=<keyid>]. */
 int peer_connect_sta(struct hapd_peer *p, const char *mac, int vlan_id, const char *keyid);
+/* Whether the station advertises BSS Transition (802.11v) in its STA
+ * reply's ext_capab= (default no). -ENOENT if not listed. */
+int peer_set_sta_btm(struct hapd_peer *p, const char *mac, bool btm);
+/* What STATUS reports: the BSSID (default 02:00:00:00:ff:00), frequency
+ * and channel (default 0 and 0, as on driver=wired), ieee80211n. */
+void peer_set_radio(struct hapd_peer *p, const char *bssid, unsigned freq, unsigned channel, bool ht);
 /* Removes a station: silently, or with AP-STA-DISCONNECTED <mac> if it was
  * authorized. -ENOENT if not listed. */
 int peer_del_sta(struct hapd_peer *p, const char *mac);

@@ -59,7 +59,8 @@ static void write_cfg(struct fx *f, const char *path, bool zones, unsigned vlan)
 	fprintf(fp, "[apgated]\nregistry = %s/reg.db\nadmin_socket = %s/admin.sock\noui_dir =\n"
 		    "[hostapd]\nctrl_dir = %s\nclient_dir = %s\nping_interval_ms = 100\n"
 		    "backoff_max_ms = 100\n"
-		    "[bss ap0]\nzone = work\n[bss ap1]\nzone = guest\n",
+		    "[bss ap0]\nzone = work\n[bss ap1]\nzone = guest\n"
+		    "[repair]\nenabled = no\n", /* test_ctl_repair's subject */
 		f->dir, f->dir, f->ctrl, f->dir);
 	if (zones)
 		fprintf(fp, "[zone work]\ninterface = brwork\naddress = 10.77.0.1/24\nvlan = %u\n"
@@ -200,7 +201,8 @@ static void test_approve_block_forget(void **state)
 	RUN_UNTIL(f, strlen(f->acl1) > 0 && count(f->acl0, "|") == 2);
 	assert_string_equal(f->acl0, "ACCEPT_ACL DEL_MAC " M1 "|ACCEPT_ACL ADD_MAC " M1 " VLAN_ID=10"
 				     "|DENY_ACL DEL_MAC " M1);
-	assert_string_equal(f->acl1, "DENY_ACL DEL_MAC " M1);
+	/* an approved business device belongs on the work SSID: denied on the guest one */
+	assert_string_equal(f->acl1, "DENY_ACL ADD_MAC " M1);
 
 	clear(f);
 	assert_int_equal(ctl_block(f->ctl, M1, &who), 0);
@@ -220,7 +222,8 @@ static void test_approve_block_forget(void **state)
 	assert_string_equal(f->acl1, "DENY_ACL DEL_MAC " M1);
 }
 
-/* A personal approval belongs on the guest SSID: out of the work accept list. */
+/* A personal approval belongs on the guest SSID only: out of the work
+ * accept list and into the work deny list (which kicks it there). */
 static void test_approve_personal(void **state)
 {
 	struct fx *f = *state;
@@ -228,7 +231,7 @@ static void test_approve_personal(void **state)
 	clear(f);
 	approve(f, REG_CLASS_PERSONAL);
 	RUN_UNTIL(f, strlen(f->acl1) > 0 && count(f->acl0, "|") == 1);
-	assert_string_equal(f->acl0, "ACCEPT_ACL DEL_MAC " M1 "|DENY_ACL DEL_MAC " M1);
+	assert_string_equal(f->acl0, "ACCEPT_ACL DEL_MAC " M1 "|DENY_ACL ADD_MAC " M1);
 	assert_string_equal(f->acl1, "DENY_ACL DEL_MAC " M1);
 }
 
@@ -245,9 +248,9 @@ static void test_vlan_change(void **state)
 	assert_int_equal(cfg_load(path, stderr, &f->cfg2), 0);
 	clear(f);
 	assert_int_equal(ctl_set_cfg(f->ctl, f->cfg2), 0);
-	RUN_UNTIL(f, count(f->acl0, "|") == 2 && count(f->acl1, "|") == 1);
+	RUN_UNTIL(f, count(f->acl0, "|") == 2 && count(f->acl1, "|") == 2);
 	assert_string_equal(f->acl0, "ACCEPT_ACL CLEAR|DENY_ACL CLEAR|ACCEPT_ACL ADD_MAC " M1 " VLAN_ID=20");
-	assert_string_equal(f->acl1, "ACCEPT_ACL CLEAR|DENY_ACL CLEAR");
+	assert_string_equal(f->acl1, "ACCEPT_ACL CLEAR|DENY_ACL CLEAR|DENY_ACL ADD_MAC " M1);
 }
 
 /* hostapd restarts (lists lost): the controller re-attaches and rebuilds. */

@@ -1,0 +1,166 @@
+/* ctl_int.h - the controller's parts, shared among its files only (never
+ * included outside controller/ctl/):
+ *
+ *   ctl.c         events into the registry, decisions, enforcement of the
+ *                 firewall and dnsmasq, watchers, status
+ *   ctl_acl.c     hostapd's accept and deny lists: control interface and files
+ *   ctl_repair.c  a station somewhere it does not belong: put it back,
+ *                 steer it (802.11v), and stop after too many tries
+ *   ctl_keys.c    per-device keys (PPSK): issue, revoke, recognise by keyid
+ *   ctl_ports.c   wired ports moved between the zones' bridges
+ *
+ * One struct ctl, owned by ctl.c (ctl_new/ctl_free); each part keeps its
+ * state in its own sub-struct and has _init and _free functions called from there.
+ */
+#ifndef APGATE_CTL_INT_H
+#define APGATE_CTL_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctl.h"
+#include "io/hapd.h"
+#include "mac.h"
+#include "model/policy.h"
+
+struct event;
+struct wport;
+
+/* Latency histogram: LAT_BUCKETS buckets of LAT_STEP_US, the last one open. */
+#define LAT_STEP_US 5
+#define LAT_BUCKETS 2000
+
+struct lat_hist {
+	unsigned long n[LAT_BUCKETS];
+	double max_us;
+};
+void lat_hist_add(struct lat_hist *h, long long ns);
+double lat_hist_quantile(const struct lat_hist *h, double q);
+
+/* What hostapd's STATUS says about a BSS (for BSS transition requests). */
+struct bss_radio {
+	bool known;
+	char bssid[MAC_STR_LEN];
+	unsigned freq, channel;
+	bool ht, vht;
+};
+
+struct bss_client {
+	struct ctl *ctl;
+	char *ifname;
+	enum cfg_zone zone;
+	struct hapd_conn *conn;
+	struct bss_radio radio;
+};
+
+struct watch {
+	unsigned id;
+	ctl_watch_cb cb;
+	void *ud;
+	void (*destroy)(void *);
+	bool removed;
+};
+
+/* Per-device repair state (ctl_repair.c), in a small hash table. */
+struct rep_dev;
+struct repair {
+	struct rep_dev **bucket;     /* REP_BUCKETS chains */
+	struct event *sweep;         /* forgets idle entries */
+	unsigned n;
+	unsigned long checks, fixes[5], holds, steers, btm_resps, skipped_held;
+	struct lat_hist detect_to_sent;
+};
+
+struct ports {
+	struct wport *w;
+	unsigned long moves;
+};
+
+struct ctl {
+	struct event_base *base;
+	const struct cfg *cfg;
+	struct reg *reg;
+	const struct oui *oui;
+	struct ctl_enforcers enf;
+	struct event *retry_ev;     /* rebuild again after an enforcer failed */
+	/* MACs with a line in dnsmasq's hosts file as last written, sorted: a
+	 * decision about any other device that does not give it a line leaves
+	 * the file as it is, without walking the registry. */
+	char (*host_macs)[MAC_STR_LEN];
+	unsigned n_host_macs;
+
+	struct bss_client **bss;
+	unsigned n_bss;
+
+	struct watch *watches;
+	unsigned n_watch, cap_watch, next_watch_id;
+	int notifying;
+
+	struct repair repair;
+	struct ports ports;
+
+	unsigned long applied, failed;
+	struct lat_hist lat;
+	long long first_ns, last_ns; /* monotonic, first and last applied event */
+	long long started_ms;
+};
+
+/* ctl.c */
+void ctl_notify(struct ctl *c);
+/* Brings every enforcer in line with one device's record (or its absence). */
+void ctl_enforce_device(struct ctl *c, const char *canon);
+struct bss_client *ctl_bss_by_name(struct ctl *c, const char *ifname);
+/* Queues cmd on b's connection; reply problems are logged naming b. */
+void ctl_send(struct bss_client *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ctl_acl.c: hostapd's lists */
+/* The lists one BSS should have for a device with access a. */
+bool acl_wants_accept(const struct ctl *c, const struct bss_client *b, enum policy_access a);
+bool acl_wants_deny(const struct bss_client *b, enum policy_access a);
+/* Rebuilds one BSS's lists whole (after attach and reload). */
+void acl_sync_bss(struct ctl *c, struct bss_client *b);
+/* One device's lists on every BSS, for its new access a; skip (may be
+ * NULL) is a BSS whose deny is left to repair (a steer comes first). */
+void acl_device(struct ctl *c, const char *canon, enum policy_access a, const struct bss_client *skip);
+/* One device's lists on one BSS. */
+void acl_device_bss(struct ctl *c, struct bss_client *b, const char *canon, enum policy_access a);
+/* Rewrites <data_dir>/<ifname>.accept and .deny of every BSS from the
+ * registry (unchanged files are left alone). 0 or negative errno. */
+int acl_write_files(struct ctl *c);
+
+/* ctl_repair.c */
+void repair_init(struct ctl *c);
+void repair_free(struct ctl *c);
+/* A station connected on b: read its place (STA) and fix it if wrong. */
+void repair_on_connected(struct bss_client *b, const char *canon);
+/* A station in a resync list (vlan and capabilities known already). */
+void repair_on_station(struct bss_client *b, const struct hapd_sta *sta);
+void repair_on_disconnected(struct bss_client *b, const char *canon);
+void repair_on_btm_resp(struct bss_client *b, const char *canon, int status);
+/* A person decided about the device: forget its fix count, and check it
+ * where the registry says it is connected (the decision may have made
+ * its place wrong). d may be NULL (forgotten). */
+void repair_on_decision(struct ctl *c, const char *canon, const struct reg_device *d);
+/* Whether a steer is planned for canon on b (acl_device leaves the deny
+ * on b to repair then). */
+bool repair_steer_pending(struct ctl *c, const struct bss_client *b, const char *canon);
+/* After attach: ask hostapd for the BSS's radio details (STATUS). */
+void repair_query_radio(struct bss_client *b);
+
+/* ctl_keys.c */
+/* Rewrites every ppsk BSS's psk file from the registry and tells hostapd
+ * (RELOAD_WPA_PSK) where it changed; force: tell it anyway. */
+int keys_sync(struct ctl *c, bool force);
+/* AP-STA-CONNECTED with a keyid: the device holding that key moves to
+ * this MAC if it had another one (private address rotation). */
+void keys_on_connected(struct bss_client *b, const char *canon, const char *keyid);
+
+/* ctl_ports.c */
+int ports_init(struct ctl *c);
+void ports_free(struct ctl *c);
+/* The device's record changed: move its port if it has one. */
+void ports_on_device(struct ctl *c, const struct reg_device *d);
+/* Puts port into the bridge its devices belong in (idempotent). */
+void ports_place(struct ctl *c, const char *port);
+
+#endif
