@@ -135,6 +135,8 @@ $(BUILD)/fw_bench: $(call obj,tests/bench/fw_bench.c $(CORE_SRC) $(FW_IPTC_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS)
 $(BUILD)/approve_e2e: $(call obj,tests/bench/approve_e2e.c)
 	$(CC) $(LDFLAGS) -o $@ $^
+$(BUILD)/repair_bench: $(call obj,tests/bench/repair_bench.c tests/peer/hapd_peer.c $(CORE_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/apgate-dhcp-script: $(call obj,$(DHCP_SCRIPT_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/apgate-hostapd-conf: $(call obj,$(HCONF_BIN_SRC))
@@ -177,7 +179,7 @@ asan: deps
 	  tests/run.sh build-asan
 
 bench: deps
-	$(MAKE) build $(BUILD)/fw_bench $(BUILD)/approve_e2e
+	$(MAKE) build $(BUILD)/fw_bench $(BUILD)/approve_e2e $(BUILD)/repair_bench
 	@tests/bench/run.sh $(BUILD)
 
 demo: deps

@@ -187,3 +187,20 @@ for n in $E2E_COUNTS; do
 	e2e_stop
 done
 echo "(machine: $(nproc) cores, $(uname -r); reproduce: make bench, or as root: tests/bench/run.sh $BUILD; E2E_COUNTS=\"1 1000\" E2E_SAMPLES=30 set what is measured)"
+
+# 4. Repair of misplaced stations (tests/bench/repair_bench.c): the real
+#    apgated (in a network namespace of its own, made with unshare -n, gone
+#    with the process) drives two hostapd 2.10 doubles inside the bench
+#    program (ap0 work zone with VLAN 10, ap1 guest). (1) One station at a
+#    time, REPAIR_N (default 500) approved business devices connect on ap0
+#    without a VLAN: the time from the peer reading "STA <mac>" to it
+#    reading the last fix command "DEAUTHENTICATE <mac>". (2) A reconnect
+#    storm of REPAIR_STORM (default 500) stations in one loop turn, half
+#    misplaced, half in VLAN 10, with an admin ping every 5 ms: events sent
+#    vs applied, DEAUTHENTICATEs per station, ping round trips.
+echo
+rb_rc=0
+"$B/repair_bench" "$B/apgated" "${REPAIR_N:-500}" "${REPAIR_STORM:-500}" || rb_rc=$?
+if [ "$rb_rc" -ne 0 ] && [ "$rb_rc" -ne 77 ]; then
+	exit "$rb_rc"
+fi
