@@ -51,7 +51,7 @@ CTL_SRC   = controller/ctl/ctl.c controller/ctl/ctl_acl.c controller/ctl/ctl_rep
             $(WPORT_SRC) $(HFILES_SRC)
 FW_SRC    := controller/io/fw.c controller/io/fw_plan.c
 FW_IPTC_SRC := $(FW_SRC) controller/io/fw_iptc.c
-FRONT_SRC := controller/front/adm.c controller/front/captive.c
+FRONT_SRC = controller/front/adm.c controller/front/captive.c $(QR_SRC)
 NL_SRC    := controller/io/nl.c
 WPORT_SRC := controller/io/wport.c
 HFILES_SRC := controller/io/hfiles.c
@@ -90,7 +90,7 @@ test_dnsm_SRC      := tests/unit/test_dnsm.c $(CORE_SRC) $(DNSM_SRC)
 test_oui_SRC       := tests/unit/test_oui.c $(CORE_SRC) $(OUI_SRC)
 test_adm_SRC       := tests/unit/test_adm.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
                       $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC)
-test_adm_LIBS      := $(NL_LIBS) $(CRYPTO_LIBS)
+test_adm_LIBS      := $(NL_LIBS) $(CRYPTO_LIBS) $(QR_LIBS)
 test_fw_SRC        := tests/unit/test_fw.c $(CORE_SRC) $(FW_SRC)
 test_fw_iptc_SRC   := tests/unit/test_fw_iptc.c $(CORE_SRC) $(FW_IPTC_SRC)
 test_fw_iptc_LIBS  := $(IPTC_LIBS)

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <jansson.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "mac.h"
+#include "qr.h"
 #include "util.h"
 
 #define EXIT_USAGE 2
@@ -38,12 +40,19 @@ static const char usage_text[] =
 	"  status                       health of the daemon and every part it watches\n"
 	"  devices [--state S]          the inventory (S: pending, approved, blocked, guest)\n"
 	"  show MAC                     one device and its recent history\n"
-	"  approve MAC --as business|personal [--label T] [--owner T] [--type T]\n"
-	"                               T for --type: pc, phone, tablet, printer, pos, payment, signage, other\n"
+	"  approve MAC --as business|personal [--label T] [--owner T] [--type T] [--key]\n"
+	"                               T for --type: pc, phone, tablet, printer, pos, payment, signage, other;\n"
+	"                               --key: also issue its own Wi-Fi key (see key)\n"
 	"  block MAC                    deny a device everywhere\n"
 	"  forget MAC                   remove a device (it starts over as new)\n"
 	"  reserve MAC IP|--clear       give a device a fixed DHCP address in its zone\n"
 	"  events [--follow] [--limit N]  connection events and the audit trail\n"
+	"  key MAC                      issue (or replace) an approved business device's own\n"
+	"                               Wi-Fi key; shown once, as text and QR code\n"
+	"  revoke MAC                   take that key away (the device is disconnected)\n"
+	"  release MAC                  let repair try again on a device it held\n"
+	"  alerts [--all]               what needs a look (--all: acknowledged ones too)\n"
+	"  ack ID|--all                 acknowledge an alert, or all open ones\n"
 	"\n"
 	"options:\n"
 	"  -s, --socket PATH   the daemon's admin socket (default " DEFAULT_SOCKET ",\n"
@@ -348,6 +357,18 @@ static int cmd_status(struct conn *c, const struct opts *o)
 	       (long long)json_integer_value(json_object_get(ev, "failed")),
 	       json_real_value(json_object_get(ev, "p50_us")),
 	       json_real_value(json_object_get(ev, "p99_us")));
+	json_t *rep = json_object_get(r, "repair");
+	if (rep)
+		printf("repair    %lld checked, %lld fixed (%lld steered), %lld held; detection to fix p50 %.0f us, p99 %.0f us\n",
+		       (long long)json_integer_value(json_object_get(rep, "checks")),
+		       (long long)json_integer_value(json_object_get(rep, "fixes")),
+		       (long long)json_integer_value(json_object_get(rep, "steers")),
+		       (long long)json_integer_value(json_object_get(rep, "held")),
+		       json_real_value(json_object_get(rep, "fix_p50_us")),
+		       json_real_value(json_object_get(rep, "fix_p99_us")));
+	json_t *al = json_object_get(r, "alerts_open");
+	if (json_integer_value(al) > 0)
+		printf("alerts    %lld open (apgatectl alerts)\n", (long long)json_integer_value(al));
 	if (problems)
 		printf("problem: %d hostapd BSS socket(s) not attached (is hostapd running? see the journal)\n",
 		       problems);
@@ -428,7 +449,7 @@ static int cmd_show(struct conn *c, const struct opts *o, int argc, char **argv)
 {
 	static const char *const fields[] = { "state", "class", "type", "label", "owner", "vendor", "hostname",
 					      "ip", "reserved_ip", "bss", "vlan", "connected", "first_seen", "last_seen",
-					      "decided_by", "decided_via", "decided_at" };
+					      "decided_by", "decided_via", "decided_at", "port", "keyid", "held_since" };
 	char mac[MAC_STR_LEN];
 	bool json = o->json;
 	json_t *r, *d, *ev, *e;
@@ -456,7 +477,8 @@ static int cmd_show(struct conn *c, const struct opts *o, int argc, char **argv)
 			puts(json_is_true(v) ? "yes" : "no");
 		else if (json_is_integer(v))
 			printf("%lld\n", (long long)json_integer_value(v));
-		else if (strstr(fields[i], "_seen") || !strcmp(fields[i], "decided_at")) {
+		else if (strstr(fields[i], "_seen") || !strcmp(fields[i], "decided_at") ||
+			 !strcmp(fields[i], "held_since")) {
 			put_time(json_string_value(v), 0);
 			putchar('\n');
 		} else {
@@ -474,12 +496,27 @@ static int cmd_show(struct conn *c, const struct opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* A device's own key: shown this once, as text and as a QR code that a
+ * phone's camera turns into "join this network". */
+static void print_key(json_t *k)
+{
+	const char *uri = jstr(k, "wifi_uri");
+
+	printf("its own Wi-Fi key (shown only now: write it down or scan the code):\n");
+	printf("  network  ");
+	put_text(jstr(k, "ssid"), 64, false);
+	printf("\n  key      %s\n  key id   %s\n", jstr(k, "passphrase"), jstr(k, "keyid"));
+	if (uri && qr_render_text(uri, stdout) < 0)
+		printf("(the QR code could not be drawn)\n");
+}
+
 static int cmd_approve(struct conn *c, const struct opts *o, int argc, char **argv)
 {
 	static const struct option lo[] = { { "as", required_argument, NULL, 'a' },
 					     { "label", required_argument, NULL, 'l' },
 					     { "owner", required_argument, NULL, 'o' },
 					     { "type", required_argument, NULL, 't' },
+					     { "key", no_argument, NULL, 'k' },
 					     { 0, 0, 0, 0 } };
 	char mac[MAC_STR_LEN];
 	const char *as = NULL;
@@ -490,9 +527,13 @@ static int cmd_approve(struct conn *c, const struct opts *o, int argc, char **ar
 	optind = 0; /* glibc: full re-initialisation, forgets the '+' of the global parse */
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		const char *key = opt == 'a' ? "as" : opt == 'l' ? "label" : opt == 'o' ? "owner" : opt == 't' ? "type" : NULL;
+		if (opt == 'k') {
+			json_object_set_new(req, "key", json_true());
+			continue;
+		}
 		if (!key) {
 			json_decref(req);
-			return usage_error("approve MAC --as business|personal [--label T] [--owner T] [--type T]");
+			return usage_error("approve MAC --as business|personal [--label T] [--owner T] [--type T] [--key]");
 		}
 		if (opt == 'a')
 			as = optarg;
@@ -515,10 +556,102 @@ static int cmd_approve(struct conn *c, const struct opts *o, int argc, char **ar
 	r = call(c, req);
 	if (!r)
 		return 1;
+	if (o->json) {
+		print_json(r);
+	} else {
+		printf("approved %s as %s\n", mac, as);
+		if (json_object_get(r, "key"))
+			print_key(json_object_get(r, "key"));
+		else if (json_object_get(r, "key_error"))
+			printf("no key issued: %s\n", jstr(json_object_get(r, "key_error"), "message"));
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_key(struct conn *c, const struct opts *o, int argc, char **argv)
+{
+	char mac[MAC_STR_LEN];
+	json_t *r;
+	int rc;
+
+	if ((rc = parse_mac_arg("key", argc, argv, 1, mac)))
+		return rc;
+	if (argc > 2)
+		return usage_error("key: unexpected argument '%s'", argv[2]);
+	r = call(c, json_pack("{s:s, s:s}", "cmd", "key", "mac", mac));
+	if (!r)
+		return 1;
 	if (o->json)
 		print_json(r);
 	else
-		printf("approved %s as %s\n", mac, as);
+		print_key(json_object_get(r, "key"));
+	json_decref(r);
+	return 0;
+}
+
+static void put_alert(json_t *a)
+{
+	printf("#%-5lld ", (long long)json_integer_value(json_object_get(a, "id")));
+	put_time(jstr(a, "ts"), 0);
+	printf("  %-12s ", jstr(a, "kind"));
+	put_text(jstr(a, "message"), 400, false);
+	if (jstr(a, "acked_by")) {
+		printf("  (acknowledged by ");
+		put_text(jstr(a, "acked_by"), 40, false);
+		putchar(')');
+	}
+	putchar('\n');
+}
+
+static int cmd_alerts(struct conn *c, const struct opts *o, int argc, char **argv)
+{
+	bool all = false;
+	json_t *r, *arr, *a;
+	size_t i;
+
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--all"))
+			all = true;
+		else
+			return usage_error("alerts [--all]: unexpected argument '%s'", argv[k]);
+	}
+	r = call(c, json_pack("{s:s, s:b}", "cmd", "alerts", "all", all));
+	if (!r)
+		return 1;
+	arr = json_object_get(r, "alerts");
+	if (o->json) {
+		print_json(arr);
+	} else if (!json_array_size(arr)) {
+		puts(all ? "no alerts" : "no open alerts");
+	} else {
+		json_array_foreach(arr, i, a)
+			put_alert(a);
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_ack(struct conn *c, const struct opts *o, int argc, char **argv)
+{
+	json_t *req, *r;
+	long id = 0;
+
+	if (argc != 2)
+		return usage_error("ack ID|--all");
+	if (!strcmp(argv[1], "--all"))
+		req = json_pack("{s:s, s:b}", "cmd", "ack", "all", 1);
+	else if (util_parse_long(argv[1], 1, LONG_MAX, &id) == 0)
+		req = json_pack("{s:s, s:I}", "cmd", "ack", "id", (json_int_t)id);
+	else
+		return usage_error("'%s' is not an alert number (see apgatectl alerts)", argv[1]);
+	r = call(c, req);
+	if (!r)
+		return 1;
+	if (o->json)
+		print_json(r);
+	else
+		printf("acknowledged %lld alert(s)\n", (long long)json_integer_value(json_object_get(r, "acknowledged")));
 	json_decref(r);
 	return 0;
 }
@@ -667,7 +800,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "status") && strcmp(cmd, "devices") && strcmp(cmd, "show") && strcmp(cmd, "approve") &&
 	    strcmp(cmd, "block") && strcmp(cmd, "forget") && strcmp(cmd, "events") && strcmp(cmd, "reserve") &&
-	    strcmp(cmd, "help"))
+	    strcmp(cmd, "key") && strcmp(cmd, "revoke") && strcmp(cmd, "release") && strcmp(cmd, "alerts") &&
+	    strcmp(cmd, "ack") && strcmp(cmd, "help"))
 		return usage_error("unknown command '%s'", cmd);
 	if (!strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
@@ -688,6 +822,16 @@ int main(int argc, char **argv)
 		rc = cmd_simple(&c, &o, argc, argv, "forget", "forgot");
 	else if (!strcmp(cmd, "reserve"))
 		rc = cmd_reserve(&c, &o, argc, argv);
+	else if (!strcmp(cmd, "key"))
+		rc = cmd_key(&c, &o, argc, argv);
+	else if (!strcmp(cmd, "revoke"))
+		rc = cmd_simple(&c, &o, argc, argv, "revoke", "revoked the key of");
+	else if (!strcmp(cmd, "release"))
+		rc = cmd_simple(&c, &o, argc, argv, "release", "released");
+	else if (!strcmp(cmd, "alerts"))
+		rc = cmd_alerts(&c, &o, argc, argv);
+	else if (!strcmp(cmd, "ack"))
+		rc = cmd_ack(&c, &o, argc, argv);
 	else
 		rc = cmd_events(&c, &o, argc, argv);
 	conn_close(&c);

@@ -63,9 +63,12 @@ struct watch {
 
 /* Per-device repair state (ctl_repair.c), in a small hash table. */
 struct rep_dev;
+struct rep_audit;
 struct repair {
 	struct rep_dev **bucket;     /* REP_BUCKETS chains */
 	struct event *sweep;         /* forgets idle entries */
+	struct rep_audit *audits, *audits_tail; /* written on the next loop turn */
+	struct event *audit_ev;
 	unsigned n;
 	unsigned long checks, fixes[5], holds, steers, btm_resps, skipped_held;
 	struct lat_hist detect_to_sent;

@@ -17,8 +17,9 @@
  *                when the station answers (BSS-TM-RESP), leaves, or after
  *                [repair] steer_timeout_ms, it is denied on this BSS (which
  *                kicks it) and deauthenticated. Without BTM: denied at once.
- * Commands go out before the audit entry is written, so the time from
- * detection to the commands is not a disk write.
+ * The audit entry is written from the next loop turn, after the hostapd
+ * client has sent the commands (it sends from the loop too, and was woken
+ * first), so a registry commit never delays a fix.
  *
  * No loops: at most [repair] max_fixes fixes per device within [repair]
  * window seconds. One more and the device is held (reg_hold(): policy
@@ -44,6 +45,15 @@
 #define FIXING_MS 10000        /* a fix not followed by a disconnect is forgotten after this */
 #define SWEEP_MS 60000
 
+/* An audit entry waiting for the next loop turn. */
+struct rep_audit {
+	struct rep_audit *next;
+	char mac[MAC_STR_LEN];
+	char bss[IFNAMSIZ];
+	const char *action;
+	char detail[];
+};
+
 struct rep_dev {
 	struct rep_dev *next;
 	struct ctl *c;
@@ -58,6 +68,9 @@ struct rep_dev {
 	char steer_bss[IFNAMSIZ];
 	enum policy_access steer_access;
 };
+
+static void audit_flush(struct ctl *c);
+static void audit_cb(evutil_socket_t fd, short what, void *ud);
 
 static bool repair_on(const struct ctl *c)
 {
@@ -162,6 +175,7 @@ void repair_init(struct ctl *c)
 	c->repair.bucket = calloc(REP_BUCKETS, sizeof(*c->repair.bucket));
 	if (!c->repair.bucket)
 		log_err("repair: out of memory: devices in the wrong place will not be fixed");
+	c->repair.audit_ev = evtimer_new(c->base, audit_cb, c);
 	c->repair.sweep = event_new(c->base, -1, EV_PERSIST, sweep_cb, c);
 	if (c->repair.sweep)
 		event_add(c->repair.sweep, &tv);
@@ -169,6 +183,9 @@ void repair_init(struct ctl *c)
 
 void repair_free(struct ctl *c)
 {
+	audit_flush(c); /* nothing is lost at shutdown */
+	if (c->repair.audit_ev)
+		event_free(c->repair.audit_ev);
 	if (c->repair.sweep)
 		event_free(c->repair.sweep);
 	for (unsigned h = 0; c->repair.bucket && h < REP_BUCKETS; h++) {
@@ -344,6 +361,59 @@ static void hold(struct ctl *c, struct bss_client *b, struct rep_dev *d, const c
 	ctl_notify(c);
 }
 
+static void audit_flush(struct ctl *c)
+{
+	struct rep_audit *a = c->repair.audits;
+	bool any = a != NULL;
+
+	c->repair.audits = c->repair.audits_tail = NULL;
+	while (a) {
+		struct rep_audit *n = a->next;
+		int r = reg_audit_auto(c->reg, a->mac, a->bss, a->action, a->detail, util_now_ms());
+		if (r < 0)
+			log_err("repair: cannot record the fix of %s: %s", a->mac, strerror(-r));
+		free(a);
+		a = n;
+	}
+	if (any)
+		ctl_notify(c);
+}
+
+static void audit_cb(evutil_socket_t fd, short what, void *ud)
+{
+	(void)fd;
+	(void)what;
+	audit_flush(ud);
+}
+
+static void audit_later(struct ctl *c, const char *mac, const char *bss, const char *action, const char *detail)
+{
+	size_t n = strlen(detail) + 1;
+	struct rep_audit *a = malloc(sizeof(*a) + n);
+	struct timeval zero = { 0, 0 };
+
+	if (!a || !c->repair.audit_ev) {
+		free(a);
+		int r = reg_audit_auto(c->reg, mac, bss, action, detail, util_now_ms());
+		if (r < 0)
+			log_err("repair: cannot record the fix of %s: %s", mac, strerror(-r));
+		ctl_notify(c);
+		return;
+	}
+	a->next = NULL;
+	util_strlcpy(a->mac, mac, sizeof(a->mac));
+	util_strlcpy(a->bss, bss, sizeof(a->bss));
+	a->action = action;
+	memcpy(a->detail, detail, n);
+	if (c->repair.audits_tail)
+		c->repair.audits_tail->next = a;
+	else
+		c->repair.audits = a;
+	c->repair.audits_tail = a;
+	if (!evtimer_pending(c->repair.audit_ev, NULL))
+		evtimer_add(c->repair.audit_ev, &zero);
+}
+
 /* The check: station mac on b with VLAN vlan. t0: when it was detected. */
 static void check(struct bss_client *b, const char *mac, unsigned vlan, bool btm, long long t0)
 {
@@ -404,10 +474,7 @@ static void check(struct bss_client *b, const char *mac, unsigned vlan, bool btm
 	snprintf(detail, sizeof(detail), "%s: %s (fix %u of at most %u in %u s)", what, how, d->nt,
 		 c->cfg->repair.max_fixes, c->cfg->repair.window_s);
 	log_info("repair: %s on %s: %s", mac, b->ifname, detail);
-	r = reg_audit_auto(c->reg, mac, b->ifname, action, detail, util_now_ms());
-	if (r < 0)
-		log_err("repair: cannot record the fix of %s: %s", mac, strerror(-r));
-	ctl_notify(c);
+	audit_later(c, mac, b->ifname, action, detail);
 }
 
 /* ---- STA requests ---- */

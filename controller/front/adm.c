@@ -18,6 +18,7 @@
 
 #include "ctl/ctl.h"
 #include "log.h"
+#include "qr.h"
 #include "mac.h"
 #include "util.h"
 
@@ -150,6 +151,11 @@ static json_t *device_json(const struct reg_device *d)
 		json_object_set_new(j, "dhcp_vendor_class", json_text(d->dhcp_vendor_class));
 		json_object_set_new(j, "dhcp_options", json_text(d->dhcp_options));
 		json_object_set_new(j, "reserved_ip", json_text(d->reserved_ip));
+		/* repair gave up on it: onboarding until a person decides */
+		json_object_set_new(j, "held_since", json_time(d->held_at));
+		json_object_set_new(j, "port", json_text(d->port));
+		/* its own key: which one, never the key itself */
+		json_object_set_new(j, "keyid", json_text(d->psk_keyid));
 	}
 	return j;
 }
@@ -180,6 +186,8 @@ static const char *errno_code(int err)
 	case EPROTO: return "protocol";
 	case E2BIG: return "too_large";
 	case EPERM: return "permission_denied";
+	case EALREADY: return "already";
+	case ENOTSUP: return "not_supported";
 	default: return "internal";
 	}
 }
@@ -270,6 +278,13 @@ static void bss_status_cb(const struct ctl_bss_status *st, void *ud)
 					    "timeouts", (json_int_t)st->timeouts));
 }
 
+static int count_alert(const struct reg_alert *a, void *ud)
+{
+	(void)a;
+	(*(int *)ud)++;
+	return 0;
+}
+
 static json_t *verb_status(struct client *cl, json_t *req)
 {
 	struct reg *reg = ctl_reg(cl->adm->ctl);
@@ -289,7 +304,9 @@ static json_t *verb_status(struct client *cl, json_t *req)
 		json_object_set_new(devs, reg_state_name((enum reg_state)i), json_integer(counts[i]));
 	ctl_foreach_bss(cl->adm->ctl, bss_status_cb, bss);
 	ctl_get_stats(cl->adm->ctl, &st);
-	return json_pack("{s:b, s:s, s:i, s:o, s:I, s:o, s:{s:s, s:i, s:o}, s:o, s:{s:I, s:I, s:f, s:f, s:f, s:f}}",
+	int open_alerts = 0;
+	r = reg_alerts(reg, false, 0, count_alert, &open_alerts);
+	json_t *j = json_pack("{s:b, s:s, s:i, s:o, s:I, s:o, s:{s:s, s:i, s:o}, s:o, s:{s:I, s:I, s:f, s:f, s:f, s:f}}",
 			 "ok", 1,
 			 "version", APGATE_VERSION,
 			 "pid", (int)getpid(),
@@ -300,6 +317,16 @@ static json_t *verb_status(struct client *cl, json_t *req)
 			 "bss", bss,
 			 "events", "applied", (json_int_t)st.applied, "failed", (json_int_t)st.failed,
 			 "p50_us", st.p50_us, "p99_us", st.p99_us, "max_us", st.max_us, "window_ms", st.window_ms);
+	if (j) {
+		json_object_set_new(j, "repair", json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
+			"checks", (json_int_t)st.repair_checks, "fixes", (json_int_t)st.repair_fixes,
+			"held", (json_int_t)st.repair_holds, "steers", (json_int_t)st.repair_steers,
+			"btm_responses", (json_int_t)st.repair_btm_resps,
+			"fix_p50_us", st.fix_p50_us, "fix_p99_us", st.fix_p99_us));
+		json_object_set_new(j, "ports", json_pack("{s:I}", "moves", (json_int_t)st.port_moves));
+		json_object_set_new(j, "alerts_open", r < 0 ? json_null() : json_integer(open_alerts));
+	}
+	return j;
 }
 
 static int list_cb(const struct reg_device *d, void *ud)
@@ -368,6 +395,34 @@ static json_t *decision_reply(int r, const char *mac)
 	return ok_reply();
 }
 
+static json_t *key_json(const struct ctl_key *k)
+{
+	char *uri = qr_wifi_uri(k->ssid, k->passphrase);
+	json_t *j = json_pack("{s:s, s:s, s:o, s:s, s:o}", "keyid", k->keyid, "passphrase", k->passphrase,
+			      "ssid", json_text(k->ssid), "bss", k->bss, "wifi_uri", json_str_or_null(uri));
+
+	if (uri)
+		explicit_bzero(uri, strlen(uri));
+	free(uri);
+	return j;
+}
+
+/* Why no key could be issued, in words. */
+static const char *key_why(int r)
+{
+	switch (r) {
+	case -ENOTSUP: return "no work BSS with ppsk = yes and an ssid is configured";
+	case -EPERM: return "only approved business devices get their own key";
+	case -ENOENT: return "no such device in the registry";
+	default: return strerror(-r);
+	}
+}
+
+static json_t *key_error(int r)
+{
+	return json_pack("{s:s, s:s}", "code", errno_code(-r), "message", key_why(r));
+}
+
 static json_t *verb_approve(struct client *cl, json_t *req)
 {
 	char mac[MAC_STR_LEN];
@@ -384,8 +439,20 @@ static json_t *verb_approve(struct client *cl, json_t *req)
 	if (type && reg_type_parse(type, &a.type) < 0)
 		return err_reply("invalid_argument",
 				 "'%.32s' is not a device type (pc, phone, tablet, printer, pos, payment, signage, other)", type);
-	return decision_reply(ctl_approve(cl->adm->ctl, mac, &a, &who), mac);
+	json_t *j = decision_reply(ctl_approve(cl->adm->ctl, mac, &a, &who), mac);
+	if (json_is_true(json_object_get(j, "ok")) && json_is_true(json_object_get(req, "key"))) {
+		struct ctl_key k;
+		int r = ctl_issue_key(cl->adm->ctl, mac, &who, &k);
+		if (r < 0) /* the approval stands; say why there is no key */
+			json_object_set_new(j, "key_error", key_error(r));
+		else
+			json_object_set_new(j, "key", key_json(&k));
+		explicit_bzero(&k, sizeof(k));
+	}
+	return j;
 }
+
+
 
 static json_t *verb_block(struct client *cl, json_t *req)
 {
@@ -407,6 +474,98 @@ static json_t *verb_forget(struct client *cl, json_t *req)
 	if ((err = need_mac(req, mac)))
 		return err;
 	return decision_reply(ctl_forget(cl->adm->ctl, mac, &who), mac);
+}
+
+static json_t *verb_key(struct client *cl, json_t *req)
+{
+	char mac[MAC_STR_LEN];
+	struct reg_actor who = { cl->user, "cli" };
+	struct ctl_key k;
+	json_t *err, *j;
+	int r;
+
+	if ((err = need_mac(req, mac)))
+		return err;
+	r = ctl_issue_key(cl->adm->ctl, mac, &who, &k);
+	if (r < 0)
+		return err_reply(errno_code(-r), "no key for %s: %s", mac, key_why(r));
+	j = json_pack("{s:b, s:o}", "ok", 1, "key", key_json(&k));
+	explicit_bzero(&k, sizeof(k));
+	return j;
+}
+
+static json_t *verb_revoke(struct client *cl, json_t *req)
+{
+	char mac[MAC_STR_LEN];
+	struct reg_actor who = { cl->user, "cli" };
+	json_t *err;
+	int r;
+
+	if ((err = need_mac(req, mac)))
+		return err;
+	r = ctl_revoke_key(cl->adm->ctl, mac, &who);
+	if (r == -EALREADY)
+		return err_reply("already", "%s has no key of its own", mac);
+	return decision_reply(r, mac);
+}
+
+static json_t *verb_release(struct client *cl, json_t *req)
+{
+	char mac[MAC_STR_LEN];
+	struct reg_actor who = { cl->user, "cli" };
+	json_t *err;
+	int r;
+
+	if ((err = need_mac(req, mac)))
+		return err;
+	r = ctl_release(cl->adm->ctl, mac, &who);
+	if (r == -EALREADY)
+		return err_reply("already", "%s is not held", mac);
+	return decision_reply(r, mac);
+}
+
+static int alert_cb(const struct reg_alert *a, void *ud)
+{
+	json_t *j = json_pack("{s:I, s:o, s:s, s:o, s:o, s:o, s:o}", "id", (json_int_t)a->id, "ts", json_time(a->ts),
+			      "kind", a->kind, "mac", json_text(a->mac), "message", json_text(a->message),
+			      "acked_at", json_time(a->acked_at), "acked_by", json_text(a->acked_by));
+
+	return json_array_append_new(ud, j) == 0 ? 0 : -ENOMEM;
+}
+
+static json_t *verb_alerts(struct client *cl, json_t *req)
+{
+	json_t *arr = json_array(), *lim = json_object_get(req, "limit");
+	int r;
+
+	if (lim && (!json_is_integer(lim) || json_integer_value(lim) < 0 || json_integer_value(lim) > 100000)) {
+		json_decref(arr);
+		return err_reply("invalid_argument", "'limit' must be a whole number from 0 to 100000");
+	}
+	r = reg_alerts(ctl_reg(cl->adm->ctl), json_is_true(json_object_get(req, "all")),
+		       lim ? (unsigned)json_integer_value(lim) : 200, alert_cb, arr);
+	if (r < 0) {
+		json_decref(arr);
+		return errno_reply(r, "registry");
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "alerts", arr);
+}
+
+static json_t *verb_ack(struct client *cl, json_t *req)
+{
+	struct reg_actor who = { cl->user, "cli" };
+	json_t *id = json_object_get(req, "id");
+	int r;
+
+	if (!json_is_true(json_object_get(req, "all")) && (!json_is_integer(id) || json_integer_value(id) <= 0))
+		return err_reply("invalid_argument", "'id' (an alert number) or 'all': true is required");
+	r = reg_alert_ack(ctl_reg(cl->adm->ctl), json_is_integer(id) ? json_integer_value(id) : 0, &who,
+			  util_now_ms());
+	if (r == -ENOENT)
+		return err_reply("not_found", "no open alert %lld", (long long)json_integer_value(id));
+	if (r < 0)
+		return errno_reply(r, "registry");
+	return json_pack("{s:b, s:i}", "ok", 1, "acknowledged", r);
 }
 
 /* From dnsmasq's lease helper, which runs as root: nobody else may feed
@@ -522,6 +681,11 @@ static const struct {
 	{ "events", verb_events },
 	{ "lease", verb_lease },
 	{ "reserve", verb_reserve },
+	{ "key", verb_key },
+	{ "revoke", verb_revoke },
+	{ "release", verb_release },
+	{ "alerts", verb_alerts },
+	{ "ack", verb_ack },
 };
 
 static json_t *dispatch(struct client *cl, const char *line, size_t len)

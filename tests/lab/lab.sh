@@ -893,6 +893,7 @@ log_level = debug
 ctrl_dir = $LAB_CTRL_DIR
 client_dir = $LAB_DIR/apgated-client
 ping_interval_ms = 500
+data_dir = $LAB_DIR/hostapd-lists
 
 [bss $LAB_WORK_BSS]
 zone = work

@@ -2,7 +2,8 @@
 # test_acl.sh - apgated keeps hostapd's MAC lists in step with the registry,
 # through the control interface, on every BSS (zones configured):
 #  - "approve --as business" puts the device in ap0's (work) accept list
-#    ("MAC VLAN_ID=0": the lab's [zone work] has no vlan), not in ap1's (guest);
+#    ("MAC VLAN_ID=0": the lab's [zone work] has no vlan), and in ap1's (guest)
+#    deny list: a business device belongs on the work SSID only;
 #  - "block" moves it to the deny list of ap0 and ap1, out of the accept list,
 #    and hostapd kicks the station at once (AP-STA-DISCONNECTED: apgated shows
 #    connected=false, hostapd no longer lists it authorized);
@@ -59,7 +60,7 @@ check "approve s1 --as business" lab_ctl approve "$S1" --as business --type pc
 check "approved: ap0 ACCEPT_ACL SHOW lists '$S1 VLAN_ID=0' within 2 s" lab_wait_for 2 acl_has ap0 ACCEPT "$S1" 0
 tap_diag "listed ${LAB_WAITED}s after approve returned"
 check "approved: not in ap1's (guest) accept list" acl_lacks ap1 ACCEPT "$S1"
-check "approved: in no deny list" eval 'acl_lacks ap0 DENY "$S1" && acl_lacks ap1 DENY "$S1"'
+check "approved: not denied on ap0 (work), denied on ap1 (guest)" eval 'acl_lacks ap0 DENY "$S1" && acl_has ap1 DENY "$S1"'
 check "approved: s1 still authorized (ACCEPT_ACL ADD_MAC kicks nobody)" lab_hostapd_authorized ap0 "$S1"
 
 # ---- block ----
@@ -93,8 +94,11 @@ check "ap0 reconnects grew ($r0 -> $r1)" test "$r1" -ge $((r0 + 1))
 check "restored: ap0 DENY_ACL lists s1" lab_wait_for 2 acl_has ap0 DENY "$S1"
 check "restored: ap1 DENY_ACL lists s1" lab_wait_for 2 acl_has ap1 DENY "$S1"
 check "restored: ap0 ACCEPT_ACL lists '$S2 VLAN_ID=0'" lab_wait_for 2 acl_has ap0 ACCEPT "$S2" 0
-check "restored: nothing else (ap0 accept = s2 only, ap0 deny = s1 only, ap1 accept empty)" \
-	eval '[ "$(acl_show ap0 ACCEPT | wc -l) $(acl_show ap0 DENY | wc -l) $(acl_show ap1 ACCEPT | grep -c .)" = "1 1 0" ]'
+check "restored: ap1 DENY_ACL lists s2 (business: work SSID only)" lab_wait_for 2 acl_has ap1 DENY "$S2"
+check "restored: nothing else (ap0 accept = s2 only, ap0 deny = s1 only, ap1 deny = s1 s2, ap1 accept empty)" \
+	eval '[ "$(acl_show ap0 ACCEPT | wc -l) $(acl_show ap0 DENY | wc -l) $(acl_show ap1 DENY | wc -l) $(acl_show ap1 ACCEPT | grep -c .)" = "1 1 2 0" ]'
+check "the lists are in apgated's files too (hostapd reads them when it starts)" \
+	eval 'grep -qix "$S2" "$LAB_DIR/hostapd-lists/ap0.accept" && grep -qix "$S1" "$LAB_DIR/hostapd-lists/ap0.deny" && grep -qix "$S2" "$LAB_DIR/hostapd-lists/ap1.deny"'
 
 check "apgated is still running" lab_pid_alive apgated
 lab_test_end

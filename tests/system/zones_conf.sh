@@ -16,6 +16,7 @@ oui_dir =
 ctrl_dir = $w/ctrl
 client_dir = $w/client
 ping_interval_ms = $ping
+data_dir = $w/hostapd-lists
 [bss ap0]
 zone = work
 [zone work]
