@@ -404,6 +404,81 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+
+/* Issue 4's keys: defaults, good values, and every wrong one refused with
+ * file, line and key. */
+static void test_repair_ports_keys(void **state)
+{
+	struct cfg *c = NULL;
+	char *errs = NULL, expect[512];
+	const char *path;
+
+	(void)state;
+	assert_int_equal(load(GOOD ZONES, &c, &errs, &path), 0);
+	assert_true(c->repair.enabled);
+	assert_int_equal(c->repair.max_fixes, 3);
+	assert_int_equal(c->repair.window_s, 600);
+	assert_int_equal(c->repair.steer_timeout_ms, 2000);
+	assert_string_equal(c->data_dir, "/var/lib/apgate/hostapd");
+	assert_int_equal(c->n_wired_ports, 0);
+	assert_true(c->bounce_on_move);
+	assert_false(c->bss[0].ppsk);
+	cfg_free(c);
+	free(errs);
+
+	assert_int_equal(load(GOOD ZONES
+			      "wired_ports = eth1, eth2 eth3\n"  /* 22 */
+			      "bounce_on_move = no\n"            /* 23 */
+			      "[zone onboarding]\ninterface = br-onb\naddress = 10.79.0.1/24\n"
+			      "[repair]\nmax_fixes = 5\nwindow = 60\nsteer_timeout_ms = 500\nenabled = no\n",
+			      &c, &errs, &path), 0);
+	assert_string_equal(errs, "");
+	assert_int_equal(c->n_wired_ports, 3);
+	assert_string_equal(c->wired_ports[2], "eth3");
+	assert_false(c->bounce_on_move);
+	assert_int_equal(c->repair.max_fixes, 5);
+	assert_int_equal(c->repair.window_s, 60);
+	assert_false(c->repair.enabled);
+	cfg_free(c);
+	free(errs);
+
+	assert_int_equal(load("[apgated]\nregistry = /r.db\n"                 /* 1-2 */
+			      "[hostapd]\ndata_dir = relative\n"                 /* 3-4 */
+			      "[bss wlan0]\nzone = work\n"                       /* 5-6 */
+			      "[bss wlan1]\nzone = guest\nppsk = yes\n"          /* 7-9 */
+			      "[zone work]\ninterface = br-work\naddress = 10.77.0.1/24\n"  /* 10-12 */
+			      "[zone guest]\ninterface = br-guest\naddress = 10.78.0.1/24\n" /* 13-15 */
+			      "[network]\nuplink = eth0\n"                      /* 16-17 */
+			      "wired_ports = eth1, eth0, br-work, eth1, bad/name\n" /* 18 */
+			      "[repair]\nmax_fixes = 0\nwindow = 5\nsteer = 1\n", /* 19-22 */
+			      &c, &errs, &path), -EINVAL);
+	static const char *const want[] = {
+		"4: data_dir: 'relative' is not an absolute path",
+		"9: ppsk: per-device keys are for the work BSS only ([bss wlan1] is a guest BSS)",
+		"18: wired_ports: 'eth1' is listed twice",
+		"18: wired_ports: 'bad/name' is not an interface name",
+		"18: wired_ports: wired ports start in the onboarding bridge: [zone onboarding] is missing",
+		"20: max_fixes: '0' is not a whole number from 1 to 100",
+		"21: window: '5' is not a whole number from 10 to 86400",
+		"22: steer: unknown key in [repair]",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(expect, sizeof(expect), "%s:%s", path, want[i]);
+		if (!strstr(errs, expect))
+			fail_msg("missing \"%s\" in:\n%s", expect, errs);
+	}
+	free(errs);
+
+	/* a port that is the uplink or a zone's bridge */
+	assert_int_equal(load(GOOD ZONES "wired_ports = eth0 br-work\n"
+			      "[zone onboarding]\ninterface = br-onb\naddress = 10.79.0.1/24\n", &c, &errs, &path), -EINVAL);
+	snprintf(expect, sizeof(expect), "%s:22: wired_ports: 'eth0' is also the uplink", path);
+	assert_non_null(strstr(errs, expect));
+	snprintf(expect, sizeof(expect), "%s:22: wired_ports: 'br-work' is the interface of [zone work], not a port", path);
+	assert_non_null(strstr(errs, expect));
+	free(errs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_zones),
 		cmocka_unit_test(test_zone_errors),
 		cmocka_unit_test(test_wifi_keys),
+		cmocka_unit_test(test_repair_ports_keys),
 	};
 	return cmocka_run_group_tests_name("cfg", tests, setup, teardown);
 }
