@@ -52,8 +52,8 @@ CTL_SRC   = controller/ctl/ctl.c controller/ctl/ctl_acl.c controller/ctl/ctl_rep
 FW_SRC    := controller/io/fw.c controller/io/fw_plan.c
 FW_IPTC_SRC := $(FW_SRC) controller/io/fw_iptc.c
 FRONT_SRC = controller/front/adm.c controller/front/captive.c $(QR_SRC)
-NL_SRC    := controller/io/nl.c
-WPORT_SRC := controller/io/wport.c
+NL_SRC    := controller/io/nl.c controller/io/nlsock.c
+WPORT_SRC := controller/io/wport.c controller/io/nlsock.c
 HFILES_SRC := controller/io/hfiles.c
 QR_SRC    := controller/core/qr.c
 

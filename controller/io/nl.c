@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "io/nlsock.h"
 #include "log.h"
 #include "util.h"
 
@@ -55,24 +56,6 @@ struct brport {
 };
 
 /* ---- small helpers ---- */
-
-static int nlerr_to_errno(int e)
-{
-	switch (e < 0 ? -e : e) {
-	case 0: return 0;
-	case NLE_NOMEM: return -ENOMEM;
-	case NLE_PERM: return -EPERM;
-	case NLE_NODEV:
-	case NLE_OBJ_NOTFOUND: return -ENODEV;
-	case NLE_OPNOTSUPP: return -EOPNOTSUPP;
-	case NLE_INVAL: return -EINVAL;
-	case NLE_AGAIN: return -EAGAIN;
-	case NLE_BUSY: return -EBUSY;
-	case NLE_EXIST: return -EEXIST;
-	case NLE_RANGE: return -ERANGE;
-	default: return -EIO;
-	}
-}
 
 static const char *port_name(int ifindex, char buf[IF_NAMESIZE + 8])
 {
@@ -160,11 +143,11 @@ static int request(struct brport *b, struct nl_msg *msg, nl_recvmsg_msg_cb_t val
 	r = nl_send_auto(b->req, msg);
 	nlmsg_free(msg);
 	if (r < 0)
-		return nlerr_to_errno(r);
+		return nlsock_errno(r);
 	while (!s.done) {
 		r = nl_recvmsgs_default(b->req);
 		if (r < 0)
-			return nlerr_to_errno(r);
+			return nlsock_errno(r);
 		if (s.done)
 			break;
 		/* Nothing queued yet (not expected from rtnetlink): wait, bounded. */
@@ -472,31 +455,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 
 static int open_sock(struct nl_sock **out, bool events)
 {
-	struct nl_sock *sk = nl_socket_alloc();
-	int r;
+	static const int groups[] = { RTNLGRP_LINK };
 
-	if (!sk)
-		return -ENOMEM;
-	if (events)
-		nl_socket_disable_seq_check(sk);
-	nl_socket_enable_msg_peek(sk); /* messages larger than a page */
-	r = nl_connect(sk, NETLINK_ROUTE);
-	if (r == 0 && events)
-		r = nl_socket_add_membership(sk, RTNLGRP_LINK);
-	if (r == 0 && events) {
-		int fd = nl_socket_get_fd(sk), sz = BRPORT_RCVBUF;
-		/* beyond net.core.rmem_max with CAP_NET_ADMIN, else capped */
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-			r = nl_socket_set_buffer_size(sk, BRPORT_RCVBUF, 0);
-	}
-	if (r == 0)
-		r = nl_socket_set_nonblocking(sk);
-	if (r < 0) {
-		nl_socket_free(sk);
-		return nlerr_to_errno(r);
-	}
-	*out = sk;
-	return 0;
+	return nlsock_open(out, groups, events ? sizeof(groups) / sizeof(groups[0]) : 0, BRPORT_RCVBUF);
 }
 
 static void close_socks(struct brport *b)
