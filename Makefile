@@ -32,6 +32,7 @@ NL_CFLAGS     = $(shell pkg-config --cflags $(NL_PKG) 2>/dev/null)
 NL_LIBS       = $(shell pkg-config --libs $(NL_PKG) 2>/dev/null)
 CRYPTO_LIBS   = $(shell pkg-config --libs libcrypto 2>/dev/null)
 QR_LIBS       = $(shell pkg-config --libs libqrencode 2>/dev/null)
+SSL_LIBS      = $(shell pkg-config --libs libevent_openssl libssl 2>/dev/null)
 
 ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -56,6 +57,7 @@ NL_SRC    := controller/io/nl.c controller/io/nlsock.c
 WPORT_SRC := controller/io/wport.c controller/io/nlsock.c
 HFILES_SRC := controller/io/hfiles.c
 QR_SRC    := controller/core/qr.c
+TLS_SRC   := controller/front/tls.c
 
 DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
               $(POLICY_SRC) $(HAPD_SRC) $(FW_IPTC_SRC) $(NL_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC) \
@@ -79,6 +81,7 @@ UNIT_TESTS += test_wport
 UNIT_TESTS += test_hconf
 UNIT_TESTS += test_ctl_acl test_ctl_repair test_place
 UNIT_TESTS += test_hfiles test_qr
+UNIT_TESTS += test_tls
 test_captive_SRC   := tests/unit/test_captive.c $(CORE_SRC) controller/front/captive.c
 test_policy_SRC    := tests/unit/test_policy.c $(POLICY_SRC)
 test_mac_SRC       := tests/unit/test_mac.c $(CORE_SRC)
@@ -103,6 +106,8 @@ test_hfiles_SRC    := tests/unit/test_hfiles.c $(CORE_SRC) $(HFILES_SRC)
 test_hfiles_LIBS   := $(CRYPTO_LIBS)
 test_qr_SRC        := tests/unit/test_qr.c $(CORE_SRC) $(QR_SRC)
 test_qr_LIBS       := $(QR_LIBS)
+test_tls_SRC       := tests/unit/test_tls.c $(CORE_SRC) $(TLS_SRC)
+test_tls_LIBS      := $(SSL_LIBS) $(CRYPTO_LIBS)
 test_ctl_acl_SRC   := tests/unit/test_ctl_acl.c tests/peer/hapd_peer.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) \
                       $(OUI_SRC) $(POLICY_SRC) $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC)
 test_ctl_acl_LIBS  := $(NL_LIBS) $(CRYPTO_LIBS)
