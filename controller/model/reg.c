@@ -134,11 +134,32 @@ static const char schema_v4[] =
 	");\n"
 	"CREATE INDEX alerts_open ON alerts(id) WHERE acked_at = 0;\n";
 
+/* v5: what a device's user said on the captive page (claim_*: a
+ * statement for staff to see, never a decision; claim_at 0 = nothing said);
+ * an index on the lease address, so the portal finds the device behind a
+ * request's source address (reg_find_ip()); and the portal's users with
+ * their role and libsodium argon2id password hash (never a password). */
+static const char schema_v5[] =
+	"ALTER TABLE devices ADD COLUMN claim_name TEXT;\n"
+	"ALTER TABLE devices ADD COLUMN claim_owner TEXT;\n"
+	"ALTER TABLE devices ADD COLUMN claim_class TEXT\n"
+	"  CHECK (claim_class IN ('business', 'personal'));\n"
+	"ALTER TABLE devices ADD COLUMN claim_at INTEGER NOT NULL DEFAULT 0;\n"
+	"CREATE INDEX devices_by_ip ON devices(ip) WHERE ip IS NOT NULL;\n"
+	"CREATE TABLE users (\n"
+	"  name       TEXT PRIMARY KEY NOT NULL,\n"
+	"  role       TEXT NOT NULL CHECK (role IN ('approver', 'admin')),\n"
+	"  hash       TEXT NOT NULL,\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  last_login INTEGER NOT NULL DEFAULT 0\n"
+	");\n";
+
 static const char *const migrations[] = {
 	schema_v1, /* v1 */
 	schema_v2, /* v2 */
 	schema_v3, /* v3 */
 	schema_v4, /* v4 */
+	schema_v5, /* v5 */
 };
 #define REG_SCHEMA_LATEST ((int)ARRAY_SIZE(migrations))
 _Static_assert(ARRAY_SIZE(migrations) == REG_SCHEMA_VERSION, "reg.h: REG_SCHEMA_VERSION is the newest migration");
@@ -148,7 +169,8 @@ _Static_assert(ARRAY_SIZE(migrations) == REG_SCHEMA_VERSION, "reg.h: REG_SCHEMA_
 #define DEV_COLS "mac, state, class, type, label, owner, vendor, hostname, ip, bss, " \
 		 "vlan, connected, first_seen, last_seen, decided_by, decided_via, decided_at, " \
 		 "dhcp_vendor_class, dhcp_options, dhcp_hostname, reserved_ip, " \
-		 "held_at, port, psk_keyid, psk_ssid, psk_hex"
+		 "held_at, port, psk_keyid, psk_ssid, psk_hex, " \
+		 "claim_name, claim_owner, claim_class, claim_at"
 #define EV_COLS "id, ts, kind, action, mac, bss, actor, via, detail"
 
 enum st {
@@ -159,6 +181,9 @@ enum st {
 	ST_DEV_RESERVE, ST_DEV_RESERVED_BY,
 	ST_DEV_HOLD, ST_DEV_KEY, ST_DEV_KEY_OWNER, ST_DEV_REMAC,
 	ST_AL_INSERT, ST_AL_LIST, ST_AL_ACK, ST_AL_ACK_ALL,
+	ST_DEV_CLAIM, ST_DEV_BY_IP,
+	ST_USER_ADD, ST_USER_HASH, ST_USER_ROLE, ST_USER_DEL, ST_USER_LOGIN, ST_USER_LIST,
+	ST_USER_GET, ST_USER_ADMINS,
 	ST_EV_INSERT, ST_EV_LIST, ST_EV_LIST_MAC, ST_EV_LAST, ST_EV_PRUNE,
 	ST__COUNT
 };
@@ -230,6 +255,19 @@ static const char *const st_sql[ST__COUNT] = {
 		" ORDER BY id",
 	[ST_AL_ACK] = "UPDATE alerts SET acked_at = ?2, acked_by = ?3 WHERE id = ?1 AND acked_at = 0",
 	[ST_AL_ACK_ALL] = "UPDATE alerts SET acked_at = ?1, acked_by = ?2 WHERE acked_at = 0",
+	[ST_DEV_CLAIM] = "UPDATE devices SET claim_name = ?2, claim_owner = ?3, claim_class = ?4,"
+		" claim_at = ?5 WHERE mac = ?1",
+	/* the partial index devices_by_ip needs "ip IS NOT NULL" spelled out */
+	[ST_DEV_BY_IP] = "SELECT mac FROM devices WHERE ip = ?1 AND ip IS NOT NULL"
+		" ORDER BY last_seen DESC, mac LIMIT 1",
+	[ST_USER_ADD] = "INSERT INTO users (name, role, hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+	[ST_USER_HASH] = "UPDATE users SET hash = ?2 WHERE name = ?1",
+	[ST_USER_ROLE] = "UPDATE users SET role = ?2 WHERE name = ?1",
+	[ST_USER_DEL] = "DELETE FROM users WHERE name = ?1",
+	[ST_USER_LOGIN] = "UPDATE users SET last_login = ?2 WHERE name = ?1",
+	[ST_USER_LIST] = "SELECT name, role, hash, created_at, last_login FROM users ORDER BY name",
+	[ST_USER_GET] = "SELECT name, role, hash, created_at, last_login FROM users WHERE name = ?1",
+	[ST_USER_ADMINS] = "SELECT count(*) FROM users WHERE role = 'admin'",
 	[ST_EV_INSERT] =
 		"INSERT INTO events (ts, kind, action, mac, bss, actor, via, detail)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -1554,6 +1592,375 @@ int reg_alert_ack(struct reg *r, int64_t id, const struct reg_actor *who, int64_
 	return id && n == 0 ? -ENOENT : n;
 }
 
+/* ---- captive claims, addresses ---- */
+
+/* NULL or "" (not said) is stored as NULL. */
+static const char *said(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+static int claim_tx(struct reg *r, const char *mac, const struct reg_claim *c, int64_t now)
+{
+	const char *name = said(c->name), *owner = said(c->owner), *sep = "";
+	_cleanup_sqlite_free_ char *detail = NULL;
+	int ret;
+
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_CLAIM];
+		if (bind_str(st, 1, mac) || bind_str(st, 2, name) || bind_str(st, 3, owner) ||
+		    bind_str(st, 4, reg_class_name(c->cls)) || sqlite3_bind_int64(st, 5, now))
+			return bind_fail(r);
+		ret = st_done(r, st, "claim");
+		if (ret < 0)
+			return ret;
+	}
+	if (sqlite3_changes(r->db) == 0)
+		return -ENOENT;
+	if (name || owner || c->cls != REG_CLASS_NONE) {
+		sqlite3_str *s = sqlite3_str_new(r->db);
+		if (name) {
+			sqlite3_str_appendf(s, "name=%s", name);
+			sep = ", ";
+		}
+		if (owner) {
+			sqlite3_str_appendf(s, "%sowner=%s", sep, owner);
+			sep = ", ";
+		}
+		if (c->cls != REG_CLASS_NONE)
+			sqlite3_str_appendf(s, "%sas %s", sep, reg_class_name(c->cls));
+		if (sqlite3_str_errcode(s) != SQLITE_OK) {
+			sqlite3_free(sqlite3_str_finish(s));
+			return -ENOMEM;
+		}
+		detail = sqlite3_str_finish(s);
+	}
+	return ev_insert(r, now, "conn", "claim", mac, NULL, NULL, detail);
+}
+
+int reg_claim(struct reg *r, const char *mac, const struct reg_claim *c, int64_t now)
+{
+	int ret;
+
+	if (!r || !mac_ok(mac) || !c || !str_ok(c->name) || !str_ok(c->owner) ||
+	    (c->cls != REG_CLASS_NONE && !reg_class_name(c->cls)))
+		return -EINVAL;
+	ret = tx_begin(r, false);
+	if (ret < 0)
+		return ret;
+	ret = tx_end(r, claim_tx(r, mac, c, now), false);
+	if (ret == 0)
+		maybe_prune(r);
+	return ret;
+}
+
+int reg_find_ip(struct reg *r, const char *ip, char mac[18])
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!r || !ip_ok(ip) || !mac)
+		return -EINVAL;
+	st = r->st[ST_DEV_BY_IP];
+	if (bind_str(st, 1, ip))
+		return bind_fail(r);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_fail(r, rc, "find address");
+	util_strlcpy(mac, col_str(st, 0) ? col_str(st, 0) : "", 18);
+	return 0;
+}
+
+/* ---- portal users ---- */
+
+static const char *const role_names[] = {
+	[REG_ROLE_APPROVER] = "approver", [REG_ROLE_ADMIN] = "admin",
+};
+
+const char *reg_role_name(enum reg_role role)
+{
+	return name_of(role_names, ARRAY_SIZE(role_names), role);
+}
+
+int reg_role_parse(const char *s, enum reg_role *out)
+{
+	unsigned v;
+	int r = parse_name(role_names, ARRAY_SIZE(role_names), s, &v);
+	if (r == 0)
+		*out = (enum reg_role)v;
+	return r;
+}
+
+#define USER_NAME_MAX 32
+#define HASH_PREFIX "$argon2id$"
+#define HASH_MAX 127 /* libsodium's crypto_pwhash_STRBYTES (128) less the NUL */
+
+static bool user_name_ok(const char *n)
+{
+	size_t len = n ? strlen(n) : 0;
+
+	if (len == 0 || len > USER_NAME_MAX)
+		return false;
+	for (; *n; n++)
+		if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
+		      *n == '-' || *n == '_' || *n == '.'))
+			return false;
+	return true;
+}
+
+/* An encoded argon2id hash: the prefix, printable ASCII, no spaces. */
+static bool hash_ok(const char *h)
+{
+	size_t len = h ? strlen(h) : 0;
+
+	if (len <= strlen(HASH_PREFIX) || len > HASH_MAX || strncmp(h, HASH_PREFIX, strlen(HASH_PREFIX)))
+		return false;
+	for (; *h; h++)
+		if (*h <= ' ' || *h > '~')
+			return false;
+	return true;
+}
+
+/* The role of user name: 1 found (*role set), 0 unknown, or a negative errno. */
+static int user_role(struct reg *r, const char *name, enum reg_role *role)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_USER_GET];
+	int rc;
+
+	if (bind_str(st, 1, name))
+		return bind_fail(r);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(r, rc, "get user");
+	if (reg_role_parse(col_str(st, 1), role) < 0)
+		*role = REG_ROLE_APPROVER; /* the CHECK allows nothing else */
+	return 1;
+}
+
+static int admin_count(struct reg *r)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_USER_ADMINS];
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_ROW)
+		return db_fail(r, rc, "count admins");
+	return sqlite3_column_int(st, 0);
+}
+
+/* Runs a user statement (?1 name, ?2 text if it has one) and writes the
+ * audit entry `action` with detail "user=NAME[, role=ROLE]". */
+static int user_write(struct reg *r, enum st id, const char *name, const char *text,
+		      const char *action, const char *role, const struct reg_actor *who, int64_t now)
+{
+	_cleanup_sqlite_free_ char *detail = NULL;
+	int ret;
+
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[id];
+		if (bind_str(st, 1, name) ||
+		    (sqlite3_bind_parameter_count(st) >= 2 && bind_str(st, 2, text)))
+			return bind_fail(r);
+		ret = st_done(r, st, action);
+		if (ret < 0)
+			return ret;
+	}
+	if (sqlite3_changes(r->db) == 0)
+		return -ENOENT;
+	detail = role ? sqlite3_mprintf("user=%s, role=%s", name, role) : sqlite3_mprintf("user=%s", name);
+	if (!detail)
+		return -ENOMEM;
+	return ev_insert(r, now, "audit", action, "", NULL, who, detail);
+}
+
+static int user_add_tx(struct reg *r, const char *name, enum reg_role role, const char *hash,
+		       const struct reg_actor *who, int64_t now)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_USER_ADD];
+	_cleanup_sqlite_free_ char *detail = NULL;
+	enum reg_role had;
+	int ret = user_role(r, name, &had);
+
+	if (ret != 0)
+		return ret < 0 ? ret : -EEXIST;
+	if (bind_str(st, 1, name) || bind_str(st, 2, reg_role_name(role)) || bind_str(st, 3, hash) ||
+	    sqlite3_bind_int64(st, 4, now))
+		return bind_fail(r);
+	if ((ret = st_done(r, st, "add user")) < 0)
+		return ret;
+	detail = sqlite3_mprintf("user=%s, role=%s", name, reg_role_name(role));
+	if (!detail)
+		return -ENOMEM;
+	return ev_insert(r, now, "audit", "user_add", "", NULL, who, detail);
+}
+
+int reg_user_add(struct reg *r, const char *name, enum reg_role role, const char *hash,
+		 const struct reg_actor *who, int64_t now)
+{
+	int ret;
+
+	if (!r || !user_name_ok(name) || !reg_role_name(role) || !hash_ok(hash) || !actor_ok(who))
+		return -EINVAL;
+	ret = tx_begin(r, true);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, user_add_tx(r, name, role, hash, who, now), true);
+}
+
+int reg_user_set_hash(struct reg *r, const char *name, const char *hash,
+		      const struct reg_actor *who, int64_t now)
+{
+	int ret;
+
+	if (!r || !user_name_ok(name) || !hash_ok(hash) || !actor_ok(who))
+		return -EINVAL;
+	ret = tx_begin(r, true);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, user_write(r, ST_USER_HASH, name, hash, "user_passwd", NULL, who, now), true);
+}
+
+/* The role user name has (*had); -ENOENT unknown; -EPERM when it is the
+ * last admin, which may not stop being one. */
+static int may_stop_being_admin(struct reg *r, const char *name, enum reg_role *had)
+{
+	int ret = user_role(r, name, had);
+
+	if (ret <= 0)
+		return ret < 0 ? ret : -ENOENT;
+	if (*had != REG_ROLE_ADMIN)
+		return 0;
+	ret = admin_count(r);
+	return ret < 0 ? ret : ret <= 1 ? -EPERM : 0;
+}
+
+static int user_role_tx(struct reg *r, const char *name, enum reg_role role,
+			const struct reg_actor *who, int64_t now)
+{
+	enum reg_role had;
+	int ret = user_role(r, name, &had);
+
+	if (ret <= 0)
+		return ret < 0 ? ret : -ENOENT;
+	if (had == role)
+		return 0; /* nothing changes, nothing to audit */
+	if ((ret = may_stop_being_admin(r, name, &had)) < 0)
+		return ret;
+	return user_write(r, ST_USER_ROLE, name, reg_role_name(role), "user_role", reg_role_name(role),
+			  who, now);
+}
+
+int reg_user_set_role(struct reg *r, const char *name, enum reg_role role,
+		      const struct reg_actor *who, int64_t now)
+{
+	int ret;
+
+	if (!r || !user_name_ok(name) || !reg_role_name(role) || !actor_ok(who))
+		return -EINVAL;
+	ret = tx_begin(r, true);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, user_role_tx(r, name, role, who, now), true);
+}
+
+static int user_del_tx(struct reg *r, const char *name, const struct reg_actor *who, int64_t now)
+{
+	enum reg_role had;
+	int ret = may_stop_being_admin(r, name, &had);
+
+	if (ret < 0)
+		return ret;
+	return user_write(r, ST_USER_DEL, name, NULL, "user_del", reg_role_name(had), who, now);
+}
+
+int reg_user_del(struct reg *r, const char *name, const struct reg_actor *who, int64_t now)
+{
+	int ret;
+
+	if (!r || !user_name_ok(name) || !actor_ok(who))
+		return -EINVAL;
+	ret = tx_begin(r, true);
+	if (ret < 0)
+		return ret;
+	return tx_end(r, user_del_tx(r, name, who, now), true);
+}
+
+int reg_user_login(struct reg *r, const char *name, int64_t now)
+{
+	int ret;
+
+	if (!r || !name)
+		return -EINVAL;
+	if (!user_name_ok(name))
+		return -ENOENT; /* nobody can be called that */
+	ret = tx_begin(r, false);
+	if (ret < 0)
+		return ret;
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_USER_LOGIN];
+		if (bind_str(st, 1, name) || sqlite3_bind_int64(st, 2, now))
+			ret = bind_fail(r);
+		else
+			ret = st_done(r, st, "record login");
+		if (ret == 0 && sqlite3_changes(r->db) == 0)
+			ret = -ENOENT;
+	}
+	return tx_end(r, ret, false);
+}
+
+/* Walks a user statement whose parameters are bound. */
+static int walk_users(struct reg *r, sqlite3_stmt *st, reg_user_cb cb, void *ud, bool one)
+{
+	int rc, n = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reg_user u = {
+			.name = col_str(st, 0), .role = REG_ROLE_APPROVER, .hash = col_str(st, 2),
+			.created_at = sqlite3_column_int64(st, 3),
+			.last_login = sqlite3_column_int64(st, 4),
+		};
+		reg_role_parse(col_str(st, 1), &u.role);
+		n++;
+		int ret = cb(&u, ud);
+		if (ret)
+			return ret;
+	}
+	if (rc != SQLITE_DONE)
+		return db_fail(r, rc, "list users");
+	return one && n == 0 ? -ENOENT : 0;
+}
+
+int reg_users(struct reg *r, reg_user_cb cb, void *ud)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+	if (!r || !cb)
+		return -EINVAL;
+	if (sqlite3_stmt_busy(r->st[ST_USER_LIST]))
+		return -EBUSY; /* called from its own callback */
+	st = r->st[ST_USER_LIST];
+	return walk_users(r, st, cb, ud, false);
+}
+
+int reg_user_get(struct reg *r, const char *name, reg_user_cb cb, void *ud)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+	if (!r || !name || !cb)
+		return -EINVAL;
+	if (!user_name_ok(name))
+		return -ENOENT; /* nobody can be called that */
+	if (sqlite3_stmt_busy(r->st[ST_USER_GET]))
+		return -EBUSY;
+	st = r->st[ST_USER_GET];
+	if (bind_str(st, 1, name))
+		return bind_fail(r);
+	return walk_users(r, st, cb, ud, true);
+}
+
 /* ---- queries ---- */
 
 /* Fills d from a DEV_COLS row; strings point into the statement. */
@@ -1597,6 +2004,13 @@ static void row_device(sqlite3_stmt *st, struct reg_device *d)
 	d->psk_keyid = (char *)col_str(st, 23);
 	d->psk_ssid = (char *)col_str(st, 24);
 	d->psk_hex = (char *)col_str(st, 25);
+	d->claim_name = (char *)col_str(st, 26);
+	d->claim_owner = (char *)col_str(st, 27);
+	cls = REG_CLASS_NONE;
+	if (col_str(st, 28))
+		reg_class_parse(col_str(st, 28), &cls);
+	d->claim_cls = cls;
+	d->claim_at = sqlite3_column_int64(st, 29);
 }
 
 void reg_device_free(struct reg_device *d)
@@ -1619,6 +2033,8 @@ void reg_device_free(struct reg_device *d)
 	free(d->psk_keyid);
 	free(d->psk_ssid);
 	free(d->psk_hex);
+	free(d->claim_name);
+	free(d->claim_owner);
 	free(d);
 }
 
@@ -1654,7 +2070,8 @@ int reg_get(struct reg *r, const char *mac, struct reg_device **out)
 	char **strs[] = { &d->label, &d->owner, &d->vendor, &d->hostname, &d->ip,
 			  &d->bss, &d->decided_by, &d->decided_via, &d->dhcp_vendor_class,
 			  &d->dhcp_options, &d->dhcp_hostname, &d->reserved_ip, &d->port,
-			  &d->psk_keyid, &d->psk_ssid, &d->psk_hex };
+			  &d->psk_keyid, &d->psk_ssid, &d->psk_hex, &d->claim_name,
+			  &d->claim_owner };
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
 		if (dup_str(strs[i]) < 0) {
 			for (size_t j = i; j < ARRAY_SIZE(strs); j++)

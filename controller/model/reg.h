@@ -40,7 +40,7 @@ enum reg_type {
 };
 #define REG_STATE_COUNT 4
 
-#define REG_SCHEMA_VERSION 4         /* the newest schema this build writes */
+#define REG_SCHEMA_VERSION 5         /* the newest schema this build writes */
 #define REG_STR_MAX 65536              /* bytes per stored string */
 #define REG_CONN_KEEP_DEFAULT 100000u  /* see reg_set_conn_keep() */
 
@@ -84,6 +84,12 @@ struct reg_device {
 	char *psk_keyid;         /* its own key (reg_set_key()), or NULL */
 	char *psk_ssid;          /* the SSID that key was derived for */
 	char *psk_hex;           /* the 64-hex WPA2 PSK hostapd reads (a secret) */
+	/* What the device's user said on the captive page (reg_claim()); a
+	 * statement, not a decision: staff see it next to the device. */
+	char *claim_name;        /* "Anna's laptop" */
+	char *claim_owner;       /* "Anna" */
+	enum reg_class claim_cls; /* BUSINESS / PERSONAL, NONE = not said */
+	int64_t claim_at;        /* 0 = never */
 };
 void reg_device_free(struct reg_device *d);
 
@@ -282,6 +288,72 @@ int reg_alerts(struct reg *r, bool all, unsigned limit, reg_alert_cb cb, void *u
 /* Acknowledges alert id (0 = every open one). Returns how many were
  * acknowledged; -ENOENT for an id that is unknown or already acknowledged. */
 int reg_alert_ack(struct reg *r, int64_t id, const struct reg_actor *who, int64_t now);
+
+/* --- Statements made on the captive page (not decisions) --- */
+struct reg_claim {
+	const char *name;     /* device name the user gave; NULL/"" = not said */
+	const char *owner;    /* who they are; NULL/"" = not said */
+	enum reg_class cls;   /* business device or personal phone; NONE = not said */
+};
+/* Stores the claim on the device (replacing an earlier one; claim_at =
+ * now) and appends a conn-kind event "claim" (bss NULL, detail
+ * "name=N, owner=O, as personal" with the fields given). Does not change
+ * state, class, label or owner: staff decide. No detail when nothing was
+ * said. -ENOENT unknown device. synchronous=NORMAL; the event is pruned
+ * like the other connection events. */
+int reg_claim(struct reg *r, const char *mac, const struct reg_claim *c, int64_t now);
+
+/* The device whose current DHCP lease is ip (devices.ip, indexed since v5).
+ * mac gets its canonical MAC. -ENOENT nobody, -EINVAL bad address. When
+ * several records carry the address (a stale lease), the one seen last
+ * wins. */
+int reg_find_ip(struct reg *r, const char *ip, char mac[18]);
+
+/* --- Portal users (v5 table users) --- */
+enum reg_role { REG_ROLE_APPROVER = 0, REG_ROLE_ADMIN };
+const char *reg_role_name(enum reg_role role);       /* "approver", "admin" */
+int reg_role_parse(const char *s, enum reg_role *out); /* 0 or -EINVAL */
+
+/* A user name is 1-32 of [A-Za-z0-9._-] (-EINVAL otherwise). The hash is
+ * a libsodium crypto_pwhash_str() string (argon2id: starts with
+ * "$argon2id$", printable ASCII, at most 127 bytes; -EINVAL otherwise) and
+ * is stored as given: the registry never sees a password. Each change
+ * writes an audit entry (mac '' - the events table needs one -, detail
+ * "user=NAME[, role=R]": the new role for user_add and user_role, the role
+ * the user had for user_del, none for user_passwd; never the hash; actions
+ * "user_add", "user_passwd", "user_role", "user_del"). A missing actor is
+ * -EINVAL. Durable (synchronous=FULL). */
+int reg_user_add(struct reg *r, const char *name, enum reg_role role, const char *hash,
+		 const struct reg_actor *who, int64_t now); /* -EEXIST */
+int reg_user_set_hash(struct reg *r, const char *name, const char *hash,
+		      const struct reg_actor *who, int64_t now); /* -ENOENT */
+/* -ENOENT unknown user. Changing the role of, or deleting, the last admin
+ * is -EPERM (there is always one admin once any exists). Setting the role
+ * a user already has changes nothing and writes no audit entry. */
+int reg_user_set_role(struct reg *r, const char *name, enum reg_role role,
+		      const struct reg_actor *who, int64_t now);
+int reg_user_del(struct reg *r, const char *name, const struct reg_actor *who, int64_t now);
+/* Records a successful login (last_login = now; not audited: the portal
+ * logs it). -ENOENT unknown (also for a name nobody can have).
+ * synchronous=NORMAL. */
+int reg_user_login(struct reg *r, const char *name, int64_t now);
+
+struct reg_user {
+	const char *name;
+	enum reg_role role;
+	const char *hash;
+	int64_t created_at;
+	int64_t last_login;   /* 0 = never */
+};
+typedef int (*reg_user_cb)(const struct reg_user *u, void *ud);
+/* Calls cb for every user ordered by name (strings valid during the
+ * callback; nested reg_users() is -EBUSY); a non-zero return stops and is
+ * returned. */
+int reg_users(struct reg *r, reg_user_cb cb, void *ud);
+/* One user: cb called once (its non-zero return is returned), or -ENOENT
+ * (also for a name nobody can have, so a login form needs no check of its
+ * own). Nested in its own callback -EBUSY. */
+int reg_user_get(struct reg *r, const char *name, reg_user_cb cb, void *ud);
 
 /* --- Queries --- */
 /* On success *out is a new record the caller frees with reg_device_free(). */

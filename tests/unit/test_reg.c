@@ -1747,6 +1747,548 @@ static void wired_port_is_recorded(void **state)
 	evs_free(&all);
 }
 
+/* ---- v5: captive claims, address lookup, portal users ---- */
+
+/* A real crypto_pwhash_str() output shape (the registry only checks the
+ * prefix and the characters; it never verifies). */
+#define HASH1 "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$4WqSZnZfTgDA7Mx0dh/9rN5XfXaQ7AGTjMoM7vJjbqs"
+#define HASH2 "$argon2id$v=19$m=65536,t=2,p=1$b3RoZXJzYWx0b3RoZXJzYQ$Zk4V7qDMRZkxZcxWq+V8SZYKFpmCEwr7V0YJ0r7cJ5A"
+
+static void claim_is_a_statement_not_a_decision(void **state)
+{
+	struct fx *f = *state;
+	struct reg_claim c = { .name = "Anna's laptop", .owner = "Anna", .cls = REG_CLASS_PERSONAL };
+	struct reg_device *d;
+	struct evs all = { 0 };
+	int64_t last;
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1000, NULL), 0);
+	d = get(f->r, MAC_A);
+	assert_null(d->claim_name);
+	assert_null(d->claim_owner);
+	assert_int_equal(d->claim_cls, REG_CLASS_NONE);
+	assert_int_equal(d->claim_at, 0);
+	reg_device_free(d);
+
+	assert_int_equal(reg_claim(f->r, MAC_A, &c, 2000), 0);
+	d = get(f->r, MAC_A);
+	assert_string_equal(d->claim_name, "Anna's laptop");
+	assert_string_equal(d->claim_owner, "Anna");
+	assert_int_equal(d->claim_cls, REG_CLASS_PERSONAL);
+	assert_int_equal(d->claim_at, 2000);
+	/* staff decide: nothing else moved */
+	assert_int_equal(d->state, REG_PENDING);
+	assert_int_equal(d->cls, REG_CLASS_NONE);
+	assert_null(d->label);
+	assert_null(d->owner);
+	assert_null(d->decided_by);
+	assert_int_equal(d->last_seen, 1000);
+	reg_device_free(d);
+	assert_int_equal(reg_events(f->r, 0, 0, collect, &all), 0);
+	assert_int_equal(all.n, 2);
+	assert_string_equal(all.e[1].kind, "conn");
+	assert_string_equal(all.e[1].action, "claim");
+	assert_string_equal(all.e[1].mac, MAC_A);
+	assert_null(all.e[1].bss);
+	assert_null(all.e[1].actor);
+	assert_string_equal(all.e[1].detail, "name=Anna's laptop, owner=Anna, as personal");
+	assert_int_equal(all.e[1].ts, 2000);
+	evs_free(&all);
+
+	/* A new claim replaces the old one; "" is "not said". */
+	c = (struct reg_claim){ .name = "", .owner = "Bob", .cls = REG_CLASS_NONE };
+	assert_int_equal(reg_claim(f->r, MAC_A, &c, 3000), 0);
+	d = get(f->r, MAC_A);
+	assert_null(d->claim_name);
+	assert_string_equal(d->claim_owner, "Bob");
+	assert_int_equal(d->claim_cls, REG_CLASS_NONE);
+	assert_int_equal(d->claim_at, 3000);
+	reg_device_free(d);
+	c = (struct reg_claim){ .cls = REG_CLASS_BUSINESS };
+	assert_int_equal(reg_claim(f->r, MAC_A, &c, 4000), 0);
+	c = (struct reg_claim){ 0 };
+	assert_int_equal(reg_claim(f->r, MAC_A, &c, 5000), 0);
+	assert_int_equal(reg_events(f->r, 0, 0, collect, &all), 0);
+	assert_int_equal(all.n, 5);
+	assert_string_equal(all.e[2].detail, "owner=Bob");
+	assert_string_equal(all.e[3].detail, "as business");
+	assert_null(all.e[4].detail);
+	evs_free(&all);
+
+	/* Unknown devices and bad arguments change nothing. */
+	last = reg_last_event_id(f->r);
+	c = (struct reg_claim){ .name = "x" };
+	assert_int_equal(reg_claim(f->r, MAC_B, &c, 6000), -ENOENT);
+	assert_int_equal(reg_get(f->r, MAC_B, &d), -ENOENT);
+	assert_int_equal(reg_claim(f->r, "00:22:72:00:00:0A", &c, 6000), -EINVAL);
+	assert_int_equal(reg_claim(f->r, MAC_A, NULL, 6000), -EINVAL);
+	c.cls = (enum reg_class)7;
+	assert_int_equal(reg_claim(f->r, MAC_A, &c, 6000), -EINVAL);
+	assert_int_equal(reg_last_event_id(f->r), last);
+
+	/* The claim survives a restart and shows in the list. */
+	c = (struct reg_claim){ .name = "Kasse 2", .cls = REG_CLASS_BUSINESS };
+	assert_int_equal(reg_claim(f->r, MAC_A, &c, 7000), 0);
+	reopen(f);
+	d = get(f->r, MAC_A);
+	assert_string_equal(d->claim_name, "Kasse 2");
+	assert_null(d->claim_owner);
+	assert_int_equal(d->claim_cls, REG_CLASS_BUSINESS);
+	assert_int_equal(d->claim_at, 7000);
+	reg_device_free(d);
+}
+
+static int claim_of_list(const struct reg_device *d, void *ud)
+{
+	util_strlcpy(ud, d->claim_name ? d->claim_name : "(none)", 32);
+	return d->claim_cls == REG_CLASS_PERSONAL && d->claim_at == 2 ? 0 : -1;
+}
+
+static void claim_shows_in_list(void **state)
+{
+	struct fx *f = *state;
+	struct reg_claim c = { .name = "Tablet", .cls = REG_CLASS_PERSONAL };
+	char name[32] = "";
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1, NULL), 0);
+	assert_int_equal(reg_claim(f->r, MAC_A, &c, 2), 0);
+	assert_int_equal(reg_list(f->r, NULL, claim_of_list, name), 0);
+	assert_string_equal(name, "Tablet");
+}
+
+static void find_ip_last_seen_wins(void **state)
+{
+	struct fx *f = *state;
+	char mac[18];
+
+	assert_int_equal(reg_find_ip(f->r, "10.78.0.20", mac), -ENOENT);
+	assert_int_equal(lease(f->r, REG_LEASE_ADD, MAC_A, "10.78.0.20", true, 1000, NULL), 0);
+	assert_int_equal(reg_find_ip(f->r, "10.78.0.20", mac), 0);
+	assert_string_equal(mac, MAC_A);
+	/* a second record carries the address (A's lease is stale) */
+	assert_int_equal(lease(f->r, REG_LEASE_ADD, MAC_B, "10.78.0.20", true, 2000, NULL), 0);
+	assert_int_equal(reg_find_ip(f->r, "10.78.0.20", mac), 0);
+	assert_string_equal(mac, MAC_B);
+	/* A seen later: A wins */
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 3000, NULL), 0);
+	assert_int_equal(reg_find_ip(f->r, "10.78.0.20", mac), 0);
+	assert_string_equal(mac, MAC_A);
+	/* A's lease ends: B again */
+	assert_int_equal(lease(f->r, REG_LEASE_DEL, MAC_A, "10.78.0.20", false, 4000, NULL), 0);
+	assert_int_equal(reg_find_ip(f->r, "10.78.0.20", mac), 0);
+	assert_string_equal(mac, MAC_B);
+	assert_int_equal(lease(f->r, REG_LEASE_DEL, MAC_B, "10.78.0.20", false, 5000, NULL), 0);
+	assert_int_equal(reg_find_ip(f->r, "10.78.0.20", mac), -ENOENT);
+	/* IPv6 leases too; other addresses are nobody's */
+	assert_int_equal(lease(f->r, REG_LEASE_ADD, MAC_C, "fd00::20", true, 6000, NULL), 0);
+	assert_int_equal(reg_find_ip(f->r, "fd00::20", mac), 0);
+	assert_string_equal(mac, MAC_C);
+	assert_int_equal(reg_find_ip(f->r, "10.78.0.21", mac), -ENOENT);
+	/* a reservation is not a lease */
+	assert_int_equal(reg_reserve(f->r, MAC_A, "10.78.0.22", &it, 7000), 0);
+	assert_int_equal(reg_find_ip(f->r, "10.78.0.22", mac), -ENOENT);
+	/* bad addresses */
+	assert_int_equal(reg_find_ip(f->r, "10.78.0.256", mac), -EINVAL);
+	assert_int_equal(reg_find_ip(f->r, "", mac), -EINVAL);
+	assert_int_equal(reg_find_ip(f->r, "10.78.0.20' OR 1=1 --", mac), -EINVAL);
+	assert_int_equal(reg_find_ip(f->r, NULL, mac), -EINVAL);
+	assert_int_equal(reg_find_ip(f->r, "10.78.0.20", NULL), -EINVAL);
+	/* the lookup uses the v5 index */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+				 " AND name = 'devices_by_ip'"), 1);
+}
+
+/* Copies of the users reg_users() delivers. */
+struct users {
+	size_t n;
+	struct {
+		char name[40], hash[160];
+		enum reg_role role;
+		int64_t created_at, last_login;
+	} u[8];
+	int stop_after; /* > 0: return 42 after that many */
+	struct reg *nest; /* != NULL: call reg_users() from the callback */
+	int nested_ret;
+};
+
+static int user_cb(const struct reg_user *u, void *ud)
+{
+	struct users *v = ud;
+
+	assert_true(v->n < ARRAY_SIZE(v->u));
+	util_strlcpy(v->u[v->n].name, u->name, sizeof(v->u[0].name));
+	util_strlcpy(v->u[v->n].hash, u->hash, sizeof(v->u[0].hash));
+	v->u[v->n].role = u->role;
+	v->u[v->n].created_at = u->created_at;
+	v->u[v->n].last_login = u->last_login;
+	v->n++;
+	if (v->nest)
+		v->nested_ret = reg_users(v->nest, user_cb, &(struct users){ 0 });
+	return v->stop_after && (int)v->n == v->stop_after ? 42 : 0;
+}
+
+static void users_add_list_get_login(void **state)
+{
+	struct fx *f = *state;
+	struct users v = { 0 };
+	struct evs audit = { 0 };
+
+	assert_int_equal(reg_users(f->r, user_cb, &v), 0);
+	assert_int_equal(v.n, 0);
+	assert_int_equal(reg_user_add(f->r, "it", REG_ROLE_ADMIN, HASH1, &it, 1000), 0);
+	assert_int_equal(reg_user_add(f->r, "anna.k-2_", REG_ROLE_APPROVER, HASH2, &it, 2000), 0);
+	assert_int_equal(reg_users(f->r, user_cb, &v), 0);
+	assert_int_equal(v.n, 2);
+	assert_string_equal(v.u[0].name, "anna.k-2_"); /* ordered by name */
+	assert_int_equal(v.u[0].role, REG_ROLE_APPROVER);
+	assert_string_equal(v.u[0].hash, HASH2);
+	assert_int_equal(v.u[0].created_at, 2000);
+	assert_int_equal(v.u[0].last_login, 0);
+	assert_string_equal(v.u[1].name, "it");
+	assert_int_equal(v.u[1].role, REG_ROLE_ADMIN);
+	assert_string_equal(v.u[1].hash, HASH1);
+
+	assert_int_equal(reg_user_login(f->r, "anna.k-2_", 3000), 0);
+	v.n = 0;
+	assert_int_equal(reg_user_get(f->r, "anna.k-2_", user_cb, &v), 0);
+	assert_int_equal(v.n, 1);
+	assert_int_equal(v.u[0].last_login, 3000);
+	assert_int_equal(v.u[0].created_at, 2000);
+	/* names are case-sensitive; unknown and impossible names are -ENOENT */
+	assert_int_equal(reg_user_get(f->r, "IT", user_cb, &v), -ENOENT);
+	assert_int_equal(reg_user_get(f->r, "nobody", user_cb, &v), -ENOENT);
+	assert_int_equal(reg_user_get(f->r, "no body", user_cb, &v), -ENOENT);
+	assert_int_equal(reg_user_get(f->r, "", user_cb, &v), -ENOENT);
+	assert_int_equal(reg_user_login(f->r, "nobody", 3000), -ENOENT);
+	assert_int_equal(reg_user_login(f->r, "it' OR '1'='1", 3000), -ENOENT);
+	assert_int_equal(reg_user_get(f->r, NULL, user_cb, &v), -EINVAL);
+	assert_int_equal(reg_user_get(f->r, "it", NULL, &v), -EINVAL);
+	assert_int_equal(v.n, 1);
+
+	/* a callback's non-zero return stops the walk; nesting is -EBUSY */
+	v = (struct users){ .stop_after = 1 };
+	assert_int_equal(reg_users(f->r, user_cb, &v), 42);
+	assert_int_equal(v.n, 1);
+	v = (struct users){ .nest = f->r };
+	assert_int_equal(reg_users(f->r, user_cb, &v), 0);
+	assert_int_equal(v.nested_ret, -EBUSY);
+
+	/* audited with mac '' and the actor; logins are not */
+	assert_int_equal(audit_entries(f->r, &audit), 2);
+	assert_string_equal(audit.e[0].action, "user_add");
+	assert_string_equal(audit.e[0].mac, "");
+	assert_string_equal(audit.e[0].actor, "it");
+	assert_string_equal(audit.e[0].via, "cli");
+	assert_string_equal(audit.e[0].detail, "user=it, role=admin");
+	assert_int_equal(audit.e[0].ts, 1000);
+	assert_string_equal(audit.e[1].detail, "user=anna.k-2_, role=approver");
+	evs_free(&audit);
+
+	/* stored in the users table, survives a restart */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM users WHERE hash LIKE '$argon2id$%'"), 2);
+	reopen(f);
+	v = (struct users){ 0 };
+	assert_int_equal(reg_user_get(f->r, "it", user_cb, &v), 0);
+	assert_string_equal(v.u[0].hash, HASH1);
+}
+
+static void users_passwd_role_del(void **state)
+{
+	struct fx *f = *state;
+	struct users v = { 0 };
+	struct evs audit = { 0 }, all = { 0 };
+
+	assert_int_equal(reg_user_add(f->r, "it", REG_ROLE_ADMIN, HASH1, &it, 1000), 0);
+	assert_int_equal(reg_user_add(f->r, "anna", REG_ROLE_APPROVER, HASH1, &it, 1000), 0);
+	shim.syncs = 0;
+	assert_int_equal(reg_user_set_hash(f->r, "anna", HASH2, &anna, 2000), 0);
+	assert_true(shim.syncs >= 1); /* durable */
+	assert_int_equal(reg_user_get(f->r, "anna", user_cb, &v), 0);
+	assert_string_equal(v.u[0].hash, HASH2);
+	assert_int_equal(reg_user_set_role(f->r, "anna", REG_ROLE_ADMIN, &it, 3000), 0);
+	/* the same role again: nothing to do, nothing audited */
+	assert_int_equal(reg_user_set_role(f->r, "anna", REG_ROLE_ADMIN, &it, 3500), 0);
+	v.n = 0;
+	assert_int_equal(reg_user_get(f->r, "anna", user_cb, &v), 0);
+	assert_int_equal(v.u[0].role, REG_ROLE_ADMIN);
+	assert_int_equal(reg_user_del(f->r, "it", &anna, 4000), 0);
+	assert_int_equal(reg_user_get(f->r, "it", user_cb, &v), -ENOENT);
+	/* a user may come back under the same name */
+	assert_int_equal(reg_user_add(f->r, "it", REG_ROLE_APPROVER, HASH2, &anna, 5000), 0);
+
+	assert_int_equal(audit_entries(f->r, &audit), 6);
+	assert_string_equal(audit.e[2].action, "user_passwd");
+	assert_string_equal(audit.e[2].detail, "user=anna");
+	assert_string_equal(audit.e[2].actor, "anna");
+	assert_string_equal(audit.e[2].via, "portal");
+	assert_string_equal(audit.e[3].action, "user_role");
+	assert_string_equal(audit.e[3].detail, "user=anna, role=admin");
+	assert_string_equal(audit.e[4].action, "user_del");
+	assert_string_equal(audit.e[4].detail, "user=it, role=admin");
+	assert_string_equal(audit.e[4].mac, "");
+	assert_int_equal(audit.e[4].ts, 4000);
+	assert_string_equal(audit.e[5].action, "user_add");
+	evs_free(&audit);
+	/* no hash in any event */
+	assert_int_equal(reg_events(f->r, 0, 0, collect, &all), 0);
+	for (size_t i = 0; i < all.n; i++)
+		assert_null(all.e[i].detail ? strstr(all.e[i].detail, "argon2") : NULL);
+	evs_free(&all);
+	/* audit entries for users are kept like the others */
+	assert_int_not_equal(raw_exec(f->path, "DELETE FROM events WHERE action = 'user_del'"), SQLITE_OK);
+}
+
+static void users_bad_input_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	char longname[34], longhash[160];
+	const struct reg_actor noone = { .who = NULL, .via = "cli" };
+	static const char *const bad_names[] = { "", "a b", "a/b", "anna\n", "\xc3\xa4nna", "a'b", "a:b" };
+	static const char *const bad_hashes[] = {
+		"", "secret", "$argon2i$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA",
+		"$2b$12$abcdefghijklmnopqrstuu", "$argon2id$", "$argon2id$v=19 m=65536",
+		"$argon2id$v=19$m=65536\n", " $argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA",
+	};
+	int64_t last;
+
+	memset(longname, 'a', 33);
+	longname[33] = '\0';
+	memcpy(longhash, HASH1, strlen(HASH1));
+	memset(longhash + strlen(HASH1), 'A', sizeof(longhash) - strlen(HASH1) - 1);
+	longhash[sizeof(longhash) - 1] = '\0';
+
+	assert_int_equal(reg_user_add(f->r, "it", REG_ROLE_ADMIN, HASH1, &it, 1), 0);
+	last = reg_last_event_id(f->r);
+	for (size_t i = 0; i < ARRAY_SIZE(bad_names); i++) {
+		assert_int_equal(reg_user_add(f->r, bad_names[i], REG_ROLE_ADMIN, HASH1, &it, 2), -EINVAL);
+		assert_int_equal(reg_user_set_hash(f->r, bad_names[i], HASH1, &it, 2), -EINVAL);
+		assert_int_equal(reg_user_set_role(f->r, bad_names[i], REG_ROLE_ADMIN, &it, 2), -EINVAL);
+		assert_int_equal(reg_user_del(f->r, bad_names[i], &it, 2), -EINVAL);
+	}
+	assert_int_equal(reg_user_add(f->r, longname, REG_ROLE_ADMIN, HASH1, &it, 2), -EINVAL);
+	longname[32] = '\0'; /* 32 is fine */
+	assert_int_equal(reg_user_add(f->r, longname, REG_ROLE_APPROVER, HASH1, &it, 2), 0);
+	assert_int_equal(reg_user_del(f->r, longname, &it, 2), 0);
+	last = reg_last_event_id(f->r);
+	assert_int_equal(reg_user_add(f->r, NULL, REG_ROLE_ADMIN, HASH1, &it, 2), -EINVAL);
+	for (size_t i = 0; i < ARRAY_SIZE(bad_hashes); i++) {
+		assert_int_equal(reg_user_add(f->r, "anna", REG_ROLE_ADMIN, bad_hashes[i], &it, 2), -EINVAL);
+		assert_int_equal(reg_user_set_hash(f->r, "it", bad_hashes[i], &it, 2), -EINVAL);
+	}
+	assert_int_equal(reg_user_add(f->r, "anna", REG_ROLE_ADMIN, longhash, &it, 2), -EINVAL);
+	assert_int_equal(reg_user_add(f->r, "anna", REG_ROLE_ADMIN, NULL, &it, 2), -EINVAL);
+	assert_int_equal(reg_user_set_hash(f->r, "it", NULL, &it, 2), -EINVAL);
+	assert_int_equal(reg_user_add(f->r, "anna", (enum reg_role)2, HASH1, &it, 2), -EINVAL);
+	assert_int_equal(reg_user_set_role(f->r, "it", (enum reg_role)-1, &it, 2), -EINVAL);
+	assert_int_equal(reg_user_add(f->r, "anna", REG_ROLE_ADMIN, HASH1, NULL, 2), -EINVAL);
+	assert_int_equal(reg_user_add(f->r, "anna", REG_ROLE_ADMIN, HASH1, &noone, 2), -EINVAL);
+	assert_int_equal(reg_user_set_hash(f->r, "it", HASH2, &noone, 2), -EINVAL);
+	assert_int_equal(reg_user_set_role(f->r, "it", REG_ROLE_ADMIN, NULL, 2), -EINVAL);
+	assert_int_equal(reg_user_del(f->r, "it", &noone, 2), -EINVAL);
+	/* duplicate: -EEXIST, the first one stays as it was */
+	assert_int_equal(reg_user_add(f->r, "it", REG_ROLE_APPROVER, HASH2, &anna, 3), -EEXIST);
+	/* unknown users */
+	assert_int_equal(reg_user_set_hash(f->r, "anna", HASH2, &it, 3), -ENOENT);
+	assert_int_equal(reg_user_set_role(f->r, "anna", REG_ROLE_ADMIN, &it, 3), -ENOENT);
+	assert_int_equal(reg_user_del(f->r, "anna", &it, 3), -ENOENT);
+	assert_int_equal(reg_last_event_id(f->r), last);
+
+	struct users v = { 0 };
+	assert_int_equal(reg_users(f->r, user_cb, &v), 0);
+	assert_int_equal(v.n, 1);
+	assert_string_equal(v.u[0].name, "it");
+	assert_int_equal(v.u[0].role, REG_ROLE_ADMIN);
+	assert_string_equal(v.u[0].hash, HASH1);
+	assert_int_equal(v.u[0].created_at, 1);
+	/* the schema refuses other roles even to raw SQL */
+	assert_int_not_equal(raw_exec(f->path, "UPDATE users SET role = 'root'"), SQLITE_OK);
+}
+
+static void last_admin_is_kept(void **state)
+{
+	struct fx *f = *state;
+	struct users v = { 0 };
+	int64_t last;
+
+	/* approvers alone: no admin to keep */
+	assert_int_equal(reg_user_add(f->r, "anna", REG_ROLE_APPROVER, HASH1, &it, 1), 0);
+	assert_int_equal(reg_user_add(f->r, "bob", REG_ROLE_APPROVER, HASH1, &it, 1), 0);
+	assert_int_equal(reg_user_del(f->r, "bob", &it, 2), 0);
+	assert_int_equal(reg_user_add(f->r, "it", REG_ROLE_ADMIN, HASH1, &it, 3), 0);
+
+	last = reg_last_event_id(f->r);
+	assert_int_equal(reg_user_set_role(f->r, "it", REG_ROLE_APPROVER, &it, 4), -EPERM);
+	assert_int_equal(reg_user_del(f->r, "it", &it, 4), -EPERM);
+	assert_int_equal(reg_last_event_id(f->r), last);
+	assert_int_equal(reg_user_get(f->r, "it", user_cb, &v), 0);
+	assert_int_equal(v.u[0].role, REG_ROLE_ADMIN);
+
+	/* with a second admin, either may go */
+	assert_int_equal(reg_user_set_role(f->r, "anna", REG_ROLE_ADMIN, &it, 5), 0);
+	assert_int_equal(reg_user_set_role(f->r, "it", REG_ROLE_APPROVER, &it, 6), 0);
+	assert_int_equal(reg_user_del(f->r, "anna", &it, 7), -EPERM); /* now the last one */
+	assert_int_equal(reg_user_set_role(f->r, "anna", REG_ROLE_APPROVER, &it, 7), -EPERM);
+	assert_int_equal(reg_user_del(f->r, "it", &it, 8), 0); /* an approver */
+	assert_int_equal(reg_user_add(f->r, "it", REG_ROLE_ADMIN, HASH1, &it, 9), 0);
+	assert_int_equal(reg_user_del(f->r, "anna", &it, 10), 0);
+	v.n = 0;
+	assert_int_equal(reg_users(f->r, user_cb, &v), 0);
+	assert_int_equal(v.n, 1);
+	assert_string_equal(v.u[0].name, "it");
+}
+
+static void role_names_round_trip(void **state)
+{
+	enum reg_role r;
+
+	(void)state;
+	assert_string_equal(reg_role_name(REG_ROLE_APPROVER), "approver");
+	assert_string_equal(reg_role_name(REG_ROLE_ADMIN), "admin");
+	assert_null(reg_role_name((enum reg_role)2));
+	assert_int_equal(reg_role_parse("admin", &r), 0);
+	assert_int_equal(r, REG_ROLE_ADMIN);
+	assert_int_equal(reg_role_parse("approver", &r), 0);
+	assert_int_equal(r, REG_ROLE_APPROVER);
+	assert_int_equal(reg_role_parse("Admin", &r), -EINVAL);
+	assert_int_equal(reg_role_parse("", &r), -EINVAL);
+	assert_int_equal(reg_role_parse(NULL, &r), -EINVAL);
+}
+
+/* tests/unit/data/registry-v4.db was written by the v4 build (commit
+ * 736bade) with tests/unit/data/make-registry-v4.c: three devices (an
+ * approved till with a lease, fingerprint, key and reservation; a held
+ * guest; a device blocked ahead), 8 events (5 audit), one open alert. */
+#define V4_FIXTURE "tests/unit/data/registry-v4.db"
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[8192];
+	size_t n;
+	FILE *in = fopen(from, "rb"), *out;
+
+	if (!in)
+		fail_msg("cannot open %s (run the test from the source tree's top directory)", from);
+	out = fopen(to, "wb");
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	assert_int_equal(ferror(in), 0);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+static int count_alert(const struct reg_alert *a, void *ud)
+{
+	(void)a;
+	(*(int *)ud)++;
+	return 0;
+}
+
+static void v4_file_migrates_to_v5_keeping_everything(void **state)
+{
+	struct fx *f = *state;
+	char path[128], mac[18];
+	struct reg *r = NULL;
+	struct reg_device *d;
+	struct evs all = { 0 }, audit = { 0 };
+	struct users v = { 0 };
+	unsigned c[REG_STATE_COUNT];
+	int alerts = 0;
+
+	snprintf(path, sizeof(path), "%s/v4.db", f->dir);
+	copy_file(V4_FIXTURE, path);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'users'"), 0);
+
+	assert_int_equal(reg_open(path, &r), 0);
+	assert_int_equal(reg_schema_version(r), 5);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 5);
+
+	assert_int_equal(reg_count(r, c), 0);
+	assert_int_equal(c[REG_APPROVED], 1);
+	assert_int_equal(c[REG_GUEST], 1);
+	assert_int_equal(c[REG_BLOCKED], 1);
+	assert_int_equal(c[REG_PENDING], 0);
+	assert_int_equal(reg_get(r, MAC_A, &d), 0);
+	assert_int_equal(d->state, REG_APPROVED);
+	assert_int_equal(d->cls, REG_CLASS_BUSINESS);
+	assert_int_equal(d->type, REG_TYPE_POS);
+	assert_string_equal(d->label, "Till 1");
+	assert_string_equal(d->owner, "Anna");
+	assert_string_equal(d->vendor, "Epson");
+	assert_string_equal(d->hostname, "till-1");
+	assert_string_equal(d->ip, "192.168.50.20");
+	assert_string_equal(d->reserved_ip, "192.168.50.20");
+	assert_string_equal(d->dhcp_vendor_class, "MSFT 5.0");
+	assert_string_equal(d->dhcp_options, "1,3,6,15");
+	assert_string_equal(d->psk_keyid, "till1");
+	assert_string_equal(d->psk_ssid, "Shop");
+	assert_int_equal(d->vlan, 10);
+	assert_int_equal(d->first_seen, 1000);
+	assert_int_equal(d->last_seen, 2000);
+	assert_string_equal(d->decided_by, "it");
+	assert_int_equal(d->decided_at, 3000);
+	assert_null(d->claim_name);
+	assert_null(d->claim_owner);
+	assert_int_equal(d->claim_cls, REG_CLASS_NONE);
+	assert_int_equal(d->claim_at, 0);
+	reg_device_free(d);
+	assert_int_equal(reg_get(r, MAC_B, &d), 0);
+	assert_int_equal(d->state, REG_GUEST);
+	assert_int_equal(d->held_at, 4500);
+	assert_null(d->claim_name);
+	assert_int_equal(d->claim_at, 0);
+	reg_device_free(d);
+	assert_int_equal(reg_get(r, MAC_C, &d), 0);
+	assert_int_equal(d->state, REG_BLOCKED);
+	assert_int_equal(d->last_seen, 0);
+	reg_device_free(d);
+
+	assert_int_equal(reg_events(r, 0, 0, collect, &all), 0);
+	assert_int_equal(all.n, 8);
+	assert_string_equal(all.e[0].detail, "vlan=10");
+	assert_string_equal(all.e[1].detail, "ip=192.168.50.20, interface=br-work");
+	evs_free(&all);
+	assert_int_equal(audit_entries(r, &audit), 5);
+	assert_string_equal(audit.e[0].action, "approve");
+	assert_string_equal(audit.e[0].detail, "as business, label=Till 1, owner=Anna, type=pos");
+	assert_string_equal(audit.e[1].action, "key");
+	assert_string_equal(audit.e[2].action, "hold");
+	assert_string_equal(audit.e[3].action, "block");
+	assert_string_equal(audit.e[4].action, "reserve");
+	evs_free(&audit);
+	assert_int_equal(reg_alerts(r, false, 0, count_alert, &alerts), 0);
+	assert_int_equal(alerts, 1);
+	assert_int_equal(reg_users(r, user_cb, &v), 0);
+	assert_int_equal(v.n, 0);
+
+	/* The new parts work on the migrated file; ids go on from 8. */
+	assert_int_equal(reg_find_ip(r, "192.168.50.20", mac), 0);
+	assert_string_equal(mac, MAC_A);
+	struct reg_claim cl = { .name = "Anna's phone", .cls = REG_CLASS_PERSONAL };
+	assert_int_equal(reg_claim(r, MAC_B, &cl, 7000), 0);
+	assert_int_equal(reg_last_event_id(r), 9);
+	assert_int_equal(reg_user_add(r, "it", REG_ROLE_ADMIN, HASH1, &it, 8000), 0);
+	assert_int_equal(reg_last_event_id(r), 10);
+	reg_close(r);
+
+	/* Opening again does not migrate again, and keeps the new data. */
+	assert_int_equal(reg_open(path, &r), 0);
+	assert_int_equal(reg_schema_version(r), 5);
+	assert_int_equal(reg_get(r, MAC_B, &d), 0);
+	assert_string_equal(d->claim_name, "Anna's phone");
+	reg_device_free(d);
+	reg_close(r);
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < ARRAY_SIZE(suffix); i++) {
+		char p[160];
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		unlink(p);
+	}
+	/* the fixture itself is untouched */
+	assert_int_equal(raw_int(V4_FIXTURE, "PRAGMA user_version"), 4);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1782,7 +2324,16 @@ int main(void)
 		T(hold_alerts_and_decisions_clear_it),
 		T(keys_are_unique_revocable_and_follow_a_new_address),
 		T(wired_port_is_recorded),
+		T(claim_is_a_statement_not_a_decision),
+		T(claim_shows_in_list),
+		T(find_ip_last_seen_wins),
+		T(users_add_list_get_login),
+		T(users_passwd_role_del),
+		T(users_bad_input_changes_nothing),
+		T(last_admin_is_kept),
+		T(v4_file_migrates_to_v5_keeping_everything),
 		cmocka_unit_test(names_round_trip),
+		cmocka_unit_test(role_names_round_trip),
 	};
 	shim_install();
 	return cmocka_run_group_tests_name("reg", tests, NULL, NULL);
