@@ -32,6 +32,7 @@ NL_CFLAGS     = $(shell pkg-config --cflags $(NL_PKG) 2>/dev/null)
 NL_LIBS       = $(shell pkg-config --libs $(NL_PKG) 2>/dev/null)
 CRYPTO_LIBS   = $(shell pkg-config --libs libcrypto 2>/dev/null)
 QR_LIBS       = $(shell pkg-config --libs libqrencode 2>/dev/null)
+SODIUM_LIBS   = $(shell pkg-config --libs libsodium 2>/dev/null)
 SSL_LIBS      = $(shell pkg-config --libs libevent_openssl libssl 2>/dev/null)
 
 ifeq ($(SAN),1)
@@ -133,7 +134,7 @@ $(BUILD)/%.o: %.c
 $(BUILD)/apgated: $(call obj,$(DAEMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS) $(NL_LIBS) $(CRYPTO_LIBS) $(QR_LIBS)
 $(BUILD)/apgatectl: $(call obj,$(CLI_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(QR_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(QR_LIBS) $(SODIUM_LIBS)
 $(BUILD)/fakehapd: $(call obj,$(PEER_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/fw_bench: $(call obj,tests/bench/fw_bench.c $(CORE_SRC) $(FW_IPTC_SRC))
@@ -162,6 +163,7 @@ BUILD_DEBS := build-essential pkg-config libevent-dev libjansson-dev libinih-dev
               libsqlite3-dev libcmocka-dev ieee-data libiptc-dev iptables \
               libnl-3-dev libnl-route-3-dev
 BUILD_DEBS += libssl-dev libqrencode-dev
+BUILD_DEBS += libsodium-dev
 LAB_DEBS   := hostapd wpasupplicant dnsmasq-base iproute2 sqlite3 procps busybox python3 \
               iptables curl
 deps-build:

@@ -17,8 +17,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "mac.h"
 #include "qr.h"
@@ -53,6 +56,16 @@ static const char usage_text[] =
 	"  release MAC                  let repair try again on a device it held\n"
 	"  alerts [--all]               what needs a look (--all: acknowledged ones too)\n"
 	"  ack ID|--all                 acknowledge an alert, or all open ones\n"
+	"  user list                    the portal's users and their roles\n"
+	"  user add NAME [--role admin|approver]\n"
+	"                               a portal user (default approver: approves devices;\n"
+	"                               admin: also manages users); asks for the password\n"
+	"  user passwd NAME             set a new password\n"
+	"  user role NAME admin|approver\n"
+	"  user del NAME                (the last admin can be neither demoted nor deleted)\n"
+	"                               Passwords (10 characters or more) are asked twice\n"
+	"                               without echo, or read as one line from stdin when it\n"
+	"                               is not a terminal; only an argon2id hash is sent.\n"
 	"\n"
 	"options:\n"
 	"  -s, --socket PATH   the daemon's admin socket (default " DEFAULT_SOCKET ",\n"
@@ -753,6 +766,232 @@ static int cmd_events(struct conn *c, const struct opts *o, int argc, char **arg
 	return 0;
 }
 
+/* ---- portal users ---- */
+
+#define PW_MIN_CHARS 10
+#define PW_MAX_BYTES 1024
+
+static bool user_name_ok(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (len == 0 || len > 32)
+		return false;
+	for (; *n; n++)
+		if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
+		      *n == '-' || *n == '_' || *n == '.'))
+			return false;
+	return true;
+}
+
+/* One line from fd into buf (without the newline; a trailing CR goes too),
+ * read a byte at a time so nothing after it is consumed. Returns its length,
+ * -1 on a read error, -2 when it does not fit. */
+static ssize_t read_secret_line(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+	bool too_long = false;
+
+	for (;;) {
+		char ch;
+		ssize_t r = read(fd, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0 || ch == '\n')
+			break;
+		if (n + 1 < size)
+			buf[n++] = ch;
+		else
+			too_long = true;
+	}
+	if (n && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return too_long ? -2 : (ssize_t)n;
+}
+
+/* Asks on the terminal without echo (prompt on stderr). */
+static ssize_t ask_secret(const char *prompt, char *buf, size_t size)
+{
+	struct termios old, quiet;
+	ssize_t n;
+
+	fputs(prompt, stderr);
+	fflush(stderr);
+	if (tcgetattr(STDIN_FILENO, &old) < 0)
+		return -1;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0)
+		return -1;
+	n = read_secret_line(STDIN_FILENO, buf, size);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	fputc('\n', stderr);
+	return n;
+}
+
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* Reads the new password of user (twice without echo on a terminal, else
+ * one line from stdin) and writes its crypto_pwhash_str() hash to hash.
+ * The password never leaves this function. 0, or an exit code. */
+static int new_password_hash(const char *user, char hash[crypto_pwhash_STRBYTES])
+{
+	char pw[PW_MAX_BYTES], again[PW_MAX_BYTES], prompt[96];
+	ssize_t n;
+	int rc = 0;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "apgatectl: libsodium could not be initialised\n");
+		return 1;
+	}
+	if (isatty(STDIN_FILENO)) {
+		snprintf(prompt, sizeof(prompt), "new password for %s: ", user);
+		n = ask_secret(prompt, pw, sizeof(pw));
+		if (n >= 0) {
+			ssize_t m = ask_secret("the same again: ", again, sizeof(again));
+			if (m < 0 || m != n || sodium_memcmp(pw, again, (size_t)n) != 0) {
+				fprintf(stderr, "apgatectl: the two passwords differ; nothing changed\n");
+				rc = EXIT_USAGE;
+			}
+		}
+	} else {
+		n = read_secret_line(STDIN_FILENO, pw, sizeof(pw));
+	}
+	if (rc == 0 && n == -2) {
+		fprintf(stderr, "apgatectl: a password may be at most %d bytes long\n", PW_MAX_BYTES - 1);
+		rc = EXIT_USAGE;
+	} else if (rc == 0 && n < 0) {
+		fprintf(stderr, "apgatectl: cannot read the password: %s\n", strerror(errno));
+		rc = 1;
+	} else if (rc == 0 && utf8_chars(pw) < PW_MIN_CHARS) {
+		fprintf(stderr, "apgatectl: a password needs at least %d characters; nothing changed\n",
+			PW_MIN_CHARS);
+		rc = EXIT_USAGE;
+	} else if (rc == 0 &&
+		   (crypto_pwhash_str(hash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0 ||
+		    strncmp(hash, "$argon2id$", 10) != 0)) {
+		fprintf(stderr, "apgatectl: the password could not be hashed (out of memory?)\n");
+		rc = 1;
+	}
+	sodium_memzero(pw, sizeof(pw));
+	sodium_memzero(again, sizeof(again));
+	return rc;
+}
+
+static int user_list(struct conn *c, const struct opts *o)
+{
+	json_t *r = call(c, json_pack("{s:s}", "cmd", "user_list")), *arr, *u;
+	size_t i;
+
+	if (!r)
+		return 1;
+	arr = json_object_get(r, "users");
+	if (o->json) {
+		print_json(arr);
+	} else if (!json_array_size(arr)) {
+		puts("no portal users (add the first: apgatectl user add NAME --role admin)");
+	} else {
+		printf("%-33s%-9s%-20s%s\n", "NAME", "ROLE", "CREATED", "LAST LOGIN");
+		json_array_foreach(arr, i, u) {
+			put_text(jstr(u, "name"), 33, true);
+			put_text(jstr(u, "role"), 9, true);
+			put_time(jstr(u, "created_at"), 20);
+			if (jstr(u, "last_login"))
+				put_time(jstr(u, "last_login"), 0);
+			else
+				fputs("never", stdout);
+			putchar('\n');
+		}
+		printf("%zu user(s)\n", json_array_size(arr));
+	}
+	json_decref(r);
+	return 0;
+}
+
+/* apgatectl user add|passwd|role|del|list ...; argv[0] is the subcommand. */
+static int cmd_user(struct conn *c, const struct opts *o, int argc, char **argv)
+{
+	static const char use[] = "user add NAME [--role admin|approver], user passwd NAME, "
+				  "user role NAME admin|approver, user del NAME, user list";
+	static const struct option lo[] = { { "role", required_argument, NULL, 'r' }, { 0, 0, 0, 0 } };
+	char hash[crypto_pwhash_STRBYTES];
+	const char *sub, *name, *role = "approver", *done;
+	json_t *req, *r;
+	int opt, rc;
+
+	if (argc < 1)
+		return usage_error("%s", use);
+	sub = argv[0];
+	if (!strcmp(sub, "list"))
+		return argc > 1 ? usage_error("user list: unexpected argument '%s'", argv[1]) : user_list(c, o);
+	if (strcmp(sub, "add") && strcmp(sub, "passwd") && strcmp(sub, "role") && strcmp(sub, "del"))
+		return usage_error("unknown user command '%s' (%s)", sub, use);
+	optind = 0; /* glibc: full re-initialisation, forgets the '+' of the global parse */
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (opt == 'r' && !strcmp(sub, "add"))
+			role = optarg;
+		else
+			return usage_error("%s", use);
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		return usage_error("user %s needs a user name", sub);
+	name = argv[0];
+	if (!user_name_ok(name))
+		return usage_error("'%s' is not a user name (1-32 of A-Z a-z 0-9 . _ -)", name);
+	if (!strcmp(sub, "role")) {
+		if (argc < 2)
+			return usage_error("user role NAME admin|approver");
+		role = argv[1];
+	}
+	if (argc > (!strcmp(sub, "role") ? 2 : 1))
+		return usage_error("user %s: unexpected argument '%s'", sub, argv[!strcmp(sub, "role") ? 2 : 1]);
+	if (strcmp(role, "admin") && strcmp(role, "approver"))
+		return usage_error("'%s' is not a role (admin, approver)", role);
+
+	if (!strcmp(sub, "add") || !strcmp(sub, "passwd")) {
+		if ((rc = new_password_hash(name, hash)))
+			return rc;
+		req = !strcmp(sub, "add")
+			      ? json_pack("{s:s, s:s, s:s, s:s}", "cmd", "user_add", "name", name, "role", role,
+					  "hash", hash)
+			      : json_pack("{s:s, s:s, s:s}", "cmd", "user_passwd", "name", name, "hash", hash);
+		sodium_memzero(hash, sizeof(hash));
+		done = !strcmp(sub, "add") ? "added user" : "changed the password of";
+	} else if (!strcmp(sub, "role")) {
+		req = json_pack("{s:s, s:s, s:s}", "cmd", "user_role", "name", name, "role", role);
+		done = "changed the role of";
+	} else {
+		req = json_pack("{s:s, s:s}", "cmd", "user_del", "name", name);
+		done = "deleted user";
+	}
+	r = call(c, req);
+	if (!r)
+		return 1;
+	if (o->json)
+		print_json(r);
+	else if (!strcmp(sub, "add") || !strcmp(sub, "role"))
+		printf("%s %s (%s)\n", done, name, role);
+	else
+		printf("%s %s\n", done, name);
+	json_decref(r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = { { "socket", required_argument, NULL, 's' },
@@ -801,7 +1040,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "status") && strcmp(cmd, "devices") && strcmp(cmd, "show") && strcmp(cmd, "approve") &&
 	    strcmp(cmd, "block") && strcmp(cmd, "forget") && strcmp(cmd, "events") && strcmp(cmd, "reserve") &&
 	    strcmp(cmd, "key") && strcmp(cmd, "revoke") && strcmp(cmd, "release") && strcmp(cmd, "alerts") &&
-	    strcmp(cmd, "ack") && strcmp(cmd, "help"))
+	    strcmp(cmd, "ack") && strcmp(cmd, "user") && strcmp(cmd, "help"))
 		return usage_error("unknown command '%s'", cmd);
 	if (!strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
@@ -832,6 +1071,8 @@ int main(int argc, char **argv)
 		rc = cmd_alerts(&c, &o, argc, argv);
 	else if (!strcmp(cmd, "ack"))
 		rc = cmd_ack(&c, &o, argc, argv);
+	else if (!strcmp(cmd, "user"))
+		rc = cmd_user(&c, &o, argc - 1, argv + 1);
 	else
 		rc = cmd_events(&c, &o, argc, argv);
 	conn_close(&c);

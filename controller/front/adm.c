@@ -617,6 +617,138 @@ static json_t *verb_reserve(struct client *cl, json_t *req)
 	return decision_reply(r, mac);
 }
 
+/* ---- portal users (the hash is stored, never returned or logged) ---- */
+
+static json_t *user_error(int r, const char *name)
+{
+	switch (r) {
+	case -EEXIST:
+		return err_reply("conflict", "user %.32s exists", name);
+	case -ENOENT:
+		return err_reply("not_found", "no user %.32s", name);
+	case -EPERM:
+		return err_reply("permission_denied",
+				 "%.32s is the last admin: make another user admin first", name);
+	case -EINVAL:
+		return err_reply("invalid_argument",
+				 "a user name is 1-32 of A-Z a-z 0-9 . _ - and the hash an argon2id string "
+				 "from crypto_pwhash_str ($argon2id$...)");
+	default:
+		return errno_reply(r, "user not stored");
+	}
+}
+
+/* name (required) and, when role_key, a role (default approver). */
+static json_t *need_user(json_t *req, const char **name, const char *role_key, enum reg_role *role)
+{
+	json_t *err;
+	const char *r;
+
+	if ((err = check_str(req, "name", 64)))
+		return err;
+	if (!(*name = get_str(req, "name")))
+		return err_reply("invalid_argument", "'name' is required");
+	if (!role_key)
+		return NULL;
+	if ((err = check_str(req, role_key, 16)))
+		return err;
+	r = get_str(req, role_key);
+	*role = REG_ROLE_APPROVER;
+	if (r && reg_role_parse(r, role) < 0)
+		return err_reply("invalid_argument", "'role' must be admin or approver");
+	return NULL;
+}
+
+static json_t *need_hash(json_t *req, const char **hash)
+{
+	json_t *err;
+
+	if ((err = check_str(req, "hash", 256)))
+		return err;
+	if (!(*hash = get_str(req, "hash")))
+		return err_reply("invalid_argument", "'hash' is required (crypto_pwhash_str output)");
+	return NULL;
+}
+
+static json_t *verb_user_add(struct client *cl, json_t *req)
+{
+	struct reg_actor who = { cl->user, "cli" };
+	const char *name, *hash;
+	enum reg_role role;
+	json_t *err;
+	int r;
+
+	if ((err = need_user(req, &name, "role", &role)) || (err = need_hash(req, &hash)))
+		return err;
+	r = reg_user_add(ctl_reg(cl->adm->ctl), name, role, hash, &who, util_now_ms());
+	return r < 0 ? user_error(r, name) : ok_reply();
+}
+
+static json_t *verb_user_passwd(struct client *cl, json_t *req)
+{
+	struct reg_actor who = { cl->user, "cli" };
+	const char *name, *hash;
+	json_t *err;
+	int r;
+
+	if ((err = need_user(req, &name, NULL, NULL)) || (err = need_hash(req, &hash)))
+		return err;
+	r = reg_user_set_hash(ctl_reg(cl->adm->ctl), name, hash, &who, util_now_ms());
+	return r < 0 ? user_error(r, name) : ok_reply();
+}
+
+static json_t *verb_user_role(struct client *cl, json_t *req)
+{
+	struct reg_actor who = { cl->user, "cli" };
+	const char *name;
+	enum reg_role role;
+	json_t *err;
+	int r;
+
+	if ((err = need_user(req, &name, "role", &role)))
+		return err;
+	if (!get_str(req, "role"))
+		return err_reply("invalid_argument", "'role' is required: admin or approver");
+	r = reg_user_set_role(ctl_reg(cl->adm->ctl), name, role, &who, util_now_ms());
+	return r < 0 ? user_error(r, name) : ok_reply();
+}
+
+static json_t *verb_user_del(struct client *cl, json_t *req)
+{
+	struct reg_actor who = { cl->user, "cli" };
+	const char *name;
+	json_t *err;
+	int r;
+
+	if ((err = need_user(req, &name, NULL, NULL)))
+		return err;
+	r = reg_user_del(ctl_reg(cl->adm->ctl), name, &who, util_now_ms());
+	return r < 0 ? user_error(r, name) : ok_reply();
+}
+
+static int user_cb(const struct reg_user *u, void *ud)
+{
+	json_t *j = json_pack("{s:o, s:s, s:o, s:o}", "name", json_text(u->name), "role",
+			      reg_role_name(u->role), "created_at", json_time(u->created_at),
+			      "last_login", json_time(u->last_login));
+
+	return json_array_append_new(ud, j) == 0 ? 0 : -ENOMEM;
+}
+
+static json_t *verb_user_list(struct client *cl, json_t *req)
+{
+	json_t *arr = json_array();
+	int r;
+
+	(void)req;
+	r = reg_users(ctl_reg(cl->adm->ctl), user_cb, arr);
+	if (r < 0) {
+		json_decref(arr);
+		return errno_reply(r, "registry");
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "users", arr);
+}
+
 static void follow_cb(void *ud);
 
 static json_t *verb_events(struct client *cl, json_t *req)
@@ -686,6 +818,11 @@ static const struct {
 	{ "release", verb_release },
 	{ "alerts", verb_alerts },
 	{ "ack", verb_ack },
+	{ "user_add", verb_user_add },
+	{ "user_passwd", verb_user_passwd },
+	{ "user_role", verb_user_role },
+	{ "user_del", verb_user_del },
+	{ "user_list", verb_user_list },
 };
 
 static json_t *dispatch(struct client *cl, const char *line, size_t len)
