@@ -818,8 +818,8 @@ static ssize_t ask_secret(const char *prompt, char *buf, size_t size)
 	struct termios old, quiet;
 	ssize_t n;
 
-	fputs(prompt, stderr);
-	fflush(stderr);
+	/* echo goes off before the prompt shows, so nothing typed after it
+	 * is echoed or flushed */
 	if (tcgetattr(STDIN_FILENO, &old) < 0)
 		return -1;
 	quiet = old;
@@ -827,8 +827,10 @@ static ssize_t ask_secret(const char *prompt, char *buf, size_t size)
 	quiet.c_lflag |= ICANON;
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0)
 		return -1;
+	fputs(prompt, stderr);
+	fflush(stderr);
 	n = read_secret_line(STDIN_FILENO, buf, size);
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	tcsetattr(STDIN_FILENO, TCSANOW, &old);
 	fputc('\n', stderr);
 	return n;
 }

@@ -98,7 +98,7 @@ def read_until(what, secs=20):
         seen += chunk
 for prompt, pw in ((b"password for", pw1), (b"again", pw2)):
     read_until(prompt)
-    time.sleep(0.1)  # let it switch echo off before typing (as a person would)
+    # echo is off once the prompt shows
     os.write(fd, pw.encode() + b"\n")
 read_until(b"\0", 20)  # to EOF
 _, status = os.waitpid(pid, 0)
