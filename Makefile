@@ -21,6 +21,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototyp
 CFLAGS  ?= -O2 -g
 VERSION := 0.1.0
 CFLAGS  += -DAPGATE_VERSION=\"$(VERSION)\"
+PORTALDIR ?= $(PREFIX)/share/apgate/portal
+CFLAGS  += -DAPGATE_PORTAL_DIR=\"$(PORTALDIR)\"
 CFLAGS  += -std=c11 -D_GNU_SOURCE -fno-strict-aliasing $(WARN) -MMD -MP \
            -Icontroller -Icontroller/core -Ihostapd-conf
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -53,7 +55,9 @@ CTL_SRC   = controller/ctl/ctl.c controller/ctl/ctl_acl.c controller/ctl/ctl_rep
             $(WPORT_SRC) $(HFILES_SRC)
 FW_SRC    := controller/io/fw.c controller/io/fw_plan.c
 FW_IPTC_SRC := $(FW_SRC) controller/io/fw_iptc.c
-FRONT_SRC = controller/front/adm.c controller/front/captive.c $(QR_SRC)
+FRONT_SRC = controller/front/adm.c controller/front/captive.c controller/front/staff.c \
+            controller/front/web.c controller/front/auth.c controller/model/guess.c $(TLS_SRC) $(QR_SRC)
+WEB_LIBS  = $(SSL_LIBS) $(CRYPTO_LIBS) $(SODIUM_LIBS) $(QR_LIBS)
 NL_SRC    := controller/io/nl.c controller/io/nlsock.c
 WPORT_SRC := controller/io/wport.c controller/io/nlsock.c
 HFILES_SRC := controller/io/hfiles.c
@@ -83,7 +87,10 @@ UNIT_TESTS += test_hconf
 UNIT_TESTS += test_ctl_acl test_ctl_repair test_place
 UNIT_TESTS += test_hfiles test_qr
 UNIT_TESTS += test_tls
-test_captive_SRC   := tests/unit/test_captive.c $(CORE_SRC) controller/front/captive.c
+test_captive_SRC   = tests/unit/test_captive.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
+                      $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC) controller/front/captive.c \
+                      controller/front/web.c controller/front/auth.c $(QR_SRC)
+test_captive_LIBS  = $(NL_LIBS) $(WEB_LIBS)
 test_policy_SRC    := tests/unit/test_policy.c $(POLICY_SRC)
 test_mac_SRC       := tests/unit/test_mac.c $(CORE_SRC)
 test_cfg_SRC       := tests/unit/test_cfg.c $(CORE_SRC) $(CFG_SRC)
@@ -94,7 +101,7 @@ test_dnsm_SRC      := tests/unit/test_dnsm.c $(CORE_SRC) $(DNSM_SRC)
 test_oui_SRC       := tests/unit/test_oui.c $(CORE_SRC) $(OUI_SRC)
 test_adm_SRC       := tests/unit/test_adm.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
                       $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC)
-test_adm_LIBS      := $(NL_LIBS) $(CRYPTO_LIBS) $(QR_LIBS)
+test_adm_LIBS      = $(NL_LIBS) $(WEB_LIBS)
 test_fw_SRC        := tests/unit/test_fw.c $(CORE_SRC) $(FW_SRC)
 test_fw_iptc_SRC   := tests/unit/test_fw_iptc.c $(CORE_SRC) $(FW_IPTC_SRC)
 test_fw_iptc_LIBS  := $(IPTC_LIBS)
@@ -132,7 +139,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) $(NL_CFLAGS) -c $< -o $@
 
 $(BUILD)/apgated: $(call obj,$(DAEMON_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS) $(NL_LIBS) $(CRYPTO_LIBS) $(QR_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS) $(NL_LIBS) $(WEB_LIBS)
 $(BUILD)/apgatectl: $(call obj,$(CLI_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(QR_LIBS) $(SODIUM_LIBS)
 $(BUILD)/fakehapd: $(call obj,$(PEER_SRC))
@@ -203,6 +210,9 @@ install: build
 	install -m 0755 $(BUILD)/apgate-hostapd-conf $(DESTDIR)$(PREFIX)/sbin/apgate-hostapd-conf
 	install -d $(DESTDIR)$(PREFIX)/libexec/apgate
 	install -m 0755 $(BUILD)/apgate-dhcp-script $(DESTDIR)$(PREFIX)/libexec/apgate/apgate-dhcp-script
+	install -d $(DESTDIR)$(PORTALDIR)/static $(DESTDIR)$(PORTALDIR)/i18n
+	install -m 0644 portal/static/* $(DESTDIR)$(PORTALDIR)/static/
+	install -m 0644 portal/i18n/*.json $(DESTDIR)$(PORTALDIR)/i18n/
 
 clean:
 	rm -rf build build-asan

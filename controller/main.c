@@ -19,7 +19,10 @@
 #include "cfg.h"
 #include "ctl/ctl.h"
 #include "front/adm.h"
+#include "front/auth.h"
 #include "front/captive.h"
+#include "front/staff.h"
+#include "front/web.h"
 #include "io/fw.h"
 #include "io/nl.h"
 #include "log.h"
@@ -51,7 +54,11 @@ struct apgated {
 	struct brport *brport;
 	struct ctl *ctl;
 	struct adm *adm;
+	struct web_assets *assets;
+	struct web_i18n *i18n;
+	struct auth *auth;
 	struct captive *captive;
+	struct staff *staff;
 	struct event *sig[3];
 };
 
@@ -193,24 +200,124 @@ static void bridges_exit(struct apgated *d)
 	brport_free(d->brport);
 }
 
+/* The portal's files (portal/static, portal/i18n) and sign-in state,
+ * shared by the captive and the staff face. */
+static int portal_files_init(struct apgated *d)
+{
+	char path[PATH_MAX];
+	int r;
+
+	/* needed when there is a face: the captive one (zones) or the staff
+	 * one (a work zone or management addresses) */
+	if (!d->cfg->enforce && !(d->cfg->portal.enabled && d->cfg->portal.n_staff_listen))
+		return 0;
+	snprintf(path, sizeof(path), "%s/static", d->cfg->portal.dir);
+	r = web_assets_load(path, &d->assets);
+	if (r < 0) {
+		log_err("portal: cannot read %s: %s ([portal] dir)", path, strerror(-r));
+		return r;
+	}
+	snprintf(path, sizeof(path), "%s/i18n", d->cfg->portal.dir);
+	r = web_i18n_load(path, &d->i18n);
+	if (r < 0)
+		return r;
+	struct auth_cfg ac = {
+		.idle_s = d->cfg->portal.session_idle_s,
+		.max_s = d->cfg->portal.session_max_s,
+		.failures = d->cfg->portal.login_failures,
+		.lockout_s = d->cfg->portal.login_lockout_s,
+	};
+	return auth_new(&ac, &d->auth);
+}
+
+static void portal_files_exit(struct apgated *d)
+{
+	auth_free(d->auth);
+	web_i18n_free(d->i18n);
+	web_assets_free(d->assets);
+}
+
+/* The guest network shown (with its QR code) to personal devices: the
+ * first guest BSS with an SSID. */
+static void guest_network(const struct cfg *cfg, struct captive_cfg *cc, char *pass, size_t size)
+{
+	for (unsigned i = 0; i < cfg->n_bss; i++) {
+		const struct cfg_bss *b = &cfg->bss[i];
+		if (b->zone != CFG_ZONE_GUEST || !b->ssid)
+			continue;
+		cc->guest_ssid = b->ssid;
+		if (b->passphrase) {
+			cc->guest_passphrase = b->passphrase;
+		} else if (b->passphrase_file) {
+			FILE *f = fopen(b->passphrase_file, "r");
+			if (f && fgets(pass, (int)size, f)) {
+				pass[strcspn(pass, "\r\n")] = '\0';
+				cc->guest_passphrase = pass;
+			} else {
+				log_warn("portal: cannot read the guest passphrase from %s; the captive page shows no QR code",
+					 b->passphrase_file);
+				cc->guest_ssid = NULL;
+			}
+			if (f)
+				fclose(f);
+		}
+		return;
+	}
+}
+
 /* The captive page listens on the gateways of the zones whose devices may
  * be waiting for approval: onboarding and work. */
 static int captive_init(struct apgated *d)
 {
 	struct captive_cfg cc = { .port = d->cfg->captive_port };
 	static const enum cfg_zone zones[] = { CFG_ZONE_ONBOARDING, CFG_ZONE_WORK };
+	char pass[128];
+	int r;
 
 	if (!d->cfg->enforce)
 		return 0;
 	for (size_t i = 0; i < ARRAY_SIZE(zones); i++)
 		if (d->cfg->zones[zones[i]].present)
 			cc.addrs[cc.n_addrs++] = d->cfg->zones[zones[i]].gateway.addr;
-	return captive_new(d->base, &cc, &d->captive);
+	guest_network(d->cfg, &cc, pass, sizeof(pass));
+	r = captive_new(d->base, d->ctl, d->auth, d->assets, d->i18n, &cc, &d->captive);
+	explicit_bzero(pass, sizeof(pass));
+	return r;
 }
 
 static void captive_exit(struct apgated *d)
 {
 	captive_free(d->captive);
+}
+
+/* The staff face: HTTPS on the work gateway and the management addresses,
+ * never on the guest or onboarding gateways. */
+static int staff_init(struct apgated *d)
+{
+	const struct cfg *c = d->cfg;
+	struct staff_cfg sc = {
+		.https_port = c->portal.https_port,
+		.http_port = c->portal.http_port,
+		.cert = c->portal.cert,
+		.key = c->portal.key,
+	};
+
+	if (!c->portal.enabled)
+		return 0;
+	if (c->zones[CFG_ZONE_WORK].present)
+		sc.addrs[sc.n_addrs++] = c->zones[CFG_ZONE_WORK].gateway.addr;
+	for (unsigned i = 0; i < c->portal.n_staff_listen && sc.n_addrs < STAFF_MAX_ADDRS; i++)
+		sc.addrs[sc.n_addrs++] = c->portal.staff_listen[i];
+	if (!sc.n_addrs) {
+		log_info("staff portal off: no [zone work] and no [portal] staff_listen");
+		return 0;
+	}
+	return staff_new(d->base, d->ctl, d->auth, d->assets, d->i18n, &sc, &d->staff);
+}
+
+static void staff_exit(struct apgated *d)
+{
+	staff_free(d->staff);
 }
 
 static int admin_init(struct apgated *d)
@@ -351,7 +458,9 @@ static const struct module {
 	{ "bridges", bridges_init, bridges_exit, EXIT_FIREWALL },
 	{ "controller", controller_init, controller_exit, EXIT_INIT },
 	{ "admin", admin_init, admin_exit, EXIT_SOCKET },
+	{ "portal files", portal_files_init, portal_files_exit, EXIT_INIT },
 	{ "captive", captive_init, captive_exit, EXIT_SOCKET },
+	{ "staff portal", staff_init, staff_exit, EXIT_SOCKET },
 	{ "signals", signals_init, signals_exit, EXIT_INIT },
 };
 

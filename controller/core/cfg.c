@@ -17,7 +17,7 @@
 enum key_type {
 	K_STR, K_PATH, K_SOCKPATH, K_UINT, K_MODE, K_BOOL, K_LOGLEVEL, K_ZONE,
 	K_IFNAME, K_GATEWAY, K_RANGE, K_LANLIST, K_IFLIST,
-	K_COUNTRY, K_HWMODE, K_SSID, K_PASSPHRASE, K_WPA3,
+	K_COUNTRY, K_HWMODE, K_SSID, K_PASSPHRASE, K_WPA3, K_ADDRLIST,
 };
 
 static bool is_str_type(enum key_type t)
@@ -28,9 +28,14 @@ static bool is_str_type(enum key_type t)
 
 /* Kinds of section: the global ones appear once; [bss IFNAME] and
  * [zone NAME] are instances, each with its own struct. */
-enum sec_kind { SEC_APGATED, SEC_HOSTAPD, SEC_NETWORK, SEC_DNSMASQ, SEC_WIFI, SEC_REPAIR, SEC_BSS, SEC_ZONE, SEC_BAD };
-static const char *const kind_names[] = { "apgated", "hostapd", "network", "dnsmasq", "wifi", "repair", "bss", "zone" };
-#define SEC_LAST_GLOBAL SEC_REPAIR
+enum sec_kind { SEC_APGATED, SEC_HOSTAPD, SEC_NETWORK, SEC_DNSMASQ, SEC_WIFI, SEC_REPAIR, SEC_PORTAL, SEC_BSS, SEC_ZONE,
+		SEC_BAD };
+static const char *const kind_names[] = { "apgated", "hostapd", "network", "dnsmasq", "wifi", "repair", "portal", "bss", "zone" };
+#define SEC_LAST_GLOBAL SEC_PORTAL
+
+#ifndef APGATE_PORTAL_DIR
+#define APGATE_PORTAL_DIR "/usr/share/apgate/portal"
+#endif
 
 /* Default of an optional key that stays NULL when not given. */
 static const char NONE[] = "(none)";
@@ -79,6 +84,17 @@ static const struct key_def keys[] = {
 	{ SEC_REPAIR,  "max_fixes",          K_UINT,     F(repair.max_fixes),   "3", 1, 100 },
 	{ SEC_REPAIR,  "window",             K_UINT,     F(repair.window_s),    "600", 10, 86400 },
 	{ SEC_REPAIR,  "steer_timeout_ms",   K_UINT,     F(repair.steer_timeout_ms), "2000", 100, 30000 },
+	{ SEC_PORTAL,  "enabled",            K_BOOL,     F(portal.enabled),     "yes", 0, 0 },
+	{ SEC_PORTAL,  "dir",                K_PATH,     F(portal.dir),         APGATE_PORTAL_DIR, 0, 0 },
+	{ SEC_PORTAL,  "https_port",         K_UINT,     F(portal.https_port),  "443", 1, 65535 },
+	{ SEC_PORTAL,  "http_port",          K_UINT,     F(portal.http_port),   "80", 0, 65535 },
+	{ SEC_PORTAL,  "staff_listen",       K_ADDRLIST, 0,                     "", 0, 0 },
+	{ SEC_PORTAL,  "cert",               K_PATH,     F(portal.cert),        "/var/lib/apgate/portal.crt", 0, 0 },
+	{ SEC_PORTAL,  "key",                K_PATH,     F(portal.key),         "/var/lib/apgate/portal.key", 0, 0 },
+	{ SEC_PORTAL,  "session_idle",       K_UINT,     F(portal.session_idle_s), "1800", 60, 86400 },
+	{ SEC_PORTAL,  "session_max",        K_UINT,     F(portal.session_max_s), "43200", 300, 604800 },
+	{ SEC_PORTAL,  "login_failures",     K_UINT,     F(portal.login_failures), "5", 1, 100 },
+	{ SEC_PORTAL,  "login_lockout",      K_UINT,     F(portal.login_lockout_s), "300", 10, 86400 },
 	{ SEC_WIFI,    "country_code",       K_COUNTRY,  F(wifi.country_code),  NULL, 0, 0 },
 	{ SEC_WIFI,    "hw_mode",            K_HWMODE,   F(wifi.hw_mode),       NULL, 0, 0 },
 	{ SEC_WIFI,    "channel",            K_UINT,     F(wifi.channel),       NULL, 1, 196 },
@@ -535,6 +551,30 @@ static int set_value(struct parse *p, const struct key_def *k, void *base, const
 		free(dup);
 		return r;
 	}
+	case K_ADDRLIST: {
+		struct cfg *c = base;
+		char *dup = strdup(v), *save = NULL;
+		int r = 0;
+		if (!dup)
+			return -ENOMEM;
+		c->portal.n_staff_listen = 0;
+		for (char *tok = strtok_r(dup, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+			struct in_addr a;
+			if (c->portal.n_staff_listen == CFG_MAX_LISTEN) {
+				perr(p, line, k->key, "more than %d addresses", CFG_MAX_LISTEN);
+				r = -EINVAL;
+				break;
+			}
+			if (parse_ip4(tok, &a) < 0 || a.s_addr == htonl(INADDR_ANY)) {
+				perr(p, line, k->key, "'%s' is not an IPv4 address of this machine such as 192.168.1.2", tok);
+				r = -EINVAL;
+				continue;
+			}
+			c->portal.staff_listen[c->portal.n_staff_listen++] = a;
+		}
+		free(dup);
+		return r;
+	}
 	case K_IFLIST: {
 		struct cfg *c = base;
 		char *dup = strdup(v), *save = NULL;
@@ -796,6 +836,31 @@ static void check_wifi(struct parse *p)
 	}
 }
 
+/* The staff face needs somewhere to listen, and its ports must not collide
+ * with each other or with the captive port on the work gateway. */
+static void check_portal(struct parse *p)
+{
+	const struct cfg *c = p->cfg;
+	int line = section_line(p, SEC_PORTAL);
+
+	if (!c->portal.enabled)
+		return;
+	if (c->portal.http_port && c->portal.http_port == c->portal.https_port)
+		perr(p, line, "http_port", "the same port as https_port (%u)", c->portal.https_port);
+	if (c->enforce && c->portal.https_port == c->captive_port)
+		perr(p, line, "https_port", "the same port as [network] captive_port (%u)", c->captive_port);
+	if (c->enforce && c->portal.http_port && c->portal.http_port == c->captive_port)
+		perr(p, line, "http_port", "the same port as [network] captive_port (%u)", c->captive_port);
+	if (!c->zones[CFG_ZONE_WORK].present && !c->portal.n_staff_listen && find_section(p, SEC_PORTAL, NULL))
+		perr(p, line, "staff_listen",
+		     "the staff portal has nowhere to listen: no [zone work] and no staff_listen (or set enabled = no)");
+	for (unsigned i = 0; i < c->portal.n_staff_listen; i++)
+		for (int z = CFG_ZONE_GUEST; z < CFG_N_ZONES; z++)
+			if (c->zones[z].present && c->zones[z].gateway.addr.s_addr == c->portal.staff_listen[i].s_addr)
+				perr(p, line, "staff_listen", "%s is the %s gateway: the staff portal must not face that zone",
+				     inet_ntoa(c->portal.staff_listen[i]), cfg_zone_name((enum cfg_zone)z));
+}
+
 static void check_after(struct parse *p)
 {
 	bool zones = false;
@@ -809,6 +874,7 @@ static void check_after(struct parse *p)
 	fill_defaults(p, SEC_NETWORK, p->cfg, find_section(p, SEC_NETWORK, NULL), "network", zones);
 	fill_defaults(p, SEC_DNSMASQ, p->cfg, find_section(p, SEC_DNSMASQ, NULL), "dnsmasq", zones);
 	fill_defaults(p, SEC_REPAIR, p->cfg, find_section(p, SEC_REPAIR, NULL), "repair", true);
+	fill_defaults(p, SEC_PORTAL, p->cfg, find_section(p, SEC_PORTAL, NULL), "portal", true);
 	const struct section *wifi = find_section(p, SEC_WIFI, NULL);
 	fill_defaults(p, SEC_WIFI, p->cfg, wifi, "wifi", wifi != NULL);
 	if (wifi) {
@@ -837,6 +903,7 @@ static void check_after(struct parse *p)
 	if (p->cfg->ctrl_dir && strlen(p->cfg->ctrl_dir) + 17 >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		perr(p, section_line(p, SEC_HOSTAPD), "ctrl_dir", "path too long for hostapd's sockets");
 	check_zones(p);
+	check_portal(p);
 }
 
 int cfg_load(const char *path, FILE *errs, struct cfg **out)

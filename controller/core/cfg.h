@@ -22,6 +22,7 @@ enum cfg_zone { CFG_ZONE_WORK = 0, CFG_ZONE_GUEST, CFG_ZONE_ONBOARDING };
 #define CFG_MAX_BSS 16
 #define CFG_MAX_LAN 32
 #define CFG_MAX_PORTS 32
+#define CFG_MAX_LISTEN 4
 const char *cfg_zone_name(enum cfg_zone z);
 
 /* wpa3 = transition: WPA2-PSK and SAE on the same SSID, with optional MFP. */
@@ -118,6 +119,20 @@ struct cfg {
 		unsigned window_s;
 		unsigned steer_timeout_ms; /* wait for a BSS-TM-RESP before denying */
 	} repair;
+	/* [portal]: the staff face (HTTPS) and the files both faces serve; the
+	 * captive face listens on [network] captive_port */
+	struct {
+		bool enabled;
+		char *dir;                 /* portal/: static/, i18n/ */
+		unsigned https_port;
+		unsigned http_port;        /* answers with a redirect to HTTPS; 0 = off */
+		struct in_addr staff_listen[CFG_MAX_LISTEN]; /* management addresses (besides the work gateway) */
+		unsigned n_staff_listen;
+		char *cert, *key;          /* PEM; generated self-signed when neither exists */
+		unsigned session_idle_s, session_max_s;
+		unsigned login_failures;   /* failed logins (per address and per user) before a lockout */
+		unsigned login_lockout_s;
+	} portal;
 	/* [dnsmasq]: files apgated writes for dnsmasq, and how it finds it */
 	char *dnsmasq_conf;         /* dnsmasq -C reads it */
 	char *dnsmasq_hosts;        /* dhcp-hostsfile, re-read on SIGHUP */

@@ -756,6 +756,23 @@ int ctl_approve(struct ctl *c, const char *mac, const struct reg_approval *a,
 		       m, who);
 }
 
+int ctl_claim(struct ctl *c, const char *mac, const struct reg_claim *cl)
+{
+	char m[MAC_STR_LEN];
+	int r;
+
+	if (mac_canon(mac, m) < 0)
+		return -EINVAL;
+	r = reg_claim(c->reg, m, cl, util_now_ms());
+	if (r == 0) {
+		log_info("%s says it is %s (captive page)", m,
+			 cl->cls == REG_CLASS_PERSONAL ? "a personal device" :
+			 cl->cls == REG_CLASS_BUSINESS ? "a business device" : "unspecified");
+		ctl_notify(c);
+	}
+	return r;
+}
+
 int ctl_block(struct ctl *c, const char *mac, const struct reg_actor *who)
 {
 	char m[MAC_STR_LEN];

@@ -57,6 +57,9 @@ int ctl_approve(struct ctl *c, const char *mac, const struct reg_approval *a,
 		const struct reg_actor *who);
 int ctl_block(struct ctl *c, const char *mac, const struct reg_actor *who);
 int ctl_forget(struct ctl *c, const char *mac, const struct reg_actor *who);
+/* What a device's user said on the captive page (reg_claim()): stored and
+ * shown to staff, never a decision. Watchers are told. */
+int ctl_claim(struct ctl *c, const char *mac, const struct reg_claim *cl);
 /* Reserves a fixed DHCP address for a device (ip NULL clears it). The
  * address must lie inside a configured zone's subnet and be neither its
  * gateway nor its network or broadcast address (-EDOM otherwise); -EEXIST

@@ -3,150 +3,484 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include "ctl/ctl.h"
+#include "front/auth.h"
+#include "front/web.h"
 #include "log.h"
+#include "model/policy.h"
+#include "model/reg.h"
+#include "qr.h"
 #include "util.h"
 
-#define MAX_HEADERS (8 * 1024)
-#define MAX_BODY (16 * 1024)
-#define IDLE_TIMEOUT_S 10
+#define MAX_CLAIM_TEXT 64 /* bytes of name and owner */
 
 struct captive {
 	struct evhttp *http;
+	struct ctl *ctl;
+	const struct auth *auth;
+	const struct web_assets *assets;
+	const struct web_i18n *i18n;
 	unsigned port;
+	char *guest_ssid, *guest_pass;
+	char *qr_svg; /* the guest network's QR code, made once */
 };
 
-static const char page[] =
-	"<!DOCTYPE html>\n"
-	"<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	"<title>Waiting for approval</title></head>\n"
-	"<body><h1>This device is waiting for approval</h1>\n"
-	"<p>A member of staff has to approve this device before it can use the network.\n"
-	"Staff phones and visitors: please join the guest Wi-Fi instead.</p>\n"
-	"</body></html>\n";
+/* What the page needs to know about the device behind a request. */
+struct who {
+	bool known;
+	char mac[18];
+	enum reg_state state;
+	enum reg_class cls;
+	enum policy_access access;
+	bool held;
+	char *claim_name, *claim_owner;
+	enum reg_class claim_cls;
+};
 
-/* The gateway address the request arrived on (the firewall's DNAT target). */
-static int local_addr(struct evhttp_request *req, char *out, size_t size)
+static void who_clear(struct who *w)
 {
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	if (!bev || getsockname(bufferevent_getfd(bev), (struct sockaddr *)&sin, &len) < 0 ||
-	    sin.sin_family != AF_INET)
-		return -EINVAL;
-	return inet_ntop(AF_INET, &sin.sin_addr, out, (socklen_t)size) ? 0 : -EINVAL;
+	free(w->claim_name);
+	free(w->claim_owner);
+	memset(w, 0, sizeof(*w));
 }
 
-static void common_headers(struct evhttp_request *req, const char *type)
+/* The device whose DHCP lease is the request's source address. */
+static void who_of(struct captive *c, struct evhttp_request *req, struct who *w)
 {
+	struct in_addr peer;
+	char ip[INET_ADDRSTRLEN];
+	struct reg_device *d = NULL;
+
+	memset(w, 0, sizeof(*w));
+	if (web_peer(req, &peer) < 0 || !inet_ntop(AF_INET, &peer, ip, sizeof(ip)) ||
+	    reg_find_ip(ctl_reg(c->ctl), ip, w->mac) < 0 || reg_get(ctl_reg(c->ctl), w->mac, &d) < 0)
+		return;
+	w->known = true;
+	w->state = d->state;
+	w->cls = d->cls;
+	w->access = policy_access(d);
+	w->held = d->held_at != 0;
+	w->claim_cls = d->claim_cls;
+	w->claim_name = d->claim_name ? strdup(d->claim_name) : NULL;
+	w->claim_owner = d->claim_owner ? strdup(d->claim_owner) : NULL;
+	reg_device_free(d);
+}
+
+/* Free to use the network: the OS probes get their normal answers. */
+static bool is_free(const struct who *w)
+{
+	return w->known && (w->access == POLICY_WORK || w->access == POLICY_GUEST);
+}
+
+static bool shows_guest(const struct captive *c, const struct who *w)
+{
+	return c->guest_ssid && w->known && w->state != REG_BLOCKED &&
+	       (w->access == POLICY_GUEST || w->cls == REG_CLASS_PERSONAL || w->claim_cls == REG_CLASS_PERSONAL);
+}
+
+static const char *state_name(const struct who *w)
+{
+	if (!w->known)
+		return "unknown";
+	if (w->held)
+		return "pending";
+	return reg_state_name(w->state);
+}
+
+static void self_url(struct captive *c, struct evhttp_request *req, char *out, size_t size)
+{
+	struct in_addr gw;
+	char ip[INET_ADDRSTRLEN] = "0.0.0.0";
+
+	if (web_local(req, &gw, NULL) == 0)
+		inet_ntop(AF_INET, &gw, ip, sizeof(ip));
+	snprintf(out, size, "http://%s:%u/", ip, c->port);
+}
+
+/* ---- the operating systems' connectivity probes ---- */
+
+struct probe {
+	const char *path;
+	int code;          /* when free */
+	const char *type;
+	const char *body;
+};
+
+static const struct probe probes[] = {
+	/* Apple (captive.apple.com, www.apple.com/library/test/success.html) */
+	{ "/hotspot-detect.html", 200, "text/html",
+	  "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>" },
+	{ "/library/test/success.html", 200, "text/html",
+	  "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>" },
+	/* Android (connectivitycheck.gstatic.com, clients3.google.com) */
+	{ "/generate_204", 204, NULL, NULL },
+	{ "/gen_204", 204, NULL, NULL },
+	/* Windows NCSI (www.msftconnecttest.com, www.msftncsi.com) */
+	{ "/connecttest.txt", 200, "text/plain", "Microsoft Connect Test" },
+	{ "/ncsi.txt", 200, "text/plain", "Microsoft NCSI" },
+	/* Firefox (detectportal.firefox.com) */
+	{ "/canonical.html", 200, "text/html",
+	  "<meta http-equiv=\"refresh\" content=\"0;url=https://support.mozilla.org/kb/captive-portal\"/>" },
+	{ "/success.txt", 200, "text/plain", "success\n" },
+};
+
+static const struct probe *probe_of(const char *path)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(probes); i++)
+		if (!strcmp(path, probes[i].path))
+			return &probes[i];
+	return NULL;
+}
+
+static void probe_answer(struct evhttp_request *req, const struct probe *p)
+{
+	struct evbuffer *b = evbuffer_new();
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
-	evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; base-uri 'none'; form-action 'self'");
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	if (p->type)
+		evhttp_add_header(h, "Content-Type", p->type);
+	if (b && p->body)
+		evbuffer_add(b, p->body, strlen(p->body));
+	evhttp_send_reply(req, p->code, p->code == 204 ? "No Content" : "OK", b);
+	if (b)
+		evbuffer_free(b);
+}
+
+/* ---- the page ---- */
+
+static void t(struct evbuffer *b, const struct captive *c, enum web_lang l, const char *key)
+{
+	web_esc(b, web_t(c->i18n, l, key), 0);
+}
+
+static void page_head(struct evbuffer *b, const struct captive *c, enum web_lang l)
+{
+	evbuffer_add_printf(b, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">\n"
+			       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+			    web_lang_code(l));
+	t(b, c, l, "captive.title");
+	evbuffer_add_printf(b, "</title>\n<link rel=\"stylesheet\" href=\"/static/app.css\">\n"
+			       "<script src=\"/static/captive.js\" defer></script>\n"
+			       "<noscript><meta http-equiv=\"refresh\" content=\"20\"></noscript>\n"
+			       "</head>\n<body class=\"captive\"><main>\n<header class=\"bar\"><h1>");
+	t(b, c, l, "captive.heading");
+	evbuffer_add_printf(b, "</h1><nav class=\"langs\"><a id=\"lang-en\" href=\"/?lang=en\" lang=\"en\">English</a> "
+			       "<a id=\"lang-ja\" href=\"/?lang=ja\" lang=\"ja\">日本語</a></nav></header>\n");
+}
+
+static void guest_block(struct evbuffer *b, const struct captive *c, enum web_lang l)
+{
+	evbuffer_add_printf(b, "<section id=\"guest-info\" class=\"card\"><h2>");
+	t(b, c, l, "captive.guest.title");
+	evbuffer_add_printf(b, "</h2><p>");
+	t(b, c, l, "captive.guest.explain");
+	evbuffer_add_printf(b, "</p>\n<p id=\"guest-ssid\"><span class=\"k\">");
+	t(b, c, l, "captive.guest.ssid");
+	evbuffer_add_printf(b, "</span> <strong>");
+	web_esc(b, c->guest_ssid, 0);
+	evbuffer_add_printf(b, "</strong></p>\n");
+	if (c->guest_pass) {
+		evbuffer_add_printf(b, "<p id=\"guest-pass\"><span class=\"k\">");
+		t(b, c, l, "captive.guest.passphrase");
+		evbuffer_add_printf(b, "</span> <code>");
+		web_esc(b, c->guest_pass, 0);
+		evbuffer_add_printf(b, "</code></p>\n");
+	}
+	if (c->qr_svg) {
+		evbuffer_add_printf(b, "<p><img id=\"guest-qr\" class=\"qr\" src=\"/guest-qr.svg\" width=\"240\" height=\"240\" alt=\"");
+		t(b, c, l, "captive.guest.qr_alt");
+		evbuffer_add_printf(b, "\"></p><p class=\"hint\">");
+		t(b, c, l, "captive.guest.qr_hint");
+		evbuffer_add_printf(b, "</p>\n");
+	}
+	evbuffer_add_printf(b, "</section>\n");
+}
+
+static void claim_form(struct evbuffer *b, const struct captive *c, enum web_lang l, const struct who *w)
+{
+	char token[AUTH_TOKEN_LEN + 1];
+
+	auth_bind(c->auth, w->mac, token);
+	if (w->claim_name || w->claim_owner || w->claim_cls) {
+		evbuffer_add_printf(b, "<p id=\"claim-saved\" class=\"ok\">");
+		t(b, c, l, "captive.claim.saved");
+		evbuffer_add_printf(b, "</p>\n");
+	}
+	evbuffer_add_printf(b, "<form id=\"claim-form\" class=\"card\" method=\"post\" action=\"/claim\">\n<h2>");
+	t(b, c, l, "captive.claim.title");
+	evbuffer_add_printf(b, "</h2>\n<input type=\"hidden\" name=\"token\" value=\"%s\">\n<label>", token);
+	t(b, c, l, "captive.claim.name");
+	evbuffer_add_printf(b, "<input name=\"name\" maxlength=\"%d\" autocomplete=\"off\" value=\"", MAX_CLAIM_TEXT);
+	web_esc(b, w->claim_name, 0);
+	evbuffer_add_printf(b, "\"></label>\n<label>");
+	t(b, c, l, "captive.claim.owner");
+	evbuffer_add_printf(b, "<input name=\"owner\" maxlength=\"%d\" autocomplete=\"name\" value=\"", MAX_CLAIM_TEXT);
+	web_esc(b, w->claim_owner, 0);
+	evbuffer_add_printf(b, "\"></label>\n<fieldset><legend>");
+	t(b, c, l, "captive.claim.kind");
+	evbuffer_add_printf(b, "</legend>\n<label class=\"radio\"><input type=\"radio\" name=\"kind\" value=\"business\"%s> ",
+			    w->claim_cls == REG_CLASS_BUSINESS ? " checked" : "");
+	t(b, c, l, "captive.claim.business");
+	evbuffer_add_printf(b, "</label>\n<label class=\"radio\"><input type=\"radio\" name=\"kind\" value=\"personal\"%s> ",
+			    w->claim_cls == REG_CLASS_PERSONAL ? " checked" : "");
+	t(b, c, l, "captive.claim.personal");
+	evbuffer_add_printf(b, "</label></fieldset>\n<button id=\"claim-submit\" type=\"submit\">");
+	t(b, c, l, "captive.claim.submit");
+	evbuffer_add_printf(b, "</button>\n</form>\n");
+}
+
+static void send_page(struct captive *c, struct evhttp_request *req, const struct who *w)
+{
+	struct evbuffer *b = evbuffer_new();
+	enum web_lang l = web_lang_pick(req);
+	const char *st = state_name(w);
+
+	if (!b) {
+		web_error(req, HTTP_INTERNAL, "Internal Server Error");
+		return;
+	}
+	page_head(b, c, l);
+	evbuffer_add_printf(b, "<section id=\"state\" class=\"state state-%s\" data-state=\"%s\" data-class=\"%s\"><p>",
+			    st, st, w->known && w->cls ? reg_class_name(w->cls) : "");
+	if (!w->known) {
+		t(b, c, l, "captive.state.unknown");
+	} else if (w->state == REG_BLOCKED) {
+		t(b, c, l, "captive.state.blocked");
+	} else if (w->access == POLICY_WORK) {
+		t(b, c, l, "captive.state.approved");
+	} else if (w->access == POLICY_GUEST) {
+		t(b, c, l, "captive.state.guest");
+	} else {
+		t(b, c, l, "captive.state.pending");
+	}
+	evbuffer_add_printf(b, "</p></section>\n");
+	if (w->known && w->access == POLICY_ONBOARDING && w->state != REG_BLOCKED) {
+		evbuffer_add_printf(b, "<p class=\"explain\">");
+		t(b, c, l, "captive.pending.explain");
+		evbuffer_add_printf(b, "</p>\n");
+		claim_form(b, c, l, w);
+	}
+	if (shows_guest(c, w))
+		guest_block(b, c, l);
+	evbuffer_add_printf(b, "<footer><p class=\"hint\">");
+	t(b, c, l, "captive.footer");
+	evbuffer_add_printf(b, "</p></footer>\n</main></body></html>\n");
+	web_reply(req, HTTP_OK, "OK", "text/html; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+/* ---- JSON answers ---- */
+
+static void send_json(struct evhttp_request *req, const char *type, json_t *j)
+{
+	struct evbuffer *b = evbuffer_new();
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	if (!b || !s) {
+		web_error(req, HTTP_INTERNAL, "Internal Server Error");
+	} else {
+		evbuffer_add(b, s, strlen(s));
+		web_reply(req, HTTP_OK, "OK", type, b);
+	}
+	free(s);
+	if (b)
+		evbuffer_free(b);
+	json_decref(j);
+}
+
+/* RFC 8908 section 5: captive, user-portal-url; sessions here do not
+ * expire, so there is nothing to extend. */
+static void send_api(struct captive *c, struct evhttp_request *req, const struct who *w)
+{
+	char url[64];
+
+	self_url(c, req, url, sizeof(url));
+	send_json(req, "application/captive+json",
+		  json_pack("{s:b, s:s, s:b}", "captive", !is_free(w), "user-portal-url", url, "can-extend-session", 0));
+}
+
+static void send_status(struct evhttp_request *req, const struct captive *c, const struct who *w)
+{
+	send_json(req, "application/json; charset=utf-8",
+		  json_pack("{s:s, s:s?, s:b, s:b}", "state", state_name(w),
+			    "class", w->known ? reg_class_name(w->cls) : NULL, "captive", !is_free(w),
+			    "guest", shows_guest(c, w)));
+}
+
+/* POST /claim: name, owner, kind, token. */
+static void post_claim(struct captive *c, struct evhttp_request *req, const struct who *w)
+{
+	struct evkeyvalq form;
+	struct reg_claim cl = { 0 };
+	const char *kind;
+	char self[64];
+	int r;
+
+	if (!w->known) {
+		web_error(req, HTTP_NOTFOUND, "This device is not known yet: ask for an address by DHCP first");
+		return;
+	}
+	if (web_form(req, &form) < 0) {
+		web_error(req, HTTP_BADREQUEST, "Bad form");
+		return;
+	}
+	if (!auth_bind_ok(c->auth, w->mac, evhttp_find_header(&form, "token"))) {
+		evhttp_clear_headers(&form);
+		web_error(req, 403, "Forbidden: the form is not from this page (reload it)");
+		return;
+	}
+	cl.name = evhttp_find_header(&form, "name");
+	cl.owner = evhttp_find_header(&form, "owner");
+	kind = evhttp_find_header(&form, "kind");
+	if (kind && *kind && reg_class_parse(kind, &cl.cls) < 0)
+		cl.cls = (enum reg_class)-1;
+	if ((cl.name && strlen(cl.name) > MAX_CLAIM_TEXT) || (cl.owner && strlen(cl.owner) > MAX_CLAIM_TEXT) ||
+	    cl.cls == (enum reg_class)-1) {
+		evhttp_clear_headers(&form);
+		web_error(req, HTTP_BADREQUEST, "Bad form: name and owner up to 64 bytes, kind business or personal");
+		return;
+	}
+	r = ctl_claim(c->ctl, w->mac, &cl);
+	evhttp_clear_headers(&form);
+	if (r < 0) {
+		log_warn("captive: claim of %s not stored: %s", w->mac, strerror(-r));
+		web_error(req, r == -EINVAL ? HTTP_BADREQUEST : HTTP_INTERNAL, "Not stored");
+		return;
+	}
+	self_url(c, req, self, sizeof(self));
+	web_redirect(req, 303, self);
+}
+
+static void send_qr(struct captive *c, struct evhttp_request *req, const struct who *w)
+{
+	struct evbuffer *b;
+
+	if (!c->qr_svg || !shows_guest(c, w)) {
+		web_error(req, HTTP_NOTFOUND, "Not Found");
+		return;
+	}
+	b = evbuffer_new();
+	if (!b) {
+		web_error(req, HTTP_INTERNAL, "Internal Server Error");
+		return;
+	}
+	evbuffer_add_reference(b, c->qr_svg, strlen(c->qr_svg), NULL, NULL);
+	web_reply(req, HTTP_OK, "OK", "image/svg+xml", b);
+	evbuffer_free(b);
 }
 
 static void on_request(struct evhttp_request *req, void *ud)
 {
 	struct captive *c = ud;
-	struct evhttp_uri *uri = NULL;
 	const char *host = evhttp_request_get_host(req);
-	char gw[INET_ADDRSTRLEN], self[INET_ADDRSTRLEN + 8];
-	struct evbuffer *body = evbuffer_new();
+	char path[256], self[64], gw[INET_ADDRSTRLEN + 8];
+	struct in_addr la;
+	unsigned lport = 0;
+	struct who w;
+	const struct probe *p;
 
-	if (!body) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+	if (web_path(req, path, sizeof(path)) < 0) {
+		web_error(req, HTTP_BADREQUEST, "Bad Request");
 		return;
 	}
-	if (local_addr(req, gw, sizeof(gw)) < 0) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		evbuffer_free(body);
+	if (web_local(req, &la, &lport) < 0) {
+		web_error(req, HTTP_INTERNAL, "Internal Server Error");
 		return;
 	}
-	snprintf(self, sizeof(self), "%s:%u", gw, c->port);
-	uri = evhttp_uri_parse_with_flags(evhttp_request_get_uri(req), EVHTTP_URI_NONCONFORMANT);
-	if (!uri) {
-		evhttp_send_error(req, HTTP_BADREQUEST, NULL);
-		evbuffer_free(body);
+	inet_ntop(AF_INET, &la, gw, INET_ADDRSTRLEN);
+	size_t gl = strlen(gw);
+	/* ours: the gateway's address, with or without the port */
+	bool ours = host && !strncmp(host, gw, gl) && (host[gl] == '\0' || (host[gl] == ':' && (unsigned)atoi(host + gl + 1) == c->port));
+	p = probe_of(path);
+	if (p) {
+		who_of(c, req, &w);
+		if (is_free(&w)) {
+			probe_answer(req, p);
+		} else {
+			self_url(c, req, self, sizeof(self));
+			web_redirect(req, 302, self);
+		}
+		who_clear(&w);
 		return;
 	}
-	/* Asked for some other site (the firewall redirected it here), or for
-	 * any path but "/": send the browser to the gateway's own page. Apple's,
-	 * Android's, Windows' and Firefox's connectivity probes all land here,
-	 * which is what makes them show their captive-portal sheet. */
-	const char *path = evhttp_uri_get_path(uri);
-	bool ours = host && (!strcmp(host, gw) || !strcmp(host, self));
-	if (!ours || !path || strcmp(path, "/") != 0) {
-		char loc[64];
-		snprintf(loc, sizeof(loc), "http://%s/", self);
-		common_headers(req, "text/html; charset=utf-8");
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
-		evbuffer_add_printf(body, "<!DOCTYPE html><title>Redirect</title><a href=\"%s\">Continue</a>\n", loc);
-		evhttp_send_reply(req, 302, "Found", body);
-	} else {
-		common_headers(req, "text/html; charset=utf-8");
-		evbuffer_add(body, page, sizeof(page) - 1);
-		evhttp_send_reply(req, HTTP_OK, "OK", body);
+	if (!ours) { /* some other site: the firewall redirected it here */
+		self_url(c, req, self, sizeof(self));
+		web_redirect(req, 302, self);
+		return;
 	}
-	evhttp_uri_free(uri);
-	evbuffer_free(body);
+	if (!strncmp(path, "/static/", 8)) {
+		if (!web_assets_serve(c->assets, req, path + 8))
+			web_error(req, HTTP_NOTFOUND, "Not Found");
+		return;
+	}
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	who_of(c, req, &w);
+	if (!strcmp(path, "/claim") && m == EVHTTP_REQ_POST)
+		post_claim(c, req, &w);
+	else if (m == EVHTTP_REQ_POST)
+		web_error(req, 405, "Method Not Allowed");
+	else if (!strcmp(path, "/"))
+		send_page(c, req, &w);
+	else if (!strcmp(path, "/captive-portal/api"))
+		send_api(c, req, &w);
+	else if (!strcmp(path, "/status"))
+		send_status(req, c, &w);
+	else if (!strcmp(path, "/guest-qr.svg"))
+		send_qr(c, req, &w);
+	else {
+		self_url(c, req, self, sizeof(self));
+		web_redirect(req, 302, self);
+	}
+	who_clear(&w);
 }
 
-/* IP_FREEBIND: on an access point the zone bridges may get their
- * addresses after apgated starts; the listener is ready either way. */
-static int listen_on(struct captive *c, const struct in_addr *addr, unsigned port)
+static char *guest_qr(const char *ssid, const char *pass)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = *addr, .sin_port = htons((uint16_t)port) };
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	char *uri = qr_wifi_uri(ssid, pass), *svg = NULL;
 
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 128) < 0 ||
-	    evhttp_accept_socket(c->http, fd) < 0) {
-		int r = errno ? -errno : -EIO;
-		close(fd);
-		return r;
-	}
-	return 0;
+	if (uri && qr_render_svg(uri, &svg) < 0)
+		svg = NULL;
+	free(uri);
+	return svg;
 }
 
-int captive_new(struct event_base *base, const struct captive_cfg *cfg, struct captive **out)
+int captive_new(struct event_base *base, struct ctl *ctl, const struct auth *auth,
+		const struct web_assets *assets, const struct web_i18n *i18n,
+		const struct captive_cfg *cfg, struct captive **out)
 {
 	struct captive *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return -ENOMEM;
+	c->ctl = ctl;
+	c->auth = auth;
+	c->assets = assets;
+	c->i18n = i18n;
 	c->port = cfg->port;
-	c->http = evhttp_new(base);
-	if (!c->http) {
-		free(c);
+	c->http = web_server_new(base);
+	if (!c->http ||
+	    (cfg->guest_ssid && !(c->guest_ssid = strdup(cfg->guest_ssid))) ||
+	    (cfg->guest_passphrase && !(c->guest_pass = strdup(cfg->guest_passphrase)))) {
+		captive_free(c);
 		return -ENOMEM;
 	}
-	evhttp_set_max_headers_size(c->http, MAX_HEADERS);
-	evhttp_set_max_body_size(c->http, MAX_BODY);
-	evhttp_set_timeout(c->http, IDLE_TIMEOUT_S);
-	evhttp_set_allowed_methods(c->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
+	if (c->guest_ssid && !(c->qr_svg = guest_qr(c->guest_ssid, c->guest_pass)))
+		log_warn("captive portal: no QR code for the guest network");
 	evhttp_set_gencb(c->http, on_request, c);
 	for (unsigned i = 0; i < cfg->n_addrs; i++) {
 		char ip[INET_ADDRSTRLEN];
 		int r;
 
 		inet_ntop(AF_INET, &cfg->addrs[i], ip, sizeof(ip));
-		r = listen_on(c, &cfg->addrs[i], cfg->port);
+		r = web_listen(c->http, &cfg->addrs[i], cfg->port);
 		if (r < 0) {
 			log_err("captive portal: cannot listen on %s:%u: %s", ip, cfg->port, strerror(-r));
 			captive_free(c);
@@ -162,6 +496,10 @@ void captive_free(struct captive *c)
 {
 	if (!c)
 		return;
-	evhttp_free(c->http);
+	if (c->http)
+		evhttp_free(c->http);
+	free(c->guest_ssid);
+	free(c->guest_pass);
+	free(c->qr_svg);
 	free(c);
 }

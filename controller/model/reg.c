@@ -184,7 +184,7 @@ enum st {
 	ST_DEV_CLAIM, ST_DEV_BY_IP,
 	ST_USER_ADD, ST_USER_HASH, ST_USER_ROLE, ST_USER_DEL, ST_USER_LOGIN, ST_USER_LIST,
 	ST_USER_GET, ST_USER_ADMINS,
-	ST_EV_INSERT, ST_EV_LIST, ST_EV_LIST_MAC, ST_EV_LAST, ST_EV_PRUNE,
+	ST_EV_INSERT, ST_EV_LIST, ST_EV_LIST_MAC, ST_EV_AUDIT, ST_EV_LAST, ST_EV_PRUNE,
 	ST__COUNT
 };
 
@@ -273,6 +273,9 @@ static const char *const st_sql[ST__COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_EV_LIST] = "SELECT " EV_COLS " FROM (SELECT " EV_COLS " FROM events"
 		" WHERE id > ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+	/* newest first, through the partial index events_audit */
+	[ST_EV_AUDIT] = "SELECT " EV_COLS " FROM events WHERE kind = 'audit' AND id < ?1"
+			" ORDER BY id DESC LIMIT ?2",
 	[ST_EV_LIST_MAC] = "SELECT " EV_COLS " FROM (SELECT " EV_COLS " FROM events"
 		" WHERE mac = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
 	[ST_EV_LAST] = "SELECT coalesce(max(id), 0) FROM events",
@@ -2174,6 +2177,21 @@ int reg_events_mac(struct reg *r, const char *mac, unsigned limit, reg_event_cb 
 		return -EBUSY;
 	st = r->st[ST_EV_LIST_MAC];
 	if (bind_str(st, 1, mac) || sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1))
+		return bind_fail(r);
+	return walk_events(r, st, cb, ud);
+}
+
+int reg_audit_page(struct reg *r, int64_t before_id, unsigned limit, reg_event_cb cb, void *ud)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+	if (!r || !cb || !limit)
+		return -EINVAL;
+	if (sqlite3_stmt_busy(r->st[ST_EV_AUDIT]))
+		return -EBUSY;
+	st = r->st[ST_EV_AUDIT];
+	if (sqlite3_bind_int64(st, 1, before_id > 0 ? before_id : INT64_MAX) ||
+	    sqlite3_bind_int64(st, 2, (int64_t)limit))
 		return bind_fail(r);
 	return walk_events(r, st, cb, ud);
 }

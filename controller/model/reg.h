@@ -394,6 +394,9 @@ int reg_events(struct reg *r, int64_t since_id, unsigned limit, reg_event_cb cb,
  * the observation rate): this scans the events table, ~7 ms at 100,000
  * events, so it suits an admin view, not the event path. */
 int reg_events_mac(struct reg *r, const char *mac, unsigned limit, reg_event_cb cb, void *ud);
+/* Audit entries only, newest first: the `limit` (> 0) newest with id <
+ * before_id (0 = from the newest). Same callback rules as reg_events(). */
+int reg_audit_page(struct reg *r, int64_t before_id, unsigned limit, reg_event_cb cb, void *ud);
 /* Id of the newest event, 0 if none, or a negative errno. */
 int64_t reg_last_event_id(struct reg *r);
 

@@ -48,6 +48,8 @@
 
 LAB_WORK_BSS=ap0
 LAB_GUEST_BSS=ap1
+LAB_STAFF_PORT=8443                # staff portal (HTTPS) on the work gateway
+LAB_STAFF_HTTP_PORT=8090           # its plain-HTTP redirect
 LAB_EAP_SECRET=lab-secret          # password of every "lab-*" identity
 LAB_DEV_IF=eth0                    # device-side interface name in each device ns
 LAB_CURRENT_FILE=${LAB_CURRENT_FILE:-/tmp/apgate-lab/current}
@@ -900,6 +902,13 @@ zone = work
 
 [bss $LAB_GUEST_BSS]
 zone = guest
+
+[portal]
+dir = $LAB_ROOT/portal
+https_port = $LAB_STAFF_PORT
+http_port = $LAB_STAFF_HTTP_PORT
+cert = $LAB_DIR/portal.crt
+key = $LAB_DIR/portal.key
 EOF
 	[ -z "${1:-}" ] || printf '%s\n' "$1" >> "$LAB_APGATED_CONF"
 }

@@ -4,6 +4,7 @@
 # [dnsmasq] files under DIR. Source it, then:
 #   zones_conf DIR BUILD WORK_IF [LOG_LEVEL=debug] [PING_MS=200] [LAN=192.168.50.0/24] > DIR/apgate.conf
 # (LAN "" leaves the lan key out.)
+ZONES_CONF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 zones_conf() {
 	local w=$1 b=$2 work=$3 level=${4:-debug} ping=${5:-200} lan=${6-192.168.50.0/24}
 	cat <<EOC
@@ -39,5 +40,11 @@ hosts_file = $w/dhcp-hosts
 pid_file = $w/dnsmasq.pid
 lease_file = $w/dnsmasq.leases
 script = $b/apgate-dhcp-script
+[portal]
+dir = $ZONES_CONF_ROOT/portal
+https_port = 8443
+http_port = 8090
+cert = $w/portal.crt
+key = $w/portal.key
 EOC
 }

@@ -17,11 +17,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cfg.h"
+#include "ctl/ctl.h"
+#include "front/auth.h"
 #include "front/captive.h"
+#include "front/web.h"
 #include "log.h"
+#include "model/reg.h"
 #include "util.h"
 
 struct fx {
+	char dir[64];
+	struct cfg *cfg;
+	struct reg *reg;
+	struct ctl *ctl;
+	struct auth *auth;
+	struct web_assets *assets;
+	struct web_i18n *i18n;
 	struct event_base *base;
 	struct captive *cap;
 	unsigned port;
@@ -74,14 +86,33 @@ static const char *get(struct fx *f, const char *path, const char *host)
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct captive_cfg cfg = { .n_addrs = 1 };
+	struct captive_cfg cfg = { .n_addrs = 1, .guest_ssid = "Shop Guest", .guest_passphrase = "guest-pass-1" };
+	struct auth_cfg ac = { 1800, 43200, 5, 300 };
+	char path[128];
+	FILE *fp;
 
 	log_open("test_captive", LOG_LVL_ERR, false);
-	inet_pton(AF_INET, "127.0.0.1", &cfg.addrs[0]);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/apgate-cap-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/apgate.conf", f->dir);
+	fp = fopen(path, "w");
+	fprintf(fp, "[apgated]\nregistry = %s/reg.db\nadmin_socket = %s/admin.sock\noui_dir =\n"
+		    "[hostapd]\nctrl_dir = %s/nohostapd\nclient_dir = %s\n[bss ap0]\nzone = work\n",
+		f->dir, f->dir, f->dir, f->dir);
+	fclose(fp);
+	if (cfg_load(path, stderr, &f->cfg) < 0)
+		return -1;
 	f->base = event_base_new();
+	snprintf(path, sizeof(path), "%s/reg.db", f->dir);
+	if (reg_open(path, &f->reg) < 0 || ctl_new(f->base, f->cfg, f->reg, NULL, NULL, &f->ctl) < 0 ||
+	    auth_new(&ac, &f->auth) < 0 || web_assets_load("portal/static", &f->assets) < 0 ||
+	    web_i18n_load("portal/i18n", &f->i18n) < 0)
+		return -1;
+	inet_pton(AF_INET, "127.0.0.1", &cfg.addrs[0]);
 	for (unsigned tries = 0; tries < 50; tries++) {
 		cfg.port = 20000 + (unsigned)((getpid() * 7 + tries * 131) % 30000);
-		if (captive_new(f->base, &cfg, &f->cap) == 0)
+		if (captive_new(f->base, f->ctl, f->auth, f->assets, f->i18n, &cfg, &f->cap) == 0)
 			break;
 	}
 	if (!f->cap)
@@ -94,9 +125,19 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	char cmd[128];
 
 	captive_free(f->cap);
+	ctl_free(f->ctl);
+	reg_close(f->reg);
+	auth_free(f->auth);
+	web_assets_free(f->assets);
+	web_i18n_free(f->i18n);
 	event_base_free(f->base);
+	cfg_free(f->cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
 	free(f);
 	return 0;
 }

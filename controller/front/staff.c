@@ -1,0 +1,1372 @@
+#include "front/staff.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl/ctl.h"
+#include "front/auth.h"
+#include "front/tls.h"
+#include "front/web.h"
+#include "log.h"
+#include "mac.h"
+#include "model/guess.h"
+#include "model/policy.h"
+#include "model/reg.h"
+#include "util.h"
+
+#define COOKIE_SESS "apgate_session"
+#define COOKIE_PRE "apgate_pre"
+#define PAGE_SIZE 100       /* inventory rows per page */
+#define AUDIT_PAGE 50
+#define HISTORY_MAX 100
+#define MAX_STREAMS 32      /* server-sent event streams at once */
+#define HEARTBEAT_S 10
+#define MIN_PASSWORD 10
+
+struct stream {
+	struct staff *s;
+	struct evhttp_request *req;
+	struct evhttp_connection *conn;
+	char token[AUTH_TOKEN_LEN + 1];
+	struct stream *next;
+};
+
+struct staff {
+	struct event_base *base;
+	struct evhttp *https, *http;
+	struct tls *tls;
+	struct ctl *ctl;
+	struct auth *auth;
+	const struct web_assets *assets;
+	const struct web_i18n *i18n;
+	unsigned https_port;
+	struct stream *streams;
+	unsigned n_streams;
+	unsigned watch;
+	struct event *heartbeat;
+	bool closing;
+};
+
+/* One request being answered. */
+struct rq {
+	struct staff *s;
+	struct evhttp_request *req;
+	enum web_lang lang;
+	const struct auth_sess *sess;
+	char path[256];
+	char ip[INET_ADDRSTRLEN];
+};
+
+#define T(key) web_esc(b, web_t(q->s->i18n, q->lang, (key)), 0)
+
+static int64_t now_ms(void)
+{
+	return util_mono_ms();
+}
+
+static void fmt_time(int64_t ms, char *out, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0 || !localtime_r(&t, &tm) || !strftime(out, size, "%Y-%m-%d %H:%M", &tm))
+		util_strlcpy(out, "-", size);
+}
+
+static void iso_time(int64_t ms, char *out, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0 || !gmtime_r(&t, &tm) || !strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		util_strlcpy(out, "", size);
+}
+
+static void time_el(struct evbuffer *b, const char *cls, int64_t ms)
+{
+	char iso[32], txt[32];
+
+	iso_time(ms, iso, sizeof(iso));
+	fmt_time(ms, txt, sizeof(txt));
+	evbuffer_add_printf(b, "<time class=\"%s\" datetime=\"%s\">%s</time>", cls, iso, txt);
+}
+
+/* ---- page frame ---- */
+
+static void page_begin(struct rq *q, struct evbuffer *b, const char *title_key, const char *active)
+{
+	static const struct {
+		const char *id, *href, *key;
+		bool admin;
+	} nav[] = {
+		{ "nav-pending", "/", "staff.nav.pending", false },
+		{ "nav-devices", "/devices", "staff.nav.devices", false },
+		{ "nav-audit", "/audit", "staff.nav.audit", false },
+		{ "nav-users", "/users", "staff.nav.users", true },
+	};
+
+	evbuffer_add_printf(b, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">\n"
+			       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+			    web_lang_code(q->lang));
+	T(title_key);
+	evbuffer_add_printf(b, " - apgate</title>\n<link rel=\"stylesheet\" href=\"/static/app.css\">\n"
+			       "<script src=\"/static/staff.js\" defer></script>\n</head>\n<body class=\"staff\">\n"
+			       "<header class=\"bar\"><span class=\"brand\">apgate</span>");
+	if (q->sess) {
+		evbuffer_add_printf(b, "<nav>");
+		for (size_t i = 0; i < ARRAY_SIZE(nav); i++) {
+			if (nav[i].admin && auth_sess_role(q->sess) != REG_ROLE_ADMIN)
+				continue;
+			evbuffer_add_printf(b, "<a id=\"%s\" href=\"%s\"%s>", nav[i].id, nav[i].href,
+					    active && !strcmp(active, nav[i].id) ? " aria-current=\"page\"" : "");
+			T(nav[i].key);
+			if (!strcmp(nav[i].id, "nav-pending"))
+				evbuffer_add_printf(b, " <span id=\"pending-count\" class=\"badge\"></span>");
+			evbuffer_add_printf(b, "</a>");
+		}
+		evbuffer_add_printf(b, "</nav><form class=\"logout\" method=\"post\" action=\"/logout\">"
+				       "<input type=\"hidden\" name=\"csrf\" value=\"%s\"><span class=\"user\">",
+				    auth_sess_csrf(q->sess));
+		web_esc(b, auth_sess_user(q->sess), 0);
+		evbuffer_add_printf(b, "</span> <button id=\"logout\" type=\"submit\">");
+		T("staff.logout");
+		evbuffer_add_printf(b, "</button></form>");
+	}
+	evbuffer_add_printf(b, "<nav class=\"langs\"><a id=\"lang-en\" href=\"?lang=en\" lang=\"en\">English</a> "
+			       "<a id=\"lang-ja\" href=\"?lang=ja\" lang=\"ja\">日本語</a></nav></header>\n<main>\n<h1>");
+	T(title_key);
+	evbuffer_add_printf(b, "</h1>\n");
+}
+
+static void page_end(struct rq *q, struct evbuffer *b)
+{
+	(void)q;
+	evbuffer_add_printf(b, "</main>\n</body></html>\n");
+}
+
+static void send_page(struct rq *q, int code, struct evbuffer *b)
+{
+	web_reply(q->req, code, code == 200 ? "OK" : "Error", "text/html; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+static void fail(struct rq *q, int code, const char *key)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b) {
+		web_error(q->req, HTTP_INTERNAL, "Internal Server Error");
+		return;
+	}
+	page_begin(q, b, "staff.error.title", NULL);
+	evbuffer_add_printf(b, "<p class=\"error\" id=\"error\">");
+	T(key);
+	evbuffer_add_printf(b, "</p><p><a href=\"/\">");
+	T("staff.back");
+	evbuffer_add_printf(b, "</a></p>\n");
+	page_end(q, b);
+	send_page(q, code, b);
+}
+
+/* negative errno -> HTTP status (STYLE 5) */
+static void fail_errno(struct rq *q, int r)
+{
+	switch (r) {
+	case -ENOENT: fail(q, HTTP_NOTFOUND, "staff.error.unknown_device"); break;
+	case -EINVAL: fail(q, HTTP_BADREQUEST, "staff.error.bad_request"); break;
+	case -EEXIST: fail(q, 409, "staff.error.exists"); break;
+	case -EPERM: fail(q, 409, "staff.error.last_admin"); break;
+	default: fail(q, HTTP_INTERNAL, "staff.error.internal"); break;
+	}
+}
+
+/* ---- device lists ---- */
+
+static const char *type_key(enum reg_type t)
+{
+	static char buf[32];
+
+	snprintf(buf, sizeof(buf), "type.%s", t ? reg_type_name(t) : "unknown");
+	return buf;
+}
+
+static const char *display_name(const struct reg_device *d)
+{
+	if (d->label && *d->label)
+		return d->label;
+	if (d->claim_name && *d->claim_name)
+		return d->claim_name;
+	if (d->hostname && *d->hostname)
+		return d->hostname;
+	if (d->dhcp_hostname && *d->dhcp_hostname)
+		return d->dhcp_hostname;
+	return NULL;
+}
+
+static void decision_buttons(struct rq *q, struct evbuffer *b, const char *mac, const char *back, bool forget)
+{
+	const char *csrf = auth_sess_csrf(q->sess);
+
+	evbuffer_add_printf(b, "<div class=\"actions\">");
+	evbuffer_add_printf(b, "<form method=\"post\" action=\"/device/%s/approve\"><input type=\"hidden\" name=\"csrf\" "
+			       "value=\"%s\"><input type=\"hidden\" name=\"as\" value=\"business\"><input type=\"hidden\" "
+			       "name=\"back\" value=\"%s\"><button class=\"approve-business\" type=\"submit\">",
+			    mac, csrf, back);
+	T("staff.approve.business");
+	evbuffer_add_printf(b, "</button></form><form method=\"post\" action=\"/device/%s/approve\"><input type=\"hidden\" "
+			       "name=\"csrf\" value=\"%s\"><input type=\"hidden\" name=\"as\" value=\"personal\"><input "
+			       "type=\"hidden\" name=\"back\" value=\"%s\"><button class=\"approve-personal\" type=\"submit\">",
+			    mac, csrf, back);
+	T("staff.approve.personal");
+	evbuffer_add_printf(b, "</button></form><form method=\"post\" action=\"/device/%s/block\"><input type=\"hidden\" "
+			       "name=\"csrf\" value=\"%s\"><input type=\"hidden\" name=\"back\" value=\"%s\"><button "
+			       "class=\"block danger\" type=\"submit\" data-confirm=\"",
+			    mac, csrf, back);
+	T("staff.confirm.block");
+	evbuffer_add_printf(b, "\">");
+	T("staff.block");
+	evbuffer_add_printf(b, "</button></form>");
+	if (forget) {
+		evbuffer_add_printf(b, "<form method=\"post\" action=\"/device/%s/forget\"><input type=\"hidden\" "
+				       "name=\"csrf\" value=\"%s\"><button class=\"forget danger\" type=\"submit\" data-confirm=\"",
+				    mac, csrf);
+		T("staff.confirm.forget");
+		evbuffer_add_printf(b, "\">");
+		T("staff.forget");
+		evbuffer_add_printf(b, "</button></form>");
+	}
+	evbuffer_add_printf(b, "</div>");
+}
+
+struct pending_walk {
+	struct rq *q;
+	struct evbuffer *list;
+	unsigned n;
+};
+
+static int pending_item(const struct reg_device *d, void *ud)
+{
+	struct pending_walk *w = ud;
+	struct rq *q = w->q;
+	struct evbuffer *b = evbuffer_new();
+	const char *why = NULL, *name = display_name(d);
+	enum reg_type guess = d->type ? d->type : guess_type(d, &why);
+
+	if (!b)
+		return -ENOMEM;
+	evbuffer_add_printf(b, "<li class=\"device card\" data-mac=\"%s\">\n<a class=\"dev-name\" href=\"/device/%s\">",
+			    d->mac, d->mac);
+	if (name)
+		web_esc(b, name, 80);
+	else
+		T("staff.unnamed");
+	evbuffer_add_printf(b, "</a>\n<dl class=\"facts\"><dt>");
+	T("staff.field.type");
+	evbuffer_add_printf(b, "</dt><dd class=\"dev-type\">");
+	T(type_key(guess));
+	if (!d->type && guess)
+		evbuffer_add_printf(b, "?");
+	evbuffer_add_printf(b, "</dd><dt>");
+	T("staff.field.vendor");
+	evbuffer_add_printf(b, "</dt><dd class=\"dev-vendor\">");
+	if (d->vendor)
+		web_esc(b, d->vendor, 80);
+	else
+		T("staff.unknown");
+	evbuffer_add_printf(b, "</dd><dt>");
+	T("staff.field.hostname");
+	evbuffer_add_printf(b, "</dt><dd class=\"dev-host\">");
+	if (d->dhcp_hostname || d->hostname)
+		web_esc(b, d->dhcp_hostname ? d->dhcp_hostname : d->hostname, 80);
+	else
+		evbuffer_add_printf(b, "-");
+	evbuffer_add_printf(b, "</dd><dt>");
+	T("staff.field.seen");
+	evbuffer_add_printf(b, "</dt><dd>");
+	time_el(b, "dev-seen", d->first_seen);
+	evbuffer_add_printf(b, "</dd><dt>MAC</dt><dd class=\"dev-mac\"><code>%s</code>%s</dd>", d->mac,
+			    d->ip ? "" : "");
+	if (d->claim_at) {
+		evbuffer_add_printf(b, "<dt>");
+		T("staff.field.claim");
+		evbuffer_add_printf(b, "</dt><dd class=\"dev-claim\">");
+		if (d->claim_name && *d->claim_name) {
+			evbuffer_add_printf(b, "&ldquo;");
+			web_esc(b, d->claim_name, 64);
+			evbuffer_add_printf(b, "&rdquo; ");
+		}
+		if (d->claim_owner && *d->claim_owner) {
+			T("staff.claim.owner");
+			evbuffer_add_printf(b, " ");
+			web_esc(b, d->claim_owner, 64);
+			evbuffer_add_printf(b, " ");
+		}
+		if (d->claim_cls)
+			T(d->claim_cls == REG_CLASS_PERSONAL ? "staff.claim.personal" : "staff.claim.business");
+		evbuffer_add_printf(b, "</dd>");
+	}
+	evbuffer_add_printf(b, "</dl>\n");
+	decision_buttons(q, b, d->mac, "/", false);
+	evbuffer_add_printf(b, "\n</li>\n");
+	evbuffer_prepend_buffer(w->list, b); /* newest first */
+	evbuffer_free(b);
+	w->n++;
+	return 0;
+}
+
+/* The inside of #pending. */
+static int pending_list(struct rq *q, struct evbuffer *b)
+{
+	enum reg_state st = REG_PENDING;
+	struct pending_walk w = { .q = q, .list = evbuffer_new() };
+	int r;
+
+	if (!w.list)
+		return -ENOMEM;
+	r = reg_list(ctl_reg(q->s->ctl), &st, pending_item, &w);
+	if (r < 0) {
+		evbuffer_free(w.list);
+		return r;
+	}
+	evbuffer_add_printf(b, "<p class=\"count\" data-count=\"%u\">", w.n);
+	if (w.n == 0)
+		T("staff.pending.none");
+	else
+		evbuffer_add_printf(b, "%u", w.n);
+	evbuffer_add_printf(b, "</p>\n<ul class=\"devices\">\n");
+	evbuffer_add_buffer(b, w.list);
+	evbuffer_add_printf(b, "</ul>\n");
+	evbuffer_free(w.list);
+	return 0;
+}
+
+static void get_pending(struct rq *q, bool fragment)
+{
+	struct evbuffer *b = evbuffer_new();
+	int r;
+
+	if (!b)
+		return fail(q, HTTP_INTERNAL, "staff.error.internal");
+	if (!fragment) {
+		page_begin(q, b, "staff.pending.title", "nav-pending");
+		evbuffer_add_printf(b, "<p class=\"explain\">");
+		T("staff.pending.explain");
+		evbuffer_add_printf(b, "</p>\n<section id=\"pending\" data-live=\"/fragment/pending\">\n");
+	}
+	r = pending_list(q, b);
+	if (r < 0) {
+		evbuffer_free(b);
+		return fail_errno(q, r);
+	}
+	if (!fragment) {
+		evbuffer_add_printf(b, "</section>\n");
+		page_end(q, b);
+	}
+	send_page(q, HTTP_OK, b);
+}
+
+/* ---- inventory ---- */
+
+enum { Z_WORK, Z_GUEST, Z_ONB, Z_BLOCKED, Z_N };
+static const char *const zone_keys[Z_N] = { "zone.work", "zone.guest", "zone.onboarding", "zone.blocked" };
+static const char *const zone_cls[Z_N] = { "z-work", "z-guest", "z-onb", "z-blocked" };
+
+struct inv_walk {
+	struct rq *q;
+	struct evbuffer *rows;
+	unsigned total, first, last; /* rows [first, last) are shown */
+	unsigned by_type[REG_TYPE_OTHER + 1];
+	unsigned by_zone[Z_N];
+};
+
+static unsigned zone_of(const struct reg_device *d)
+{
+	switch (policy_access(d)) {
+	case POLICY_WORK: return Z_WORK;
+	case POLICY_GUEST: return Z_GUEST;
+	case POLICY_BLOCKED: return Z_BLOCKED;
+	default: return Z_ONB;
+	}
+}
+
+static int inv_item(const struct reg_device *d, void *ud)
+{
+	struct inv_walk *w = ud;
+	struct rq *q = w->q;
+	struct evbuffer *b = w->rows;
+	enum reg_type t = d->type ? d->type : guess_type(d, NULL);
+	unsigned z = zone_of(d);
+	const char *name = display_name(d);
+
+	w->by_type[t <= REG_TYPE_OTHER ? t : 0]++;
+	w->by_zone[z]++;
+	if (w->total >= w->first && w->total < w->last) {
+		evbuffer_add_printf(b, "<tr data-mac=\"%s\"><td><a href=\"/device/%s\">", d->mac, d->mac);
+		if (name)
+			web_esc(b, name, 60);
+		else
+			evbuffer_add_printf(b, "<code>%s</code>", d->mac);
+		evbuffer_add_printf(b, "</a></td><td>");
+		T(type_key(t));
+		if (!d->type && t)
+			evbuffer_add_printf(b, "?");
+		evbuffer_add_printf(b, "</td><td><span class=\"tag %s\">", zone_cls[z]);
+		T(zone_keys[z]);
+		evbuffer_add_printf(b, "</span>%s</td><td>", d->connected ? " <span class=\"on\" title=\"connected\">&#9679;</span>" : "");
+		web_esc(b, d->vendor, 40);
+		evbuffer_add_printf(b, "</td><td>");
+		web_esc(b, d->ip, 0);
+		evbuffer_add_printf(b, "</td><td>");
+		time_el(b, "seen", d->last_seen);
+		evbuffer_add_printf(b, "</td></tr>\n");
+	}
+	w->total++;
+	return 0;
+}
+
+/* A horizontal bar chart as inline SVG (no script, no external asset). */
+static void chart(struct rq *q, struct evbuffer *b, const char *id, const char *title_key, const char *const *keys,
+		  const char *const *classes, const unsigned *counts, unsigned n)
+{
+	unsigned max = 1, rows = 0, y = 0;
+	const unsigned row_h = 26, label_w = 120, bar_w = 170;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (counts[i] > max)
+			max = counts[i];
+		rows += counts[i] > 0;
+	}
+	evbuffer_add_printf(b, "<figure class=\"chart\"><figcaption>");
+	T(title_key);
+	evbuffer_add_printf(b, "</figcaption><svg id=\"%s\" role=\"img\" viewBox=\"0 0 340 %u\" "
+			       "xmlns=\"http://www.w3.org/2000/svg\">",
+			    id, rows ? rows * row_h : row_h);
+	for (unsigned i = 0; i < n; i++) {
+		if (!counts[i])
+			continue;
+		unsigned w = counts[i] * bar_w / max;
+		evbuffer_add_printf(b, "<g class=\"row %s\" data-count=\"%u\"><text x=\"0\" y=\"%u\" class=\"label\">",
+				    classes ? classes[i] : "", counts[i], y + 17);
+		T(keys[i]);
+		evbuffer_add_printf(b, "</text><rect class=\"bar\" x=\"%u\" y=\"%u\" width=\"%u\" height=\"18\" rx=\"3\"/>"
+				       "<text x=\"%u\" y=\"%u\" class=\"value\">%u</text></g>",
+				    label_w, y + 4, w ? w : 1, label_w + (w ? w : 1) + 6, y + 17, counts[i]);
+		y += row_h;
+	}
+	evbuffer_add_printf(b, "</svg></figure>\n");
+}
+
+static void get_devices(struct rq *q)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct inv_walk w = { .q = q, .rows = evbuffer_new() };
+	struct evkeyvalq qs;
+	long page = 1;
+	int r;
+
+	if (!b || !w.rows) {
+		if (b)
+			evbuffer_free(b);
+		if (w.rows)
+			evbuffer_free(w.rows);
+		return fail(q, HTTP_INTERNAL, "staff.error.internal");
+	}
+	if (web_query(q->req, &qs) == 0) {
+		const char *p = evhttp_find_header(&qs, "page");
+		if (p && util_parse_long(p, 1, 100000, &page) < 0)
+			page = 1;
+		evhttp_clear_headers(&qs);
+	}
+	w.first = (unsigned)(page - 1) * PAGE_SIZE;
+	w.last = w.first + PAGE_SIZE;
+	r = reg_list(ctl_reg(q->s->ctl), NULL, inv_item, &w);
+	if (r < 0) {
+		evbuffer_free(b);
+		evbuffer_free(w.rows);
+		return fail_errno(q, r);
+	}
+	page_begin(q, b, "staff.devices.title", "nav-devices");
+	evbuffer_add_printf(b, "<p class=\"count\" id=\"devices-total\" data-count=\"%u\">", w.total);
+	T("staff.devices.total");
+	evbuffer_add_printf(b, " %u</p>\n<div class=\"charts\">", w.total);
+	static const char *const tkeys[] = { "type.unknown", "type.pc", "type.phone", "type.tablet", "type.printer",
+					     "type.pos", "type.payment", "type.signage", "type.other" };
+	chart(q, b, "chart-type", "staff.chart.type", tkeys, NULL, w.by_type, ARRAY_SIZE(tkeys));
+	chart(q, b, "chart-zone", "staff.chart.zone", zone_keys, zone_cls, w.by_zone, Z_N);
+	evbuffer_add_printf(b, "</div>\n<div class=\"scroll\"><table id=\"devices\"><thead><tr><th>");
+	T("staff.field.name");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.type");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.zone");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.vendor");
+	evbuffer_add_printf(b, "</th><th>IP</th><th>");
+	T("staff.field.last_seen");
+	evbuffer_add_printf(b, "</th></tr></thead><tbody>\n");
+	evbuffer_add_buffer(b, w.rows);
+	evbuffer_add_printf(b, "</tbody></table></div>\n<nav class=\"pages\">");
+	if (page > 1)
+		evbuffer_add_printf(b, "<a rel=\"prev\" href=\"/devices?page=%ld\">&larr;</a> ", page - 1);
+	evbuffer_add_printf(b, "<span>%ld / %u</span>", page, w.total ? (w.total + PAGE_SIZE - 1) / PAGE_SIZE : 1);
+	if (w.last < w.total)
+		evbuffer_add_printf(b, " <a rel=\"next\" href=\"/devices?page=%ld\">&rarr;</a>", page + 1);
+	evbuffer_add_printf(b, "</nav>\n");
+	evbuffer_free(w.rows);
+	page_end(q, b);
+	send_page(q, HTTP_OK, b);
+}
+
+/* ---- one device ---- */
+
+static void fact(struct rq *q, struct evbuffer *b, const char *key, const char *value, const char *cls)
+{
+	evbuffer_add_printf(b, "<dt>");
+	T(key);
+	evbuffer_add_printf(b, "</dt><dd class=\"%s\">", cls);
+	if (value && *value)
+		web_esc(b, value, 0);
+	else
+		evbuffer_add_printf(b, "-");
+	evbuffer_add_printf(b, "</dd>");
+}
+
+struct hist_walk {
+	struct rq *q;
+	struct evbuffer *list;
+};
+
+static int hist_item(const struct reg_event *e, void *ud)
+{
+	struct hist_walk *w = ud;
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b)
+		return -ENOMEM;
+	evbuffer_add_printf(b, "<li class=\"ev %s\">", e->kind);
+	time_el(b, "ts", e->ts);
+	evbuffer_add_printf(b, " <span class=\"action\">");
+	web_esc(b, e->action, 0);
+	evbuffer_add_printf(b, "</span>");
+	if (e->actor) {
+		evbuffer_add_printf(b, " <span class=\"actor\">");
+		web_esc(b, e->actor, 0);
+		if (e->via) {
+			evbuffer_add_printf(b, " (");
+			web_esc(b, e->via, 0);
+			evbuffer_add_printf(b, ")");
+		}
+		evbuffer_add_printf(b, "</span>");
+	}
+	if (e->bss) {
+		evbuffer_add_printf(b, " <span class=\"bss\">");
+		web_esc(b, e->bss, 0);
+		evbuffer_add_printf(b, "</span>");
+	}
+	if (e->detail) {
+		evbuffer_add_printf(b, " <span class=\"detail\">");
+		web_esc(b, e->detail, 200);
+		evbuffer_add_printf(b, "</span>");
+	}
+	evbuffer_add_printf(b, "</li>\n");
+	evbuffer_prepend_buffer(w->list, b);
+	evbuffer_free(b);
+	return 0;
+}
+
+static void get_device(struct rq *q, const char *mac)
+{
+	struct reg_device *d = NULL;
+	struct evbuffer *b;
+	struct hist_walk w = { .q = q };
+	const char *why = NULL;
+	char back[64], m[MAC_STR_LEN];
+	int r;
+
+	if (mac_canon(mac, m) < 0)
+		return fail(q, HTTP_NOTFOUND, "staff.error.unknown_device");
+	r = reg_get(ctl_reg(q->s->ctl), m, &d);
+	if (r < 0)
+		return fail_errno(q, r);
+	b = evbuffer_new();
+	w.list = evbuffer_new();
+	if (!b || !w.list || reg_events_mac(ctl_reg(q->s->ctl), m, HISTORY_MAX, hist_item, &w) < 0) {
+		if (b)
+			evbuffer_free(b);
+		if (w.list)
+			evbuffer_free(w.list);
+		reg_device_free(d);
+		return fail(q, HTTP_INTERNAL, "staff.error.internal");
+	}
+	enum reg_type guess = guess_type(d, &why);
+	unsigned z = zone_of(d);
+	page_begin(q, b, "staff.device.title", NULL);
+	evbuffer_add_printf(b, "<section id=\"device\" class=\"card\" data-mac=\"%s\" data-state=\"%s\"><h2 class=\"dev-name\">",
+			    d->mac, reg_state_name(d->state));
+	if (display_name(d))
+		web_esc(b, display_name(d), 0);
+	else
+		T("staff.unnamed");
+	evbuffer_add_printf(b, "</h2>\n<p><span class=\"tag %s\">", zone_cls[z]);
+	T(zone_keys[z]);
+	evbuffer_add_printf(b, "</span> <span class=\"state\">");
+	T(d->held_at ? "state.held" : d->state == REG_PENDING ? "state.pending" : d->state == REG_APPROVED ? "state.approved"
+			  : d->state == REG_BLOCKED ? "state.blocked" : "state.guest");
+	evbuffer_add_printf(b, "</span></p>\n<dl class=\"facts\">");
+	fact(q, b, "staff.field.mac", d->mac, "dev-mac");
+	fact(q, b, "staff.field.ip", d->ip, "dev-ip");
+	fact(q, b, "staff.field.label", d->label, "dev-label");
+	fact(q, b, "staff.field.owner", d->owner, "dev-owner");
+	evbuffer_add_printf(b, "<dt>");
+	T("staff.field.type");
+	evbuffer_add_printf(b, "</dt><dd class=\"dev-type\">");
+	if (d->type) {
+		T(type_key(d->type));
+	} else if (guess) {
+		T(type_key(guess));
+		evbuffer_add_printf(b, "? <small>(");
+		web_esc(b, why, 0);
+		evbuffer_add_printf(b, ")</small>");
+	} else {
+		T("type.unknown");
+	}
+	evbuffer_add_printf(b, "</dd>");
+	fact(q, b, "staff.field.vendor", d->vendor, "dev-vendor");
+	fact(q, b, "staff.field.hostname", d->hostname, "dev-host");
+	fact(q, b, "staff.field.dhcp_hostname", d->dhcp_hostname, "dev-dhcp-host");
+	fact(q, b, "staff.field.dhcp_vendor", d->dhcp_vendor_class, "dev-dhcp-vendor");
+	fact(q, b, "staff.field.bss", d->bss, "dev-bss");
+	fact(q, b, "staff.field.port", d->port, "dev-port");
+	if (d->claim_at) {
+		fact(q, b, "staff.field.claim_name", d->claim_name, "dev-claim-name");
+		fact(q, b, "staff.field.claim_owner", d->claim_owner, "dev-claim-owner");
+		evbuffer_add_printf(b, "<dt>");
+		T("staff.field.claim_kind");
+		evbuffer_add_printf(b, "</dt><dd class=\"dev-claim-kind\">");
+		if (d->claim_cls)
+			T(d->claim_cls == REG_CLASS_PERSONAL ? "staff.claim.personal" : "staff.claim.business");
+		else
+			evbuffer_add_printf(b, "-");
+		evbuffer_add_printf(b, "</dd>");
+	}
+	evbuffer_add_printf(b, "<dt>");
+	T("staff.field.seen");
+	evbuffer_add_printf(b, "</dt><dd>");
+	time_el(b, "dev-seen", d->first_seen);
+	evbuffer_add_printf(b, "</dd><dt>");
+	T("staff.field.last_seen");
+	evbuffer_add_printf(b, "</dt><dd>");
+	time_el(b, "dev-last", d->last_seen);
+	evbuffer_add_printf(b, "</dd>");
+	if (d->decided_at) {
+		evbuffer_add_printf(b, "<dt>");
+		T("staff.field.decided");
+		evbuffer_add_printf(b, "</dt><dd class=\"dev-decided\">");
+		web_esc(b, d->decided_by, 0);
+		evbuffer_add_printf(b, " (");
+		web_esc(b, d->decided_via, 0);
+		evbuffer_add_printf(b, ") ");
+		time_el(b, "at", d->decided_at);
+		evbuffer_add_printf(b, "</dd>");
+	}
+	evbuffer_add_printf(b, "</dl>\n");
+	snprintf(back, sizeof(back), "/device/%s", d->mac);
+	decision_buttons(q, b, d->mac, back, true);
+	evbuffer_add_printf(b, "</section>\n<h2>");
+	T("staff.device.history");
+	evbuffer_add_printf(b, "</h2>\n<ol id=\"history\" class=\"events\">\n");
+	evbuffer_add_buffer(b, w.list);
+	evbuffer_add_printf(b, "</ol>\n");
+	evbuffer_free(w.list);
+	reg_device_free(d);
+	page_end(q, b);
+	send_page(q, HTTP_OK, b);
+}
+
+/* Only a local path: "/..." but not "//host" (no open redirect). */
+static const char *safe_back(const char *back)
+{
+	if (!back || back[0] != '/' || back[1] == '/' || back[1] == '\\' || strlen(back) > 64 || strpbrk(back, "\r\n"))
+		return "/";
+	return back;
+}
+
+static void post_device(struct rq *q, const char *mac, const char *verb, struct evkeyvalq *form)
+{
+	struct reg_actor who = { .who = auth_sess_user(q->sess), .via = "portal" };
+	char m[MAC_STR_LEN];
+	int r;
+
+	if (mac_canon(mac, m) < 0)
+		return fail(q, HTTP_NOTFOUND, "staff.error.unknown_device");
+	if (!strcmp(verb, "approve")) {
+		struct reg_approval a = { 0 };
+		if (reg_class_parse(evhttp_find_header(form, "as"), &a.cls) < 0)
+			return fail(q, HTTP_BADREQUEST, "staff.error.bad_request");
+		r = ctl_approve(q->s->ctl, m, &a, &who);
+	} else if (!strcmp(verb, "block")) {
+		r = ctl_block(q->s->ctl, m, &who);
+	} else if (!strcmp(verb, "forget")) {
+		r = ctl_forget(q->s->ctl, m, &who);
+	} else {
+		return fail(q, HTTP_NOTFOUND, "staff.error.not_found");
+	}
+	if (r < 0)
+		return fail_errno(q, r);
+	web_redirect(q->req, 303, !strcmp(verb, "forget") ? "/" : safe_back(evhttp_find_header(form, "back")));
+}
+
+/* ---- audit ---- */
+
+struct audit_walk {
+	struct rq *q;
+	struct evbuffer *b;
+	int64_t min_id;
+	unsigned n;
+};
+
+static int audit_item(const struct reg_event *e, void *ud)
+{
+	struct audit_walk *w = ud;
+	struct evbuffer *b = w->b;
+
+	evbuffer_add_printf(b, "<tr data-id=\"%lld\"><td>", (long long)e->id);
+	time_el(b, "ts", e->ts);
+	evbuffer_add_printf(b, "</td><td class=\"actor\">");
+	web_esc(b, e->actor, 0);
+	if (e->via) {
+		evbuffer_add_printf(b, " <small>");
+		web_esc(b, e->via, 0);
+		evbuffer_add_printf(b, "</small>");
+	}
+	evbuffer_add_printf(b, "</td><td class=\"action\">");
+	web_esc(b, e->action, 0);
+	evbuffer_add_printf(b, "</td><td>");
+	char m[MAC_STR_LEN];
+	if (e->mac && mac_canon(e->mac, m) == 0)
+		evbuffer_add_printf(b, "<a href=\"/device/%s\"><code>%s</code></a>", m, m);
+	evbuffer_add_printf(b, "</td><td class=\"detail\">");
+	web_esc(b, e->detail, 200);
+	evbuffer_add_printf(b, "</td></tr>\n");
+	w->min_id = e->id;
+	w->n++;
+	return 0;
+}
+
+static void get_audit(struct rq *q)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct audit_walk w = { .q = q };
+	struct evkeyvalq qs;
+	long before = 0;
+	int r;
+
+	if (!b)
+		return fail(q, HTTP_INTERNAL, "staff.error.internal");
+	if (web_query(q->req, &qs) == 0) {
+		const char *p = evhttp_find_header(&qs, "before");
+		if (p && util_parse_long(p, 1, INT64_MAX / 2, &before) < 0)
+			before = 0;
+		evhttp_clear_headers(&qs);
+	}
+	page_begin(q, b, "staff.audit.title", "nav-audit");
+	evbuffer_add_printf(b, "<div class=\"scroll\"><table id=\"audit\"><thead><tr><th>");
+	T("staff.field.when");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.who");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.action");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.device");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.detail");
+	evbuffer_add_printf(b, "</th></tr></thead><tbody>\n");
+	w.b = b;
+	r = reg_audit_page(ctl_reg(q->s->ctl), before, AUDIT_PAGE, audit_item, &w);
+	if (r < 0) {
+		evbuffer_free(b);
+		return fail_errno(q, r);
+	}
+	evbuffer_add_printf(b, "</tbody></table></div>\n");
+	if (w.n == AUDIT_PAGE)
+		evbuffer_add_printf(b, "<nav class=\"pages\"><a rel=\"next\" href=\"/audit?before=%lld\">&rarr;</a></nav>\n",
+				    (long long)w.min_id);
+	page_end(q, b);
+	send_page(q, HTTP_OK, b);
+}
+
+/* ---- users (admins) ---- */
+
+static int user_row(const struct reg_user *u, void *ud)
+{
+	struct rq *q = ((void **)ud)[0];
+	struct evbuffer *b = ((void **)ud)[1];
+
+	evbuffer_add_printf(b, "<tr data-user=\"");
+	web_esc(b, u->name, 0);
+	evbuffer_add_printf(b, "\"><td>");
+	web_esc(b, u->name, 0);
+	evbuffer_add_printf(b, "</td><td>");
+	T(u->role == REG_ROLE_ADMIN ? "role.admin" : "role.approver");
+	evbuffer_add_printf(b, "</td><td>");
+	time_el(b, "login", u->last_login);
+	evbuffer_add_printf(b, "</td><td><form method=\"post\" action=\"/users/");
+	web_esc(b, u->name, 0);
+	evbuffer_add_printf(b, "/delete\"><input type=\"hidden\" name=\"csrf\" value=\"%s\"><button class=\"danger "
+			       "delete-user\" type=\"submit\" data-confirm=\"",
+			    auth_sess_csrf(q->sess));
+	T("staff.confirm.delete_user");
+	evbuffer_add_printf(b, "\">");
+	T("staff.users.delete");
+	evbuffer_add_printf(b, "</button></form></td></tr>\n");
+	return 0;
+}
+
+static void get_users(struct rq *q, const char *error_key)
+{
+	struct evbuffer *b = evbuffer_new();
+	void *ud[2] = { q, b };
+	int r;
+
+	if (!b)
+		return fail(q, HTTP_INTERNAL, "staff.error.internal");
+	page_begin(q, b, "staff.users.title", "nav-users");
+	if (error_key) {
+		evbuffer_add_printf(b, "<p class=\"error\" id=\"users-error\">");
+		T(error_key);
+		evbuffer_add_printf(b, "</p>\n");
+	}
+	evbuffer_add_printf(b, "<div class=\"scroll\"><table id=\"users\"><thead><tr><th>");
+	T("staff.field.user");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.role");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.last_login");
+	evbuffer_add_printf(b, "</th><th></th></tr></thead><tbody>\n");
+	r = reg_users(ctl_reg(q->s->ctl), user_row, ud);
+	if (r < 0) {
+		evbuffer_free(b);
+		return fail_errno(q, r);
+	}
+	evbuffer_add_printf(b, "</tbody></table></div>\n<form id=\"user-add\" class=\"card\" method=\"post\" "
+			       "action=\"/users\"><h2>");
+	T("staff.users.add");
+	evbuffer_add_printf(b, "</h2><input type=\"hidden\" name=\"csrf\" value=\"%s\"><label>", auth_sess_csrf(q->sess));
+	T("staff.field.user");
+	evbuffer_add_printf(b, "<input name=\"name\" maxlength=\"32\" pattern=\"[A-Za-z0-9._\\-]{1,32}\" required "
+			       "autocomplete=\"off\"></label><label>");
+	T("staff.field.password");
+	evbuffer_add_printf(b, "<input name=\"password\" type=\"password\" minlength=\"%d\" required "
+			       "autocomplete=\"new-password\"></label><label>",
+			    MIN_PASSWORD);
+	T("staff.field.role");
+	evbuffer_add_printf(b, "<select name=\"role\"><option value=\"approver\">");
+	T("role.approver");
+	evbuffer_add_printf(b, "</option><option value=\"admin\">");
+	T("role.admin");
+	evbuffer_add_printf(b, "</option></select></label><button type=\"submit\">");
+	T("staff.users.add");
+	evbuffer_add_printf(b, "</button></form>\n");
+	page_end(q, b);
+	send_page(q, error_key ? HTTP_BADREQUEST : HTTP_OK, b);
+}
+
+static void post_users(struct rq *q, struct evkeyvalq *form)
+{
+	struct reg_actor who = { .who = auth_sess_user(q->sess), .via = "portal" };
+	const char *name = evhttp_find_header(form, "name");
+	const char *pw = evhttp_find_header(form, "password");
+	enum reg_role role;
+	char hash[crypto_pwhash_STRBYTES];
+	int r;
+
+	if (reg_role_parse(evhttp_find_header(form, "role"), &role) < 0 || !name)
+		return get_users(q, "staff.error.bad_request");
+	if (!pw || strlen(pw) < MIN_PASSWORD)
+		return get_users(q, "staff.users.short_password");
+	/* argon2id with apgatectl's parameters; blocks the loop for about
+	 * 0.1 s (an admin action, rare) */
+	if (crypto_pwhash_str(hash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return fail(q, HTTP_INTERNAL, "staff.error.internal");
+	r = reg_user_add(ctl_reg(q->s->ctl), name, role, hash, &who, util_now_ms());
+	sodium_memzero(hash, sizeof(hash));
+	if (r == -EEXIST)
+		return get_users(q, "staff.error.exists");
+	if (r == -EINVAL)
+		return get_users(q, "staff.users.bad_name");
+	if (r < 0)
+		return fail_errno(q, r);
+	log_info("portal: %s added user %s (%s)", who.who, name, reg_role_name(role));
+	web_redirect(q->req, 303, "/users");
+}
+
+static void post_user_delete(struct rq *q, const char *name)
+{
+	struct reg_actor who = { .who = auth_sess_user(q->sess), .via = "portal" };
+	int r = reg_user_del(ctl_reg(q->s->ctl), name, &who, util_now_ms());
+
+	if (r == -EPERM)
+		return get_users(q, "staff.error.last_admin");
+	if (r < 0)
+		return fail_errno(q, r);
+	auth_drop_user(q->s->auth, name);
+	log_info("portal: %s deleted user %s", who.who, name);
+	web_redirect(q->req, 303, "/users");
+}
+
+/* ---- sign-in ---- */
+
+static void set_cookie(struct rq *q, const char *name, const char *value, bool clear)
+{
+	char h[160];
+
+	snprintf(h, sizeof(h), "%s=%s; Path=/; Secure; HttpOnly; SameSite=Strict%s", name, value,
+		 clear ? "; Max-Age=0" : "");
+	evhttp_add_header(evhttp_request_get_output_headers(q->req), "Set-Cookie", h);
+}
+
+static void login_page(struct rq *q, int code, const char *error_key, unsigned retry_s)
+{
+	struct evbuffer *b = evbuffer_new();
+	char pre[AUTH_TOKEN_LEN + 1], csrf[AUTH_TOKEN_LEN + 1];
+
+	if (!b)
+		return web_error(q->req, HTTP_INTERNAL, "Internal Server Error");
+	if (!web_cookie(q->req, COOKIE_PRE, pre, sizeof(pre)) || strlen(pre) != AUTH_TOKEN_LEN) {
+		auth_random_token(pre);
+		set_cookie(q, COOKIE_PRE, pre, false);
+	}
+	auth_bind(q->s->auth, pre, csrf);
+	page_begin(q, b, "staff.login.title", NULL);
+	if (error_key) {
+		evbuffer_add_printf(b, "<p class=\"error\" id=\"login-error\">");
+		T(error_key);
+		if (retry_s)
+			evbuffer_add_printf(b, " (%u s)", retry_s);
+		evbuffer_add_printf(b, "</p>\n");
+	}
+	evbuffer_add_printf(b, "<form id=\"login-form\" class=\"card\" method=\"post\" action=\"/login\">"
+			       "<input type=\"hidden\" name=\"csrf\" value=\"%s\"><label>", csrf);
+	T("staff.field.user");
+	evbuffer_add_printf(b, "<input name=\"user\" autocomplete=\"username\" autocapitalize=\"none\" required></label><label>");
+	T("staff.field.password");
+	evbuffer_add_printf(b, "<input name=\"password\" type=\"password\" autocomplete=\"current-password\" required>"
+			       "</label><button id=\"login-submit\" type=\"submit\">");
+	T("staff.login.submit");
+	evbuffer_add_printf(b, "</button></form>\n");
+	page_end(q, b);
+	if (retry_s) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%u", retry_s);
+		evhttp_add_header(evhttp_request_get_output_headers(q->req), "Retry-After", ra);
+	}
+	send_page(q, code, b);
+}
+
+struct found_user {
+	char *hash;
+	enum reg_role role;
+};
+
+static int got_user(const struct reg_user *u, void *ud)
+{
+	struct found_user *f = ud;
+
+	f->hash = strdup(u->hash);
+	f->role = u->role;
+	return f->hash ? 0 : -ENOMEM;
+}
+
+static void post_login(struct rq *q)
+{
+	struct evkeyvalq form;
+	struct found_user f = { 0 };
+	char pre[AUTH_TOKEN_LEN + 1];
+	const char *user, *pw;
+	unsigned retry = 0;
+	int64_t now = now_ms();
+
+	if (web_form(q->req, &form) < 0)
+		return login_page(q, HTTP_BADREQUEST, "staff.error.bad_request", 0);
+	if (!web_cookie(q->req, COOKIE_PRE, pre, sizeof(pre)) ||
+	    !auth_bind_ok(q->s->auth, pre, evhttp_find_header(&form, "csrf"))) {
+		evhttp_clear_headers(&form);
+		return login_page(q, 403, "staff.login.expired", 0);
+	}
+	user = evhttp_find_header(&form, "user");
+	pw = evhttp_find_header(&form, "password");
+	if (!user)
+		user = "";
+	if (auth_throttled(q->s->auth, q->ip, user, now, &retry) < 0) {
+		log_warn("portal: login of \"%.32s\" from %s refused: locked out for %u s", user, q->ip, retry);
+		evhttp_clear_headers(&form);
+		return login_page(q, 429, "staff.login.throttled", retry);
+	}
+	if (strlen(user) <= 32)
+		(void)reg_user_get(ctl_reg(q->s->ctl), user, got_user, &f);
+	if (!auth_check_password(q->s->auth, q->ip, user, f.hash, pw, now)) {
+		log_warn("portal: failed login for \"%.32s\" from %s", user, q->ip);
+		free(f.hash);
+		evhttp_clear_headers(&form);
+		return login_page(q, 401, "staff.login.failed", 0);
+	}
+	free(f.hash);
+	q->sess = auth_login(q->s->auth, user, f.role, now);
+	(void)reg_user_login(ctl_reg(q->s->ctl), user, util_now_ms());
+	log_info("portal: %s signed in from %s", user, q->ip);
+	evhttp_clear_headers(&form);
+	if (!q->sess)
+		return fail(q, HTTP_INTERNAL, "staff.error.internal");
+	set_cookie(q, COOKIE_SESS, auth_sess_token(q->sess), false);
+	set_cookie(q, COOKIE_PRE, "", true);
+	web_redirect(q->req, 303, "/");
+}
+
+/* ---- server-sent events ---- */
+
+static void stream_free(struct stream *st)
+{
+	struct staff *s = st->s;
+
+	for (struct stream **p = &s->streams; *p; p = &(*p)->next)
+		if (*p == st) {
+			*p = st->next;
+			s->n_streams--;
+			break;
+		}
+	free(st);
+}
+
+static void on_stream_closed(struct evhttp_connection *conn, void *ud)
+{
+	(void)conn;
+	stream_free(ud);
+}
+
+static void stream_end(struct stream *st)
+{
+	evhttp_connection_set_closecb(st->conn, NULL, NULL);
+	evhttp_send_reply_end(st->req);
+	stream_free(st);
+}
+
+static void stream_send(struct stream *st, const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b)
+		return;
+	evbuffer_add(b, text, strlen(text));
+	evhttp_send_reply_chunk(st->req, b);
+	evbuffer_free(b);
+}
+
+/* Tells every stream the timeline grew; ends the streams whose session ended. */
+static void streams_tell(struct staff *s, const char *text)
+{
+	int64_t now = now_ms();
+
+	for (struct stream *st = s->streams, *next; st; st = next) {
+		next = st->next;
+		if (!auth_peek(s->auth, st->token, now))
+			stream_end(st);
+		else
+			stream_send(st, text);
+	}
+}
+
+static void on_change(void *ud)
+{
+	struct staff *s = ud;
+	char msg[64];
+
+	if (!s->streams)
+		return;
+	snprintf(msg, sizeof(msg), "event: change\ndata: %lld\n\n", (long long)reg_last_event_id(ctl_reg(s->ctl)));
+	streams_tell(s, msg);
+}
+
+static void on_heartbeat(evutil_socket_t fd, short what, void *ud)
+{
+	(void)fd;
+	(void)what;
+	streams_tell(ud, ": keep-alive\n\n");
+}
+
+static void get_events(struct rq *q)
+{
+	struct staff *s = q->s;
+	struct stream *st;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(q->req);
+
+	if (s->n_streams >= MAX_STREAMS)
+		return web_error(q->req, HTTP_SERVUNAVAIL, "Too many live pages");
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return web_error(q->req, HTTP_INTERNAL, "Internal Server Error");
+	st->s = s;
+	st->req = q->req;
+	st->conn = evhttp_request_get_connection(q->req);
+	util_strlcpy(st->token, auth_sess_token(q->sess), sizeof(st->token));
+	st->next = s->streams;
+	s->streams = st;
+	s->n_streams++;
+	evhttp_connection_set_closecb(st->conn, on_stream_closed, st);
+	web_headers(q->req, "text/event-stream; charset=utf-8");
+	evhttp_add_header(h, "X-Accel-Buffering", "no");
+	evhttp_send_reply_start(q->req, HTTP_OK, "OK");
+	stream_send(st, "retry: 3000\n\n");
+}
+
+/* ---- routing ---- */
+
+static bool is_tls(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+
+	return bev && bufferevent_openssl_get_ssl(bev) != NULL;
+}
+
+/* "/device/<mac>/<verb>" -> mac, verb ("" for the page). */
+static bool device_path(const char *path, char *mac, size_t msize, const char **verb)
+{
+	const char *p = path + strlen("/device/"), *slash;
+
+	if (strncmp(path, "/device/", 8) != 0)
+		return false;
+	slash = strchr(p, '/');
+	size_t n = slash ? (size_t)(slash - p) : strlen(p);
+	if (!n || n >= msize)
+		return false;
+	memcpy(mac, p, n);
+	mac[n] = '\0';
+	*verb = slash ? slash + 1 : "";
+	return true;
+}
+
+static void route_post(struct rq *q)
+{
+	struct evkeyvalq form;
+	char mac[32];
+	const char *verb;
+
+	if (web_form(q->req, &form) < 0)
+		return fail(q, HTTP_BADREQUEST, "staff.error.bad_request");
+	if (!auth_csrf_ok(q->sess, evhttp_find_header(&form, "csrf"))) {
+		log_warn("portal: %s from %s (%s) without a valid CSRF token refused", q->path, q->ip,
+			 auth_sess_user(q->sess));
+		evhttp_clear_headers(&form);
+		return fail(q, 403, "staff.error.csrf");
+	}
+	if (!strcmp(q->path, "/logout")) {
+		auth_logout(q->s->auth, auth_sess_token(q->sess));
+		set_cookie(q, COOKIE_SESS, "", true);
+		web_redirect(q->req, 303, "/login");
+	} else if (device_path(q->path, mac, sizeof(mac), &verb) && *verb) {
+		post_device(q, mac, verb, &form);
+	} else if (!strcmp(q->path, "/users") || !strncmp(q->path, "/users/", 7)) {
+		const char *name = q->path + 7, *end;
+		if (auth_sess_role(q->sess) != REG_ROLE_ADMIN)
+			fail(q, 403, "staff.error.admin_only");
+		else if (!strcmp(q->path, "/users"))
+			post_users(q, &form);
+		else if ((end = strstr(name, "/delete")) && !strcmp(end, "/delete") && end > name) {
+			char user[40];
+			size_t n = (size_t)(end - name);
+			if (n < sizeof(user)) {
+				memcpy(user, name, n);
+				user[n] = '\0';
+				post_user_delete(q, user);
+			} else {
+				fail(q, HTTP_NOTFOUND, "staff.error.not_found");
+			}
+		} else {
+			fail(q, HTTP_NOTFOUND, "staff.error.not_found");
+		}
+	} else {
+		fail(q, HTTP_NOTFOUND, "staff.error.not_found");
+	}
+	evhttp_clear_headers(&form);
+}
+
+static void on_request(struct evhttp_request *req, void *ud)
+{
+	struct rq q = { .s = ud, .req = req };
+	struct in_addr peer;
+	char token[AUTH_TOKEN_LEN + 1], mac[32];
+	const char *verb;
+	bool post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+
+	if (!is_tls(req)) { /* only if TLS could not be set up for this connection */
+		evhttp_connection_free(evhttp_request_get_connection(req));
+		return;
+	}
+	if (web_path(req, q.path, sizeof(q.path)) < 0)
+		return web_error(req, HTTP_BADREQUEST, "Bad Request");
+	if (web_peer(req, &peer) == 0)
+		inet_ntop(AF_INET, &peer, q.ip, sizeof(q.ip));
+	if (!strncmp(q.path, "/static/", 8)) {
+		if (!web_assets_serve(q.s->assets, req, q.path + 8))
+			web_error(req, HTTP_NOTFOUND, "Not Found");
+		return;
+	}
+	q.lang = web_lang_pick(req);
+	if (web_cookie(req, COOKIE_SESS, token, sizeof(token)))
+		q.sess = strcmp(q.path, "/events") ? auth_lookup(q.s->auth, token, now_ms())
+						   : auth_peek(q.s->auth, token, now_ms());
+	if (!strcmp(q.path, "/login")) {
+		if (post)
+			return post_login(&q);
+		if (q.sess)
+			return web_redirect(req, 303, "/");
+		return login_page(&q, HTTP_OK, NULL, 0);
+	}
+	if (!q.sess) {
+		if (post || !strcmp(q.path, "/events") || !strncmp(q.path, "/fragment/", 10))
+			return fail(&q, 401, "staff.error.signed_out");
+		return web_redirect(req, 303, "/login");
+	}
+	if (post)
+		return route_post(&q);
+	if (!strcmp(q.path, "/"))
+		get_pending(&q, false);
+	else if (!strcmp(q.path, "/fragment/pending"))
+		get_pending(&q, true);
+	else if (!strcmp(q.path, "/devices"))
+		get_devices(&q);
+	else if (!strcmp(q.path, "/audit"))
+		get_audit(&q);
+	else if (!strcmp(q.path, "/users"))
+		auth_sess_role(q.sess) == REG_ROLE_ADMIN ? get_users(&q, NULL) : fail(&q, 403, "staff.error.admin_only");
+	else if (!strcmp(q.path, "/events"))
+		get_events(&q);
+	else if (device_path(q.path, mac, sizeof(mac), &verb) && !*verb)
+		get_device(&q, mac);
+	else
+		fail(&q, HTTP_NOTFOUND, "staff.error.not_found");
+}
+
+/* Plain HTTP: everything moves to HTTPS on the same address. */
+static void on_plain(struct evhttp_request *req, void *ud)
+{
+	struct staff *s = ud;
+	struct in_addr la;
+	char ip[INET_ADDRSTRLEN] = "0.0.0.0", loc[320], path[256];
+
+	if (web_local(req, &la, NULL) == 0)
+		inet_ntop(AF_INET, &la, ip, sizeof(ip));
+	if (web_path(req, path, sizeof(path)) < 0 || strpbrk(path, "\r\n\"<>"))
+		util_strlcpy(path, "/", sizeof(path));
+	snprintf(loc, sizeof(loc), "https://%s:%u%s", ip, s->https_port, path);
+	web_redirect(req, 301, loc);
+}
+
+static int listen_all(struct evhttp *http, const struct staff_cfg *cfg, unsigned port, const char *what)
+{
+	for (unsigned i = 0; i < cfg->n_addrs; i++) {
+		char ip[INET_ADDRSTRLEN];
+		int r = web_listen(http, &cfg->addrs[i], port);
+
+		inet_ntop(AF_INET, &cfg->addrs[i], ip, sizeof(ip));
+		if (r < 0) {
+			log_err("staff portal: cannot listen on %s:%u (%s): %s", ip, port, what, strerror(-r));
+			return r;
+		}
+		log_info("staff portal (%s) listening on %s:%u", what, ip, port);
+	}
+	return 0;
+}
+
+int staff_new(struct event_base *base, struct ctl *ctl, struct auth *auth,
+	      const struct web_assets *assets, const struct web_i18n *i18n,
+	      const struct staff_cfg *cfg, struct staff **out)
+{
+	struct staff *s = calloc(1, sizeof(*s));
+	char names[STAFF_MAX_ADDRS][INET_ADDRSTRLEN];
+	const char *np[STAFF_MAX_ADDRS];
+	struct tls_cfg tc = { .cert_path = cfg->cert, .key_path = cfg->key, .names = np, .n_names = cfg->n_addrs };
+	struct timeval hb = { HEARTBEAT_S, 0 };
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->base = base;
+	s->ctl = ctl;
+	s->auth = auth;
+	s->assets = assets;
+	s->i18n = i18n;
+	s->https_port = cfg->https_port;
+	for (unsigned i = 0; i < cfg->n_addrs; i++) {
+		inet_ntop(AF_INET, &cfg->addrs[i], names[i], sizeof(names[i]));
+		np[i] = names[i];
+	}
+	r = tls_new(&tc, &s->tls);
+	if (r < 0)
+		goto fail;
+	s->https = web_server_new(base);
+	s->heartbeat = event_new(base, -1, EV_PERSIST, on_heartbeat, s);
+	if (!s->https || !s->heartbeat) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	tls_attach(s->tls, s->https);
+	evhttp_set_gencb(s->https, on_request, s);
+	r = listen_all(s->https, cfg, cfg->https_port, "HTTPS");
+	if (r < 0)
+		goto fail;
+	if (cfg->http_port) {
+		s->http = web_server_new(base);
+		if (!s->http) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		evhttp_set_gencb(s->http, on_plain, s);
+		r = listen_all(s->http, cfg, cfg->http_port, "HTTP, redirects to HTTPS");
+		if (r < 0)
+			goto fail;
+	}
+	s->watch = ctl_watch_add(ctl, on_change, s, NULL);
+	if (!s->watch) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	event_add(s->heartbeat, &hb);
+	*out = s;
+	return 0;
+fail:
+	staff_free(s);
+	return r;
+}
+
+void staff_free(struct staff *s)
+{
+	if (!s)
+		return;
+	if (s->watch)
+		ctl_watch_remove(s->ctl, s->watch);
+	for (struct stream *st = s->streams; st; st = st->next)
+		evhttp_connection_set_closecb(st->conn, NULL, NULL);
+	while (s->streams)
+		stream_free(s->streams);
+	if (s->heartbeat)
+		event_free(s->heartbeat);
+	if (s->https)
+		evhttp_free(s->https);
+	if (s->http)
+		evhttp_free(s->http);
+	tls_free(s->tls);
+	free(s);
+}
