@@ -841,24 +841,30 @@ static void check_wifi(struct parse *p)
 static void check_portal(struct parse *p)
 {
 	const struct cfg *c = p->cfg;
-	int line = section_line(p, SEC_PORTAL);
 
 	if (!c->portal.enabled)
 		return;
 	if (c->portal.http_port && c->portal.http_port == c->portal.https_port)
-		perr(p, line, "http_port", "the same port as https_port (%u)", c->portal.https_port);
+		perr(p, key_line(p, SEC_PORTAL, NULL, "http_port"), "http_port", "the same port as https_port (%u)",
+		     c->portal.https_port);
 	if (c->enforce && c->portal.https_port == c->captive_port)
-		perr(p, line, "https_port", "the same port as [network] captive_port (%u)", c->captive_port);
+		perr(p, key_line(p, SEC_PORTAL, NULL, "https_port"), "https_port",
+		     "the same port as [network] captive_port (%u)", c->captive_port);
 	if (c->enforce && c->portal.http_port && c->portal.http_port == c->captive_port)
-		perr(p, line, "http_port", "the same port as [network] captive_port (%u)", c->captive_port);
+		perr(p, key_line(p, SEC_PORTAL, NULL, "http_port"), "http_port",
+		     "the same port as [network] captive_port (%u)", c->captive_port);
 	if (!c->zones[CFG_ZONE_WORK].present && !c->portal.n_staff_listen && find_section(p, SEC_PORTAL, NULL))
-		perr(p, line, "staff_listen",
+		perr(p, section_line(p, SEC_PORTAL), "staff_listen",
 		     "the staff portal has nowhere to listen: no [zone work] and no staff_listen (or set enabled = no)");
 	for (unsigned i = 0; i < c->portal.n_staff_listen; i++)
 		for (int z = CFG_ZONE_GUEST; z < CFG_N_ZONES; z++)
 			if (c->zones[z].present && c->zones[z].gateway.addr.s_addr == c->portal.staff_listen[i].s_addr)
-				perr(p, line, "staff_listen", "%s is the %s gateway: the staff portal must not face that zone",
+				perr(p, key_line(p, SEC_PORTAL, NULL, "staff_listen"), "staff_listen",
+				     "%s is the %s gateway: the staff portal must not face that zone",
 				     inet_ntoa(c->portal.staff_listen[i]), cfg_zone_name((enum cfg_zone)z));
+	if (c->portal.session_idle_s > c->portal.session_max_s)
+		perr(p, key_line(p, SEC_PORTAL, NULL, "session_idle"), "session_idle",
+		     "longer than session_max (%u s)", c->portal.session_max_s);
 }
 
 static void check_after(struct parse *p)

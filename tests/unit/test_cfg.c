@@ -479,6 +479,81 @@ static void test_repair_ports_keys(void **state)
 	free(errs);
 }
 
+/* [portal]: defaults, good values, and each wrong one with file, line and key. */
+static void test_portal_keys(void **state)
+{
+	struct cfg *c = NULL;
+	char *errs = NULL, expect[512], ip[16];
+	const char *path;
+
+	(void)state;
+	assert_int_equal(load(GOOD ZONES, &c, &errs, &path), 0);
+	assert_true(c->portal.enabled);
+	assert_int_equal(c->portal.https_port, 443);
+	assert_int_equal(c->portal.http_port, 80);
+	assert_int_equal(c->portal.n_staff_listen, 0);
+	assert_string_equal(c->portal.cert, "/var/lib/apgate/portal.crt");
+	assert_string_equal(c->portal.key, "/var/lib/apgate/portal.key");
+	assert_int_equal(c->portal.session_idle_s, 1800);
+	assert_int_equal(c->portal.session_max_s, 43200);
+	assert_int_equal(c->portal.login_failures, 5);
+	assert_int_equal(c->portal.login_lockout_s, 300);
+	cfg_free(c);
+	free(errs);
+
+	assert_int_equal(load(GOOD ZONES
+			      "[portal]\ndir = /opt/portal\nhttps_port = 8443\nhttp_port = 0\n"
+			      "staff_listen = 192.168.1.2, 10.0.0.2\ncert = /c.pem\nkey = /k.pem\n"
+			      "session_idle = 600\nsession_max = 3600\nlogin_failures = 3\nlogin_lockout = 60\n",
+			      &c, &errs, &path), 0);
+	assert_string_equal(errs, "");
+	assert_string_equal(c->portal.dir, "/opt/portal");
+	assert_int_equal(c->portal.https_port, 8443);
+	assert_int_equal(c->portal.http_port, 0);
+	assert_int_equal(c->portal.n_staff_listen, 2);
+	inet_ntop(AF_INET, &c->portal.staff_listen[1], ip, sizeof(ip));
+	assert_string_equal(ip, "10.0.0.2");
+	assert_int_equal(c->portal.login_failures, 3);
+	cfg_free(c);
+	free(errs);
+
+	assert_int_equal(load(GOOD ZONES
+			      "[portal]\n"                          /* 22 */
+			      "https_port = 8080\n"                 /* 23: the captive port */
+			      "http_port = 8080\n"                  /* 24 */
+			      "staff_listen = 10.78.0.1 nothere\n"  /* 25: guest gateway, not an address */
+			      "session_idle = 7200\n"               /* 26 */
+			      "session_max = 3600\n"                /* 27 */
+			      "login_failures = 0\n"                /* 28 */
+			      "dir = relative\n"                    /* 29 */
+			      "colour = blue\n",                    /* 30 */
+			      &c, &errs, &path), -EINVAL);
+	static const char *const want[] = {
+		"24: http_port: the same port as https_port (8080)",
+		"23: https_port: the same port as [network] captive_port (8080)",
+		"25: staff_listen: 'nothere' is not an IPv4 address",
+		"25: staff_listen: 10.78.0.1 is the guest gateway: the staff portal must not face that zone",
+		"26: session_idle: longer than session_max (3600 s)",
+		"28: login_failures: '0' is not a whole number from 1 to 100",
+		"29: dir: 'relative' is not an absolute path",
+		"30: colour: unknown key in [portal]",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(expect, sizeof(expect), "%s:%s", path, want[i]);
+		if (!strstr(errs, expect))
+			fail_msg("missing \"%s\" in:\n%s", expect, errs);
+	}
+	free(errs);
+
+	/* no work zone and nowhere else to listen */
+	assert_int_equal(load("[apgated]\nregistry = /r.db\n[bss wlan0]\nzone = work\n[portal]\nhttps_port = 443\n",
+			      &c, &errs, &path), -EINVAL);
+	snprintf(expect, sizeof(expect), "%s:5: staff_listen: the staff portal has nowhere to listen", path);
+	if (!strstr(errs, expect))
+		fail_msg("missing \"%s\" in:\n%s", expect, errs);
+	free(errs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +566,7 @@ int main(void)
 		cmocka_unit_test(test_zone_errors),
 		cmocka_unit_test(test_wifi_keys),
 		cmocka_unit_test(test_repair_ports_keys),
+		cmocka_unit_test(test_portal_keys),
 	};
 	return cmocka_run_group_tests_name("cfg", tests, setup, teardown);
 }
