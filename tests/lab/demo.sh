@@ -117,6 +117,15 @@ demo_start() {
 	say
 	say "\$ apgatectl devices"
 	$ctl devices
+	local pw
+	pw=$("$LAB_PY" -c 'import secrets; print(secrets.token_urlsafe(12))')
+	printf '%s\n' "$pw" | $ctl user add admin --role admin >/dev/null || die "could not add the portal user"
+	say
+	say "== the staff portal: https://$LAB_GW_WORK:$LAB_STAFF_PORT/ (user admin, password $pw),"
+	say "   reachable from the approved s1, not from the guest phone g3:"
+	lab_http s1 "https://$LAB_GW_WORK:$LAB_STAFF_PORT/login" 3 -k >/dev/null
+	say "   s1: GET https://$LAB_GW_WORK:$LAB_STAFF_PORT/login -> $LAB_HTTP_CODE"
+	say "   g3: port $LAB_STAFF_PORT on $LAB_GW_WORK: $(lab_tcp_probe g3 "$LAB_GW_WORK" "$LAB_STAFF_PORT")"
 	trap - EXIT
 	cat <<EOF
 
@@ -137,6 +146,12 @@ demo_start() {
   ip netns exec $(lab_dev_ns g3) curl -s http://$LAB_INET_IP/      # guest: the internet
   ip netns exec $(lab_dev_ns g3) curl -s -m 2 http://$LAB_LAN_IP/  # guest: never the LAN
   ip netns exec $LAB_AP_NS iptables-legacy-save                   # the APGATE_ chains
+
+== The portal (screenshots of every page: tests/artifacts/portal/ after make test):
+
+  ip netns exec $(lab_dev_ns s2) curl -s http://$LAB_GW_WORK:$LAB_CAPTIVE_PORT/            # s2's captive page
+  ip netns exec $(lab_dev_ns s2) curl -s http://$LAB_GW_WORK:$LAB_CAPTIVE_PORT/captive-portal/api
+  ip netns exec $(lab_dev_ns s1) curl -sk https://$LAB_GW_WORK:$LAB_STAFF_PORT/login        # the staff sign-in
 
 == Add a device (the lab CLI finds this demo by itself):
 
