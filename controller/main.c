@@ -389,6 +389,16 @@ static void reload(struct apgated *d)
 		if (strcmp(a, b) != 0)
 			log_warn("reload: %s changed; it takes effect at the next restart", restart_only[i].key);
 	}
+	if (n->portal.enabled != d->cfg->portal.enabled || n->portal.https_port != d->cfg->portal.https_port ||
+	    n->portal.http_port != d->cfg->portal.http_port || strcmp(n->portal.dir, d->cfg->portal.dir) ||
+	    strcmp(n->portal.cert, d->cfg->portal.cert) || strcmp(n->portal.key, d->cfg->portal.key) ||
+	    n->portal.n_staff_listen != d->cfg->portal.n_staff_listen ||
+	    memcmp(n->portal.staff_listen, d->cfg->portal.staff_listen, sizeof(n->portal.staff_listen)) ||
+	    n->portal.session_idle_s != d->cfg->portal.session_idle_s ||
+	    n->portal.session_max_s != d->cfg->portal.session_max_s ||
+	    n->portal.login_failures != d->cfg->portal.login_failures ||
+	    n->portal.login_lockout_s != d->cfg->portal.login_lockout_s)
+		log_warn("reload: [portal] changed; the portal follows at the next restart");
 	if (!d->verbose)
 		log_set_level(n->log_level);
 	r = ctl_set_cfg(d->ctl, n);
