@@ -462,7 +462,8 @@ static int cmd_show(struct conn *c, const struct opts *o, int argc, char **argv)
 {
 	static const char *const fields[] = { "state", "class", "type", "label", "owner", "vendor", "hostname",
 					      "ip", "reserved_ip", "bss", "vlan", "connected", "first_seen", "last_seen",
-					      "decided_by", "decided_via", "decided_at", "port", "keyid", "held_since" };
+					      "decided_by", "decided_via", "decided_at", "port", "keyid", "held_since",
+					      "claim_name", "claim_owner", "claim_class", "claimed_at" };
 	char mac[MAC_STR_LEN];
 	bool json = o->json;
 	json_t *r, *d, *ev, *e;
@@ -491,7 +492,7 @@ static int cmd_show(struct conn *c, const struct opts *o, int argc, char **argv)
 		else if (json_is_integer(v))
 			printf("%lld\n", (long long)json_integer_value(v));
 		else if (strstr(fields[i], "_seen") || !strcmp(fields[i], "decided_at") ||
-			 !strcmp(fields[i], "held_since")) {
+			 !strcmp(fields[i], "held_since") || !strcmp(fields[i], "claimed_at")) {
 			put_time(json_string_value(v), 0);
 			putchar('\n');
 		} else {

@@ -156,6 +156,11 @@ static json_t *device_json(const struct reg_device *d)
 		json_object_set_new(j, "port", json_text(d->port));
 		/* its own key: which one, never the key itself */
 		json_object_set_new(j, "keyid", json_text(d->psk_keyid));
+		/* what its user said on the captive page (not a decision) */
+		json_object_set_new(j, "claim_name", json_text(d->claim_name));
+		json_object_set_new(j, "claim_owner", json_text(d->claim_owner));
+		json_object_set_new(j, "claim_class", json_text(reg_class_name(d->claim_cls)));
+		json_object_set_new(j, "claimed_at", json_time(d->claim_at));
 	}
 	return j;
 }

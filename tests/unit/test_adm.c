@@ -357,6 +357,19 @@ static void test_lease_recorded(void **state)
 	assert_string_equal(json_string_value(json_object_get(d, "hostname")), "<img src=x onerror=alert(1)>;$(reboot)");
 	assert_string_equal(json_string_value(json_object_get(d, "dhcp_vendor_class")), "android-dhcp-13");
 	assert_string_equal(json_string_value(json_object_get(d, "dhcp_options")), "1,3,6,15,26,28,51,58,59,43,114");
+	assert_true(json_is_null(json_object_get(d, "claim_name")));
+	assert_true(json_is_null(json_object_get(d, "claimed_at")));
+	json_decref(r);
+	/* what its user says on the captive page shows up, as said */
+	struct reg_claim cl = { .name = "Reception <PC>", .owner = "Aiko", .cls = REG_CLASS_PERSONAL };
+	assert_int_equal(ctl_claim(f->ctl, "02:00:00:00:00:dd", &cl), 0);
+	r = roundtrip(f, fd, "{\"cmd\":\"show\",\"mac\":\"02:00:00:00:00:dd\"}\n");
+	d = json_object_get(r, "device");
+	assert_string_equal(json_string_value(json_object_get(d, "claim_name")), "Reception <PC>");
+	assert_string_equal(json_string_value(json_object_get(d, "claim_owner")), "Aiko");
+	assert_string_equal(json_string_value(json_object_get(d, "claim_class")), "personal");
+	assert_true(json_is_string(json_object_get(d, "claimed_at")));
+	assert_string_equal(json_string_value(json_object_get(d, "state")), "pending"); /* not a decision */
 	json_decref(r);
 	r = roundtrip(f, fd, "{\"cmd\":\"lease\",\"action\":\"grab\",\"mac\":\"02:00:00:00:00:dd\",\"ip\":\"10.77.0.140\"}\n");
 	assert_string_equal(err_code(r), "invalid_argument");
