@@ -790,6 +790,14 @@ lab_http_not() {
 
 # ---- apgated with zones ---------------------------------------------------------------
 
+# lab_portal_conf : the [portal] section of a lab with zones: the files from
+# the source tree, the staff face on $LAB_STAFF_PORT (HTTPS) and
+# $LAB_STAFF_HTTP_PORT, its certificate made in $LAB_DIR on first start
+lab_portal_conf() {
+	printf '[portal]\ndir = %s\nhttps_port = %s\nhttp_port = %s\ncert = %s\nkey = %s\n' \
+		"$LAB_ROOT/portal" "$LAB_STAFF_PORT" "$LAB_STAFF_HTTP_PORT" "$LAB_DIR/portal.crt" "$LAB_DIR/portal.key"
+}
+
 # lab_apgated_write_zones_conf [EXTRA_LINES] : lab_apgated_write_conf plus
 # [zone work|guest|onboarding], [network] (uplink up0, masquerade, the LAN,
 # captive port 8080) and [dnsmasq] with every file in $LAB_DIR; the lease
@@ -815,6 +823,7 @@ uplink = $LAB_UPLINK_IF
 masquerade = yes
 lan = 192.168.50.0/24
 captive_port = $LAB_CAPTIVE_PORT
+$(lab_portal_conf)
 
 [dnsmasq]
 conf_file = $LAB_DNSMASQ_CONF
@@ -902,13 +911,6 @@ zone = work
 
 [bss $LAB_GUEST_BSS]
 zone = guest
-
-[portal]
-dir = $LAB_ROOT/portal
-https_port = $LAB_STAFF_PORT
-http_port = $LAB_STAFF_HTTP_PORT
-cert = $LAB_DIR/portal.crt
-key = $LAB_DIR/portal.key
 EOF
 	[ -z "${1:-}" ] || printf '%s\n' "$1" >> "$LAB_APGATED_CONF"
 }

@@ -158,6 +158,8 @@ captive_port = $LAB_CAPTIVE_PORT
 wired_ports = p1 p2
 bounce_on_move = yes
 
+$(lab_portal_conf)
+
 [dnsmasq]
 conf_file = $LAB_DIR/dnsmasq-apgate.conf
 hosts_file = $LAB_DIR/dnsmasq-apgate.hosts
