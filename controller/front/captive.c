@@ -142,11 +142,9 @@ static const struct probe *probe_of(const char *path)
 static void probe_answer(struct evhttp_request *req, const struct probe *p)
 {
 	struct evbuffer *b = evbuffer_new();
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (p->type)
-		evhttp_add_header(h, "Content-Type", p->type);
+	/* the shared headers too (CSP, nosniff, ...); a 204 has no body */
+	web_headers(req, p->type ? p->type : "text/plain");
 	if (b && p->body)
 		evbuffer_add(b, p->body, strlen(p->body));
 	evhttp_send_reply(req, p->code, p->code == 204 ? "No Content" : "OK", b);

@@ -146,8 +146,12 @@ void web_esc(struct evbuffer *b, const char *s, size_t max)
 		return;
 	len = strlen(s);
 	bool cut = max && len > max;
-	if (cut)
+	if (cut) {
+		/* cut at a character boundary: drop a partial UTF-8 sequence */
 		len = max;
+		while (len > 0 && (p[len] & 0xc0) == 0x80)
+			len--;
+	}
 	while (i < len) {
 		const char *rep = NULL;
 		size_t n = 1;
@@ -527,7 +531,8 @@ static enum web_lang accept_language(const char *h)
 			for (char *e = tag + strlen(tag); e > tag && e[-1] == ' ';)
 				*--e = '\0';
 			enum web_lang l;
-			if (q > best_q && web_lang_parse(tag, &l) == 0) {
+			/* q=0 means "not acceptable" (RFC 9110 12.4.2) */
+			if (q > 0 && q > best_q && web_lang_parse(tag, &l) == 0) {
 				best = l;
 				best_q = q;
 			}

@@ -300,8 +300,7 @@ static void assert_body(const char *r, int code, const char *type, const char *b
 		assert_non_null(strstr(ct, type));
 	}
 	assert_string_equal(body_of(r), body);
-	/* not asserted yet: these answers carry no Content-Security-Policy
-	 * (captive.c probe_answer() bypasses web_headers(); reported) */
+	assert_csp(r);
 }
 
 /* Every probe gets the answer its OS takes for "online". */
