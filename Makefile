@@ -154,6 +154,8 @@ $(BUILD)/approve_e2e: $(call obj,tests/bench/approve_e2e.c)
 	$(CC) $(LDFLAGS) -o $@ $^
 $(BUILD)/repair_bench: $(call obj,tests/bench/repair_bench.c tests/peer/hapd_peer.c $(CORE_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/seed_registry: $(call obj,tests/bench/seed_registry.c $(REG_SRC) $(CORE_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/apgate-dhcp-script: $(call obj,$(DHCP_SCRIPT_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/apgate-hostapd-conf: $(call obj,$(HCONF_BIN_SRC))
@@ -177,6 +179,8 @@ BUILD_DEBS += libssl-dev libqrencode-dev
 BUILD_DEBS += libsodium-dev
 LAB_DEBS   := hostapd wpasupplicant dnsmasq-base iproute2 sqlite3 procps busybox python3 \
               iptables curl
+# make bench only: wrk drives the portal benchmark (tests/bench/portal_bench.sh)
+BENCH_DEBS := wrk
 deps-build:
 	@tests/install-deps.sh $(BUILD_DEBS)
 deps-lab:
@@ -197,7 +201,8 @@ asan: deps
 	  tests/run.sh build-asan
 
 bench: deps
-	$(MAKE) build $(BUILD)/fw_bench $(BUILD)/approve_e2e $(BUILD)/repair_bench
+	@tests/install-deps.sh $(BENCH_DEBS)
+	$(MAKE) build $(BUILD)/fw_bench $(BUILD)/approve_e2e $(BUILD)/repair_bench $(BUILD)/seed_registry
 	@tests/bench/run.sh $(BUILD)
 
 demo: deps
