@@ -1049,10 +1049,17 @@ static void stream_free(struct stream *st)
 	free(st);
 }
 
+/* The browser went away. libevent detaches a request whose answer is still
+ * being streamed from its connection and leaves it to us to free. */
 static void on_stream_closed(struct evhttp_connection *conn, void *ud)
 {
+	struct stream *st = ud;
+	struct evhttp_request *req = st->req;
+
 	(void)conn;
-	stream_free(ud);
+	stream_free(st);
+	if (!evhttp_request_get_connection(req))
+		evhttp_request_free(req);
 }
 
 static void stream_end(struct stream *st)
