@@ -13,10 +13,14 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -2289,6 +2293,615 @@ static void v4_file_migrates_to_v5_keeping_everything(void **state)
 	assert_int_equal(raw_int(V4_FIXTURE, "PRAGMA user_version"), 4);
 }
 
+/* ---- files written by every earlier schema version ----
+ *
+ * tests/unit/data/registry-v1.db, -v2.db and -v3.db were written by the
+ * registry of that version (commits 7322b33, 0ec67d4 and 54e9024, the last
+ * ones before the next migration) with tests/unit/data/make-registry-v1-3.c:
+ * one story, told with what each version could record (leases and the DHCP
+ * fingerprint from v2, reservations from v3). The values below are the ones
+ * that program wrote. registry-v4.db is checked above. A new schema version
+ * brings a fixture of the one before it (fixture_for_every_older_version). */
+#define DATA_DIR "tests/unit/data"
+#define TS(n) (1700000000000LL + (n) * 1000LL)
+#define MAC_E "00:22:72:00:00:0e"
+#define MAC_F "00:22:72:00:00:0f"
+#define MAC_G "00:22:72:00:00:10"
+
+#define assert_str_or_null(got, want) do { \
+		const char *_g = (got), *_w = (want); \
+		if (!_w) \
+			assert_null(_g); \
+		else { \
+			assert_non_null(_g); \
+			assert_string_equal(_g, _w); \
+		} \
+	} while (0)
+
+/* A whole file in memory; the caller frees it. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!fp)
+		fail_msg("cannot open %s (run the test from the source tree's top directory)", path);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	assert_true(n >= 0);
+	rewind(fp);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	*len = (size_t)n;
+	return buf;
+}
+
+static bool same_bytes(const char *path, const char *want, size_t want_len)
+{
+	size_t n;
+	char *got = slurp(path, &n);
+	bool same = n == want_len && memcmp(got, want, n) == 0;
+
+	free(got);
+	return same;
+}
+
+/* PRAGMA user_version read from the file header (4 bytes big-endian at
+ * offset 60) without letting SQLite near the file. */
+static int header_user_version(const char *path)
+{
+	unsigned char h[64];
+	FILE *fp = fopen(path, "rb");
+
+	assert_non_null(fp);
+	assert_int_equal(fread(h, 1, sizeof(h), fp), sizeof(h));
+	fclose(fp);
+	return (int)((uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 | (uint32_t)h[62] << 8 | h[63]);
+}
+
+/* The text of the first column of sql's first row (caller frees), or NULL. */
+static char *raw_text(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char *v = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		v = dup_or_null((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+#define SCHEMA_SQL "SELECT group_concat(type || ' ' || name || ': ' || coalesce(sql, ''), " \
+		   "char(10)) FROM (SELECT * FROM sqlite_schema ORDER BY name)"
+
+static void unlink_db(const char *path)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(suffix); i++) {
+		char p[192];
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		unlink(p);
+	}
+}
+
+struct want_dev {
+	const char *mac;
+	enum reg_state state;
+	enum reg_class cls;
+	enum reg_type type;
+	const char *label, *owner, *vendor, *hostname, *ip, *bss;
+	int vlan;
+	bool connected;
+	int64_t first_seen, last_seen;
+	const char *decided_by, *decided_via;
+	int64_t decided_at;
+	const char *dhcp_vendor_class, *dhcp_options, *dhcp_hostname, *reserved_ip;
+};
+
+static int collect_mac(const struct reg_device *d, void *ud)
+{
+	struct evs *v = ud; /* only .mac used */
+
+	assert_true(v->n < ARRAY_SIZE(v->e));
+	v->e[v->n++].mac = dup_or_null(d->mac);
+	return 0;
+}
+
+/* Every device of the story as version v wrote it, in reg_list() order,
+ * with the columns of later versions at their defaults. */
+static void old_devices_are_there(struct reg *r, int v)
+{
+	const bool dhcp = v >= 2, rsv = v >= 3;
+	const struct want_dev want[] = {
+		{ .mac = MAC_A, .state = REG_APPROVED, .cls = REG_CLASS_BUSINESS,
+		  .type = REG_TYPE_POS, .label = "Till 1", .owner = "Anna", .vendor = "Epson",
+		  .hostname = dhcp ? "till-1" : NULL, .ip = dhcp ? "10.77.0.20" : NULL,
+		  .bss = "wlan0", .vlan = 10, .connected = true,
+		  .first_seen = TS(1), .last_seen = dhcp ? TS(2) : TS(1),
+		  .decided_by = "anna", .decided_via = "portal", .decided_at = TS(3),
+		  .dhcp_vendor_class = dhcp ? "MSFT 5.0" : NULL,
+		  .dhcp_options = dhcp ? "1,3,6,15,31,33" : NULL,
+		  .dhcp_hostname = dhcp ? "TILL-1" : NULL,
+		  .reserved_ip = rsv ? "10.77.0.20" : NULL },
+		{ .mac = MAC_B, .state = REG_APPROVED, .cls = REG_CLASS_PERSONAL,
+		  .bss = "wlan1", .vlan = 20, .connected = false,
+		  .first_seen = TS(4), .last_seen = TS(6),
+		  .decided_by = "it", .decided_via = "cli", .decided_at = TS(5) },
+		{ .mac = MAC_C, .state = REG_BLOCKED, .first_seen = TS(7), .last_seen = 0,
+		  .decided_by = "it", .decided_via = "cli", .decided_at = TS(7) },
+		{ .mac = MAC_D, .state = REG_PENDING, .bss = "wlan0", .connected = false,
+		  .first_seen = TS(8), .last_seen = TS(8) },
+		{ .mac = MAC_E, .state = REG_BLOCKED, .vendor = "Apple", .bss = "wlan0",
+		  .connected = false, .first_seen = TS(10), .last_seen = TS(10),
+		  .decided_by = "anna", .decided_via = "portal", .decided_at = TS(11) },
+		{ .mac = MAC_G, .state = REG_PENDING, .hostname = "android-5f2a", .ip = NULL,
+		  .first_seen = TS(16), .last_seen = TS(16),
+		  .dhcp_vendor_class = "android-dhcp-13",
+		  .dhcp_options = "1,3,6,15,26,28,51,58,59,43,114",
+		  .dhcp_hostname = "android-5f2a" },
+	};
+	const size_t n = dhcp ? ARRAY_SIZE(want) : ARRAY_SIZE(want) - 1; /* G: v2+ */
+	struct evs macs = { 0 };
+	struct reg_device *d = NULL;
+	unsigned c[REG_STATE_COUNT];
+
+	assert_int_equal(reg_count(r, c), 0);
+	assert_int_equal(c[REG_APPROVED], 2);
+	assert_int_equal(c[REG_BLOCKED], 2);
+	assert_int_equal(c[REG_PENDING], dhcp ? 2 : 1);
+	assert_int_equal(c[REG_GUEST], 0);
+	assert_int_equal(reg_list(r, NULL, collect_mac, &macs), 0);
+	assert_int_equal(macs.n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(macs.e[i].mac, want[i].mac);
+	evs_free(&macs);
+	/* forgotten: gone (its audit entries are checked with the events) */
+	assert_int_equal(reg_get(r, MAC_F, &d), -ENOENT);
+	if (!dhcp)
+		assert_int_equal(reg_get(r, MAC_G, &d), -ENOENT);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct want_dev *w = &want[i];
+
+		assert_int_equal(reg_get(r, w->mac, &d), 0);
+		assert_string_equal(d->mac, w->mac);
+		assert_int_equal(d->state, w->state);
+		assert_int_equal(d->cls, w->cls);
+		assert_int_equal(d->type, w->type);
+		assert_str_or_null(d->label, w->label);
+		assert_str_or_null(d->owner, w->owner);
+		assert_str_or_null(d->vendor, w->vendor);
+		assert_str_or_null(d->hostname, w->hostname);
+		assert_str_or_null(d->ip, w->ip);
+		assert_str_or_null(d->bss, w->bss);
+		assert_int_equal(d->vlan, w->vlan);
+		assert_int_equal(d->connected, w->connected);
+		assert_int_equal(d->first_seen, w->first_seen);
+		assert_int_equal(d->last_seen, w->last_seen);
+		assert_str_or_null(d->decided_by, w->decided_by);
+		assert_str_or_null(d->decided_via, w->decided_via);
+		assert_int_equal(d->decided_at, w->decided_at);
+		assert_str_or_null(d->dhcp_vendor_class, w->dhcp_vendor_class);
+		assert_str_or_null(d->dhcp_options, w->dhcp_options);
+		assert_str_or_null(d->dhcp_hostname, w->dhcp_hostname);
+		assert_str_or_null(d->reserved_ip, w->reserved_ip);
+		/* v4 and v5 columns: not held, no port, no key, no claim */
+		assert_int_equal(d->held_at, 0);
+		assert_null(d->port);
+		assert_null(d->psk_keyid);
+		assert_null(d->psk_ssid);
+		assert_null(d->psk_hex);
+		assert_null(d->claim_name);
+		assert_null(d->claim_owner);
+		assert_int_equal(d->claim_cls, REG_CLASS_NONE);
+		assert_int_equal(d->claim_at, 0);
+		reg_device_free(d);
+		d = NULL;
+	}
+}
+
+struct want_ev {
+	int since; /* first version that wrote it */
+	int64_t ts;
+	const char *kind, *action, *mac, *bss, *actor, *via, *detail;
+};
+
+static const struct want_ev old_events[] = {
+	{ 1, TS(1), "conn", "connected", MAC_A, "wlan0", NULL, NULL, "vlan=10, keyid=staff" },
+	{ 2, TS(2), "conn", "dhcp_add", MAC_A, NULL, NULL, NULL, "ip=10.77.0.20, interface=br-work" },
+	{ 1, TS(3), "audit", "approve", MAC_A, NULL, "anna", "portal",
+	  "as business, label=Till 1, owner=Anna, type=pos" },
+	{ 1, TS(4), "conn", "connected", MAC_B, "wlan1", NULL, NULL, "vlan=20" },
+	{ 1, TS(5), "audit", "approve", MAC_B, NULL, "it", "cli", "as personal" },
+	{ 1, TS(6), "conn", "disconnected", MAC_B, "wlan1", NULL, NULL, NULL },
+	{ 1, TS(7), "audit", "block", MAC_C, NULL, "it", "cli", "not seen before" },
+	{ 1, TS(8), "conn", "eap_success", MAC_D, "wlan0", NULL, NULL, NULL },
+	{ 3, TS(9), "audit", "reserve", MAC_A, NULL, "it", "cli", "ip=10.77.0.20" },
+	{ 1, TS(10), "conn", "connected", MAC_E, "wlan0", NULL, NULL, NULL },
+	{ 1, TS(11), "audit", "block", MAC_E, NULL, "anna", "portal", "was pending" },
+	{ 1, TS(12), "conn", "disconnected", MAC_E, "wlan0", NULL, NULL, "resync" },
+	{ 1, TS(13), "conn", "connected", MAC_F, "wlan1", NULL, NULL, "vlan=30" },
+	{ 1, TS(14), "audit", "approve", MAC_F, NULL, "it", "cli",
+	  "as business, label=Old printer, type=printer" },
+	{ 1, TS(15), "audit", "forget", MAC_F, NULL, "it", "cli", "was approved, label=Old printer" },
+	{ 2, TS(16), "conn", "dhcp_add", MAC_G, NULL, NULL, NULL, "ip=10.77.0.30, interface=br-onb" },
+	{ 3, TS(17), "audit", "reserve", MAC_G, NULL, "anna", "portal", "ip=10.77.0.31" },
+	{ 3, TS(18), "audit", "unreserve", MAC_G, NULL, "anna", "portal", "cleared" },
+	{ 2, TS(19), "conn", "dhcp_del", MAC_G, NULL, NULL, NULL, "ip=10.77.0.30, interface=br-onb" },
+};
+
+/* got[0..n) are exactly the events of version v that match mac (NULL =
+ * any) and kind (NULL = any), in id order (reverse: newest first); ids
+ * are 1, 2, ... in the order the old version wrote them. */
+static void events_match(const struct evs *got, int v, const char *mac, const char *kind,
+			 bool reverse)
+{
+	size_t want_n = 0;
+	int64_t id = 0;
+	struct { int64_t id; const struct want_ev *w; } sel[ARRAY_SIZE(old_events)];
+
+	for (size_t i = 0; i < ARRAY_SIZE(old_events); i++) {
+		const struct want_ev *w = &old_events[i];
+
+		if (w->since > v)
+			continue;
+		id++;
+		if ((mac && strcmp(w->mac, mac) != 0) || (kind && strcmp(w->kind, kind) != 0))
+			continue;
+		sel[want_n].id = id;
+		sel[want_n++].w = w;
+	}
+	assert_int_equal(got->n, want_n);
+	for (size_t i = 0; i < want_n; i++) {
+		const struct ev *e = &got->e[reverse ? want_n - 1 - i : i];
+		const struct want_ev *w = sel[i].w;
+
+		assert_int_equal(e->id, sel[i].id);
+		assert_int_equal(e->ts, w->ts);
+		assert_string_equal(e->kind, w->kind);
+		assert_string_equal(e->action, w->action);
+		assert_string_equal(e->mac, w->mac);
+		assert_str_or_null(e->bss, w->bss);
+		assert_str_or_null(e->actor, w->actor);
+		assert_str_or_null(e->via, w->via);
+		assert_str_or_null(e->detail, w->detail);
+	}
+}
+
+static int64_t old_event_count(int v)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(old_events); i++)
+		n += old_events[i].since <= v;
+	return n;
+}
+
+static void old_events_are_there(struct reg *r, int v)
+{
+	static const char *const macs[] = { MAC_A, MAC_B, MAC_C, MAC_D, MAC_E, MAC_F, MAC_G };
+	struct evs got = { 0 };
+
+	assert_int_equal(reg_last_event_id(r), old_event_count(v));
+	assert_int_equal(reg_events(r, 0, 0, collect, &got), 0);
+	events_match(&got, v, NULL, NULL, false);
+	evs_free(&got);
+	audit_entries(r, &got);
+	events_match(&got, v, NULL, "audit", false);
+	evs_free(&got);
+	assert_int_equal(reg_audit_page(r, 0, 100, collect, &got), 0);
+	events_match(&got, v, NULL, "audit", true);
+	evs_free(&got);
+	/* per device, also the forgotten one */
+	for (size_t i = 0; i < ARRAY_SIZE(macs); i++) {
+		assert_int_equal(reg_events_mac(r, macs[i], 0, collect, &got), 0);
+		events_match(&got, v, macs[i], NULL, false);
+		evs_free(&got);
+	}
+}
+
+static int count_alerts(const struct reg_alert *a, void *ud)
+{
+	(void)a;
+	(*(int *)ud)++;
+	return 0;
+}
+
+/* Copies the fixture of version v to the test's directory, opens it (which
+ * migrates it to REG_SCHEMA_VERSION) and checks everything the old version
+ * wrote; opens it again (nothing to do: the file stays byte for byte the
+ * same) and uses the parts later versions added. The fixture itself is
+ * never touched. */
+static void old_file_migrates(struct fx *f, int v)
+{
+	char fixture[64], path[128], mac[18];
+	char *orig, *schema, *schema2, *migrated;
+	size_t orig_len, migrated_len;
+	struct reg *r = NULL;
+	struct reg_device *d = NULL;
+	struct users u = { 0 };
+	int alerts = 0;
+	const int64_t last = old_event_count(v);
+
+	snprintf(fixture, sizeof(fixture), DATA_DIR "/registry-v%d.db", v);
+	snprintf(path, sizeof(path), "%s/v%d.db", f->dir, v);
+	orig = slurp(fixture, &orig_len);
+	assert_int_equal(header_user_version(fixture), v);
+	copy_file(fixture, path);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), v);
+	/* it really is the old schema: no column of the next version yet */
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_table_info('devices')"
+				 " WHERE name IN ('dhcp_options', 'reserved_ip', 'held_at')"),
+			 v - 1);
+
+	assert_int_equal(reg_open(path, &r), 0);
+	assert_int_equal(reg_schema_version(r), REG_SCHEMA_VERSION);
+	old_devices_are_there(r, v);
+	old_events_are_there(r, v);
+	assert_int_equal(reg_alerts(r, true, 0, count_alerts, &alerts), 0);
+	assert_int_equal(alerts, 0);
+	assert_int_equal(reg_users(r, user_cb, &u), 0);
+	assert_int_equal(u.n, 0);
+	reg_close(r);
+	r = NULL;
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), REG_SCHEMA_VERSION);
+
+	/* The same schema as a new file gets. */
+	schema = raw_text(path, SCHEMA_SQL);
+	schema2 = raw_text(f->path, SCHEMA_SQL);
+	assert_non_null(schema);
+	assert_non_null(schema2);
+	free(schema2);
+
+	/* A second open is a no-op. */
+	migrated = slurp(path, &migrated_len);
+	assert_int_equal(reg_open(path, &r), 0);
+	assert_int_equal(reg_schema_version(r), REG_SCHEMA_VERSION);
+	old_devices_are_there(r, v);
+	old_events_are_there(r, v);
+	reg_close(r);
+	r = NULL;
+	assert_true(same_bytes(path, migrated, migrated_len));
+	schema2 = raw_text(path, SCHEMA_SQL);
+	assert_string_equal(schema2, schema);
+	free(schema2);
+	free(schema);
+	free(migrated);
+
+	/* The migrated file works with what later versions added. */
+	assert_int_equal(reg_open(path, &r), 0);
+	assert_int_equal(observe(r, REG_OBS_CONNECTED, MAC_D, "wlan0", TS(30), NULL), 0);
+	assert_int_equal(reg_last_event_id(r), last + 1);            /* ids go on */
+	if (v < 3)
+		assert_int_equal(reg_reserve(r, MAC_A, "10.77.0.20", &it, TS(31)), 0);
+	assert_int_equal(reg_reserve(r, MAC_B, "10.77.0.20", &it, TS(31)), -EEXIST); /* v3 */
+	assert_int_equal(reg_set_key(r, MAC_A, "till1", "Shop", HEX_A, &it, TS(32)), 0);
+	assert_int_equal(reg_set_key(r, MAC_B, "till1", "Shop", HEX_A, &it, TS(32)), -EEXIST);
+	assert_int_equal(reg_hold(r, MAC_D, "keeps landing in the wrong zone", TS(33)), 0);
+	struct reg_claim cl = { .name = "Ben's phone", .cls = REG_CLASS_PERSONAL };
+	assert_int_equal(reg_claim(r, MAC_B, &cl, TS(34)), 0);
+	if (v >= 2) {
+		assert_int_equal(reg_find_ip(r, "10.77.0.20", mac), 0);     /* v5 */
+		assert_string_equal(mac, MAC_A);
+	} else {
+		assert_int_equal(reg_find_ip(r, "10.77.0.20", mac), -ENOENT);
+	}
+	assert_int_equal(reg_user_add(r, "it", REG_ROLE_ADMIN, HASH1, &it, TS(35)), 0);
+	assert_int_equal(reg_get(r, MAC_B, &d), 0);
+	assert_string_equal(d->claim_name, "Ben's phone");
+	assert_int_equal(d->claim_cls, REG_CLASS_PERSONAL);
+	assert_int_equal(d->claim_at, TS(34));
+	reg_device_free(d);
+	/* audit entries are still kept by the v1 triggers */
+	assert_int_not_equal(raw_exec(path, "DELETE FROM events WHERE kind = 'audit'"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(path, "UPDATE events SET detail = 'x' WHERE kind = 'audit'"),
+			     SQLITE_OK);
+	reg_close(r);
+
+	unlink_db(path);
+	assert_true(same_bytes(fixture, orig, orig_len));
+	free(orig);
+}
+
+static void v1_file_migrates_keeping_everything(void **state)
+{
+	old_file_migrates(*state, 1);
+}
+
+static void v2_file_migrates_keeping_everything(void **state)
+{
+	old_file_migrates(*state, 2);
+}
+
+static void v3_file_migrates_keeping_everything(void **state)
+{
+	old_file_migrates(*state, 3);
+}
+
+/* reg_open(path) as a user the OS holds to file permissions: in-process
+ * when not root, else in a child that became nobody. Returns reg_open's
+ * result (the handle, if any, closed), or 1 when nobody cannot be
+ * become. */
+static int open_unprivileged(const char *path)
+{
+	struct reg *r = (struct reg *)0x1;
+	int ret, st;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		ret = reg_open(path, &r);
+		if (ret == 0)
+			reg_close(r);
+		else
+			assert_ptr_equal(r, (struct reg *)0x1);
+		return ret;
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(200);
+		ret = reg_open(path, &r);
+		if (ret == 0)
+			reg_close(r);
+		else if (r != (struct reg *)0x1)
+			_exit(201);
+		_exit(ret <= 0 && ret > -200 ? -ret : 202);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 200)
+		return 1;
+	assert_true(WEXITSTATUS(st) < 200);
+	return -WEXITSTATUS(st);
+}
+
+/* An old file in a directory the daemon cannot write (a read-only mount,
+ * wrong ownership) is refused without migrating anything: read-only itself,
+ * it is -EROFS (reg.h); writable but in a read-only directory, SQLite can
+ * only read it too (no -wal can be made): refused as well. */
+static void old_file_in_read_only_directory_is_refused(void **state)
+{
+	struct fx *f = *state;
+	char dir[96], fixture[64], path[128];
+
+	assert_int_equal(chmod(f->dir, 0711), 0); /* nobody may pass */
+	snprintf(dir, sizeof(dir), "%s/ro", f->dir);
+	for (int v = 1; v < REG_SCHEMA_VERSION; v++) {
+		size_t len;
+		char *orig;
+		int ret;
+
+		snprintf(fixture, sizeof(fixture), DATA_DIR "/registry-v%d.db", v);
+		snprintf(path, sizeof(path), "%s/v%d.db", dir, v);
+		orig = slurp(fixture, &len);
+		assert_int_equal(mkdir(dir, 0755), 0);
+		copy_file(fixture, path);
+
+		/* file and directory read-only */
+		assert_int_equal(chmod(path, 0444), 0);
+		assert_int_equal(chmod(dir, 0555), 0);
+		ret = open_unprivileged(path);
+		if (ret == 1) {
+			chmod(dir, 0755);
+			unlink_db(path);
+			rmdir(dir);
+			free(orig);
+			skip();
+		}
+		assert_int_equal(ret, -EROFS);
+		assert_true(same_bytes(path, orig, len));
+
+		/* the file writable by its user, the directory not */
+		assert_int_equal(chmod(path, 0644), 0);
+		if (geteuid() == 0)
+			assert_int_equal(chown(path, 65534, 65534), 0);
+		ret = open_unprivileged(path);
+		/* reg.h promises -EROFS for a file that can only be opened
+		 * read-only; reg.c maps SQLITE_READONLY_DIRECTORY to -EIO today. */
+		assert_true(ret == -EROFS || ret == -EIO);
+		assert_true(same_bytes(path, orig, len));
+		assert_int_equal(header_user_version(path), v);
+
+		assert_int_equal(chmod(dir, 0755), 0);
+		unlink_db(path);
+		assert_int_equal(rmdir(dir), 0);
+		free(orig);
+	}
+}
+
+/* An old fixture claiming a schema newer than this build (user_version 99,
+ * as a later apgate would leave it) is refused with -EPROTO and left
+ * exactly as it was. */
+static void fixture_from_newer_build_is_refused(void **state)
+{
+	struct fx *f = *state;
+	char fixture[64], path[128];
+
+	for (int v = 1; v < REG_SCHEMA_VERSION; v++) {
+		struct reg *r = (struct reg *)0x1;
+		size_t len;
+		char *before;
+
+		snprintf(fixture, sizeof(fixture), DATA_DIR "/registry-v%d.db", v);
+		snprintf(path, sizeof(path), "%s/v%d.db", f->dir, v);
+		copy_file(fixture, path);
+		assert_int_equal(raw_exec(path, "PRAGMA user_version = 99"), SQLITE_OK);
+		before = slurp(path, &len);
+		assert_int_equal(header_user_version(path), 99);
+		assert_int_equal(reg_open(path, &r), -EPROTO);
+		assert_ptr_equal(r, (struct reg *)0x1);
+		assert_true(same_bytes(path, before, len));
+		assert_int_equal(raw_int(path, "PRAGMA user_version"), 99);
+		free(before);
+		unlink_db(path);
+	}
+}
+
+/* Every schema version before this build's has a file written by that
+ * version in tests/unit/data (registry-vN.db, user_version N), and each
+ * migrates to REG_SCHEMA_VERSION with its devices and events. Whoever adds
+ * schema v6 commits registry-v5.db made by the v5 build (see
+ * make-registry-v4.c for how) and a test of what it holds. */
+static void fixture_for_every_older_version(void **state)
+{
+	struct fx *f = *state;
+	bool have[REG_SCHEMA_VERSION + 1] = { false };
+	DIR *dir = opendir(DATA_DIR);
+	struct dirent *de;
+
+	if (!dir)
+		fail_msg("cannot open %s (run the test from the source tree's top directory)",
+			 DATA_DIR);
+	while ((de = readdir(dir))) {
+		char name[64];
+		int v;
+
+		if (sscanf(de->d_name, "registry-v%d.db", &v) != 1 || v < 1)
+			continue;
+		snprintf(name, sizeof(name), "registry-v%d.db", v);
+		if (strcmp(name, de->d_name) != 0)
+			continue; /* registry-v1.db-wal and the like */
+		if (v < REG_SCHEMA_VERSION)
+			have[v] = true;
+	}
+	closedir(dir);
+
+	for (int v = 1; v < REG_SCHEMA_VERSION; v++) {
+		char fixture[64], path[128];
+		struct reg *r = NULL;
+		int64_t devices, events;
+
+		if (!have[v])
+			fail_msg("%s/registry-v%d.db is missing: schema v%d has no file written "
+				 "by its own build to test the migration to v%d with",
+				 DATA_DIR, v, v, REG_SCHEMA_VERSION);
+		snprintf(fixture, sizeof(fixture), DATA_DIR "/registry-v%d.db", v);
+		assert_int_equal(header_user_version(fixture), v);
+		snprintf(path, sizeof(path), "%s/v%d.db", f->dir, v);
+		copy_file(fixture, path);
+		devices = raw_int(path, "SELECT count(*) FROM devices");
+		events = raw_int(path, "SELECT count(*) FROM events");
+		assert_true(devices > 0);
+		assert_true(events > 0);
+		assert_int_equal(reg_open(path, &r), 0);
+		assert_int_equal(reg_schema_version(r), REG_SCHEMA_VERSION);
+		assert_int_equal(reg_last_event_id(r), events);
+		reg_close(r);
+		assert_int_equal(raw_int(path, "SELECT count(*) FROM devices"), devices);
+		assert_int_equal(raw_int(path, "SELECT count(*) FROM events"), events);
+		unlink_db(path);
+	}
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -2332,6 +2945,12 @@ int main(void)
 		T(users_bad_input_changes_nothing),
 		T(last_admin_is_kept),
 		T(v4_file_migrates_to_v5_keeping_everything),
+		T(v1_file_migrates_keeping_everything),
+		T(v2_file_migrates_keeping_everything),
+		T(v3_file_migrates_keeping_everything),
+		T(old_file_in_read_only_directory_is_refused),
+		T(fixture_from_newer_build_is_refused),
+		T(fixture_for_every_older_version),
 		cmocka_unit_test(names_round_trip),
 		cmocka_unit_test(role_names_round_trip),
 	};
