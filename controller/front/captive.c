@@ -21,8 +21,19 @@
 
 #define MAX_CLAIM_TEXT 64 /* bytes of name and owner */
 
-struct captive {
+/* One server per gateway address: the redirect target is known without
+ * asking the socket (the hot path of every redirected request). */
+struct listener {
+	struct captive *c;
 	struct evhttp *http;
+	char gw[INET_ADDRSTRLEN];
+	size_t gw_len;
+	char self[64];         /* "http://<gw>:<port>/" */
+};
+
+struct captive {
+	struct listener l[CAPTIVE_MAX_ADDRS];
+	unsigned n_l;
 	struct ctl *ctl;
 	const struct auth *auth;
 	const struct web_assets *assets;
@@ -94,14 +105,9 @@ static const char *state_name(const struct who *w)
 	return reg_state_name(w->state);
 }
 
-static void self_url(struct captive *c, struct evhttp_request *req, char *out, size_t size)
+static const char *self_url(const struct listener *l)
 {
-	struct in_addr gw;
-	char ip[INET_ADDRSTRLEN] = "0.0.0.0";
-
-	if (web_local(req, &gw, NULL) == 0)
-		inet_ntop(AF_INET, &gw, ip, sizeof(ip));
-	snprintf(out, size, "http://%s:%u/", ip, c->port);
+	return l->self;
 }
 
 /* ---- the operating systems' connectivity probes ---- */
@@ -296,11 +302,12 @@ static void send_json(struct evhttp_request *req, const char *type, json_t *j)
 
 /* RFC 8908 section 5: captive, user-portal-url; sessions here do not
  * expire, so there is nothing to extend. */
-static void send_api(struct captive *c, struct evhttp_request *req, const struct who *w)
+static void send_api(struct captive *c, const struct listener *l, struct evhttp_request *req, const struct who *w)
 {
 	char url[64];
 
-	self_url(c, req, url, sizeof(url));
+	(void)c;
+	util_strlcpy(url, self_url(l), sizeof(url));
 	send_json(req, "application/captive+json",
 		  json_pack("{s:b, s:s, s:b}", "captive", !is_free(w), "user-portal-url", url, "can-extend-session", 0));
 }
@@ -314,12 +321,11 @@ static void send_status(struct evhttp_request *req, const struct captive *c, con
 }
 
 /* POST /claim: name, owner, kind, token. */
-static void post_claim(struct captive *c, struct evhttp_request *req, const struct who *w)
+static void post_claim(struct captive *c, const struct listener *l, struct evhttp_request *req, const struct who *w)
 {
 	struct evkeyvalq form;
 	struct reg_claim cl = { 0 };
 	const char *kind;
-	char self[64];
 	int r;
 
 	if (!w->known) {
@@ -353,8 +359,7 @@ static void post_claim(struct captive *c, struct evhttp_request *req, const stru
 		web_error(req, r == -EINVAL ? HTTP_BADREQUEST : HTTP_INTERNAL, "Not stored");
 		return;
 	}
-	self_url(c, req, self, sizeof(self));
-	web_redirect(req, 303, self);
+	web_redirect(req, 303, self_url(l));
 }
 
 static void send_qr(struct captive *c, struct evhttp_request *req, const struct who *w)
@@ -375,43 +380,50 @@ static void send_qr(struct captive *c, struct evhttp_request *req, const struct 
 	evbuffer_free(b);
 }
 
+/* A path that needs no decoding is compared as it came (the hot path);
+ * anything with a '%' is decoded first. */
+static int req_path(struct evhttp_request *req, char *out, size_t size)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *p = u ? evhttp_uri_get_path(u) : NULL;
+
+	if (p && !strchr(p, '%')) {
+		if (!*p)
+			p = "/";
+		return util_strlcpy(out, p, size) < size ? 0 : -EINVAL;
+	}
+	return web_path(req, out, size);
+}
+
 static void on_request(struct evhttp_request *req, void *ud)
 {
-	struct captive *c = ud;
+	struct listener *l = ud;
+	struct captive *c = l->c;
 	const char *host = evhttp_request_get_host(req);
-	char path[256], self[64], gw[INET_ADDRSTRLEN + 8];
-	struct in_addr la;
-	unsigned lport = 0;
+	char path[256];
 	struct who w;
 	const struct probe *p;
 
-	if (web_path(req, path, sizeof(path)) < 0) {
+	if (req_path(req, path, sizeof(path)) < 0) {
 		web_error(req, HTTP_BADREQUEST, "Bad Request");
 		return;
 	}
-	if (web_local(req, &la, &lport) < 0) {
-		web_error(req, HTTP_INTERNAL, "Internal Server Error");
-		return;
-	}
-	inet_ntop(AF_INET, &la, gw, INET_ADDRSTRLEN);
-	size_t gl = strlen(gw);
 	/* ours: the gateway's address, with or without the port */
-	bool ours = host && !strncmp(host, gw, gl) && (host[gl] == '\0' || (host[gl] == ':' && (unsigned)atoi(host + gl + 1) == c->port));
+	bool ours = host && !strncmp(host, l->gw, l->gw_len) &&
+		    (host[l->gw_len] == '\0' ||
+		     (host[l->gw_len] == ':' && (unsigned)atoi(host + l->gw_len + 1) == c->port));
 	p = probe_of(path);
 	if (p) {
 		who_of(c, req, &w);
-		if (is_free(&w)) {
+		if (is_free(&w))
 			probe_answer(req, p);
-		} else {
-			self_url(c, req, self, sizeof(self));
-			web_redirect(req, 302, self);
-		}
+		else
+			web_redirect(req, 302, self_url(l));
 		who_clear(&w);
 		return;
 	}
 	if (!ours) { /* some other site: the firewall redirected it here */
-		self_url(c, req, self, sizeof(self));
-		web_redirect(req, 302, self);
+		web_redirect(req, 302, self_url(l));
 		return;
 	}
 	if (!strncmp(path, "/static/", 8)) {
@@ -422,21 +434,19 @@ static void on_request(struct evhttp_request *req, void *ud)
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 	who_of(c, req, &w);
 	if (!strcmp(path, "/claim") && m == EVHTTP_REQ_POST)
-		post_claim(c, req, &w);
+		post_claim(c, l, req, &w);
 	else if (m == EVHTTP_REQ_POST)
 		web_error(req, 405, "Method Not Allowed");
 	else if (!strcmp(path, "/"))
 		send_page(c, req, &w);
 	else if (!strcmp(path, "/captive-portal/api"))
-		send_api(c, req, &w);
+		send_api(c, l, req, &w);
 	else if (!strcmp(path, "/status"))
 		send_status(req, c, &w);
 	else if (!strcmp(path, "/guest-qr.svg"))
 		send_qr(c, req, &w);
-	else {
-		self_url(c, req, self, sizeof(self));
-		web_redirect(req, 302, self);
-	}
+	else
+		web_redirect(req, 302, self_url(l));
 	who_clear(&w);
 }
 
@@ -463,28 +473,37 @@ int captive_new(struct event_base *base, struct ctl *ctl, const struct auth *aut
 	c->assets = assets;
 	c->i18n = i18n;
 	c->port = cfg->port;
-	c->http = web_server_new(base);
-	if (!c->http ||
-	    (cfg->guest_ssid && !(c->guest_ssid = strdup(cfg->guest_ssid))) ||
+	if ((cfg->guest_ssid && !(c->guest_ssid = strdup(cfg->guest_ssid))) ||
 	    (cfg->guest_passphrase && !(c->guest_pass = strdup(cfg->guest_passphrase)))) {
 		captive_free(c);
 		return -ENOMEM;
 	}
 	if (c->guest_ssid && !(c->qr_svg = guest_qr(c->guest_ssid, c->guest_pass)))
 		log_warn("captive portal: no QR code for the guest network");
-	evhttp_set_gencb(c->http, on_request, c);
-	for (unsigned i = 0; i < cfg->n_addrs; i++) {
-		char ip[INET_ADDRSTRLEN];
+	for (unsigned i = 0; i < cfg->n_addrs && i < CAPTIVE_MAX_ADDRS; i++) {
+		struct listener *l = &c->l[c->n_l];
 		int r;
 
-		inet_ntop(AF_INET, &cfg->addrs[i], ip, sizeof(ip));
-		r = web_listen(c->http, &cfg->addrs[i], cfg->port);
+		l->c = c;
+		inet_ntop(AF_INET, &cfg->addrs[i], l->gw, sizeof(l->gw));
+		l->gw_len = strlen(l->gw);
+		char self[sizeof(l->self)];
+		snprintf(self, sizeof(self), "http://%s:%u/", l->gw, cfg->port);
+		memcpy(l->self, self, sizeof(self));
+		l->http = web_server_new(base);
+		if (!l->http) {
+			captive_free(c);
+			return -ENOMEM;
+		}
+		c->n_l++;
+		evhttp_set_gencb(l->http, on_request, l);
+		r = web_listen(l->http, &cfg->addrs[i], cfg->port);
 		if (r < 0) {
-			log_err("captive portal: cannot listen on %s:%u: %s", ip, cfg->port, strerror(-r));
+			log_err("captive portal: cannot listen on %s:%u: %s", l->gw, cfg->port, strerror(-r));
 			captive_free(c);
 			return r;
 		}
-		log_info("captive portal listening on %s:%u", ip, cfg->port);
+		log_info("captive portal listening on %s:%u", l->gw, cfg->port);
 	}
 	*out = c;
 	return 0;
@@ -494,10 +513,37 @@ void captive_free(struct captive *c)
 {
 	if (!c)
 		return;
-	if (c->http)
-		evhttp_free(c->http);
+	for (unsigned i = 0; i < c->n_l; i++)
+		evhttp_free(c->l[i].http);
 	free(c->guest_ssid);
 	free(c->guest_pass);
 	free(c->qr_svg);
 	free(c);
+}
+
+/* ---- status ---- */
+
+struct listening {
+	captive_listen_cb cb;
+	void *ud;
+};
+
+static void listening_one(struct evhttp_bound_socket *bs, void *arg)
+{
+	struct listening *l = arg;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &len) == 0 &&
+	    sa.sin_family == AF_INET)
+		l->cb(&sa, l->ud);
+}
+
+void captive_listening(const struct captive *c, captive_listen_cb cb, void *ud)
+{
+	struct listening l = { cb, ud };
+
+	for (unsigned i = 0; c && i < c->n_l; i++)
+		if (c->l[i].http)
+			evhttp_foreach_bound_socket(c->l[i].http, listening_one, &l);
 }

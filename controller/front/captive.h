@@ -47,4 +47,9 @@ int captive_new(struct event_base *base, struct ctl *ctl, const struct auth *aut
 		const struct captive_cfg *cfg, struct captive **out);
 void captive_free(struct captive *c);
 
+/* For apgatectl status (front/adm.c): calls cb once per socket the captive
+ * face listens on, with the IPv4 address and port it is bound to. */
+typedef void (*captive_listen_cb)(const struct sockaddr_in *addr, void *ud);
+void captive_listening(const struct captive *c, captive_listen_cb cb, void *ud);
+
 #endif

@@ -28,6 +28,7 @@
 #define COOKIE_SESS "apgate_session"
 #define COOKIE_PRE "apgate_pre"
 #define PAGE_SIZE 100       /* inventory rows per page */
+#define PENDING_SHOWN 50    /* newest pending devices on the pending page */
 #define AUDIT_PAGE 50
 #define HISTORY_MAX 100
 #define MAX_STREAMS 32      /* server-sent event streams at once */
@@ -40,6 +41,19 @@ struct stream {
 	struct evhttp_connection *conn;
 	char token[AUTH_TOKEN_LEN + 1];
 	struct stream *next;
+};
+
+enum { Z_WORK, Z_GUEST, Z_ONB, Z_BLOCKED, Z_N };
+
+/* Counts for the charts, over every device. Kept until the timeline grows
+ * (every registry change adds an event): a page view does not walk 5,000
+ * records again. */
+struct staff_counts {
+	bool valid;
+	unsigned total;
+	unsigned by_type[REG_TYPE_OTHER + 1];
+	unsigned by_zone[Z_N];
+	unsigned by_state[REG_STATE_COUNT];
 };
 
 struct staff {
@@ -56,6 +70,7 @@ struct staff {
 	unsigned watch;
 	struct event *heartbeat;
 	bool closing;
+	struct staff_counts counts;
 };
 
 /* One request being answered. */
@@ -249,6 +264,41 @@ static void decision_buttons(struct rq *q, struct evbuffer *b, const char *mac, 
 	evbuffer_add_printf(b, "</div>");
 }
 
+static unsigned zone_of(const struct reg_device *d)
+{
+	switch (policy_access(d)) {
+	case POLICY_WORK: return Z_WORK;
+	case POLICY_GUEST: return Z_GUEST;
+	case POLICY_BLOCKED: return Z_BLOCKED;
+	default: return Z_ONB;
+	}
+}
+
+static int count_item(const struct reg_device *d, void *ud)
+{
+	struct staff_counts *c = ud;
+	enum reg_type t = d->type ? d->type : guess_type(d, NULL);
+
+	c->by_type[t <= REG_TYPE_OTHER ? t : 0]++;
+	c->by_zone[zone_of(d)]++;
+	c->by_state[d->state < REG_STATE_COUNT ? d->state : 0]++;
+	c->total++;
+	return 0;
+}
+
+static int counts_get(struct staff *s, const struct staff_counts **out)
+{
+	if (!s->counts.valid) {
+		struct staff_counts c = { .valid = true };
+		int r = reg_list(ctl_reg(s->ctl), NULL, count_item, &c);
+		if (r < 0)
+			return r;
+		s->counts = c;
+	}
+	*out = &s->counts;
+	return 0;
+}
+
 struct pending_walk {
 	struct rq *q;
 	struct evbuffer *list;
@@ -319,34 +369,43 @@ static int pending_item(const struct reg_device *d, void *ud)
 	evbuffer_add_printf(b, "</dl>\n");
 	decision_buttons(q, b, d->mac, "/", false);
 	evbuffer_add_printf(b, "\n</li>\n");
-	evbuffer_prepend_buffer(w->list, b); /* newest first */
+	evbuffer_add_buffer(w->list, b);
 	evbuffer_free(b);
 	w->n++;
 	return 0;
 }
 
-/* The inside of #pending. */
+/* The inside of #pending: the newest PENDING_SHOWN, and how many wait. */
 static int pending_list(struct rq *q, struct evbuffer *b)
 {
 	enum reg_state st = REG_PENDING;
 	struct pending_walk w = { .q = q, .list = evbuffer_new() };
+	const struct staff_counts *c = NULL;
 	int r;
 
 	if (!w.list)
 		return -ENOMEM;
-	r = reg_list(ctl_reg(q->s->ctl), &st, pending_item, &w);
+	r = counts_get(q->s, &c);
+	if (r == 0)
+		r = reg_list_page(ctl_reg(q->s->ctl), &st, true, 0, PENDING_SHOWN, pending_item, &w);
 	if (r < 0) {
 		evbuffer_free(w.list);
 		return r;
 	}
-	evbuffer_add_printf(b, "<p class=\"count\" data-count=\"%u\">", w.n);
-	if (w.n == 0)
+	unsigned n = c->by_state[REG_PENDING];
+	evbuffer_add_printf(b, "<p class=\"count\" data-count=\"%u\">", n);
+	if (n == 0)
 		T("staff.pending.none");
 	else
-		evbuffer_add_printf(b, "%u", w.n);
+		evbuffer_add_printf(b, "%u", n);
 	evbuffer_add_printf(b, "</p>\n<ul class=\"devices\">\n");
 	evbuffer_add_buffer(b, w.list);
 	evbuffer_add_printf(b, "</ul>\n");
+	if (n > w.n) {
+		evbuffer_add_printf(b, "<p class=\"more\"><a id=\"pending-more\" href=\"/devices?state=pending\">");
+		T("staff.pending.more");
+		evbuffer_add_printf(b, " (%u)</a></p>\n", n - w.n);
+	}
 	evbuffer_free(w.list);
 	return 0;
 }
@@ -378,27 +437,14 @@ static void get_pending(struct rq *q, bool fragment)
 
 /* ---- inventory ---- */
 
-enum { Z_WORK, Z_GUEST, Z_ONB, Z_BLOCKED, Z_N };
 static const char *const zone_keys[Z_N] = { "zone.work", "zone.guest", "zone.onboarding", "zone.blocked" };
 static const char *const zone_cls[Z_N] = { "z-work", "z-guest", "z-onb", "z-blocked" };
 
 struct inv_walk {
 	struct rq *q;
 	struct evbuffer *rows;
-	unsigned total, first, last; /* rows [first, last) are shown */
-	unsigned by_type[REG_TYPE_OTHER + 1];
-	unsigned by_zone[Z_N];
 };
 
-static unsigned zone_of(const struct reg_device *d)
-{
-	switch (policy_access(d)) {
-	case POLICY_WORK: return Z_WORK;
-	case POLICY_GUEST: return Z_GUEST;
-	case POLICY_BLOCKED: return Z_BLOCKED;
-	default: return Z_ONB;
-	}
-}
 
 static int inv_item(const struct reg_device *d, void *ud)
 {
@@ -409,29 +455,24 @@ static int inv_item(const struct reg_device *d, void *ud)
 	unsigned z = zone_of(d);
 	const char *name = display_name(d);
 
-	w->by_type[t <= REG_TYPE_OTHER ? t : 0]++;
-	w->by_zone[z]++;
-	if (w->total >= w->first && w->total < w->last) {
-		evbuffer_add_printf(b, "<tr data-mac=\"%s\"><td><a href=\"/device/%s\">", d->mac, d->mac);
-		if (name)
-			web_esc(b, name, 60);
-		else
-			evbuffer_add_printf(b, "<code>%s</code>", d->mac);
-		evbuffer_add_printf(b, "</a></td><td>");
-		T(type_key(t));
-		if (!d->type && t)
-			evbuffer_add_printf(b, "?");
-		evbuffer_add_printf(b, "</td><td><span class=\"tag %s\">", zone_cls[z]);
-		T(zone_keys[z]);
-		evbuffer_add_printf(b, "</span>%s</td><td>", d->connected ? " <span class=\"on\" title=\"connected\">&#9679;</span>" : "");
-		web_esc(b, d->vendor, 40);
-		evbuffer_add_printf(b, "</td><td>");
-		web_esc(b, d->ip, 0);
-		evbuffer_add_printf(b, "</td><td>");
-		time_el(b, "seen", d->last_seen);
-		evbuffer_add_printf(b, "</td></tr>\n");
-	}
-	w->total++;
+	evbuffer_add_printf(b, "<tr data-mac=\"%s\"><td><a href=\"/device/%s\">", d->mac, d->mac);
+	if (name)
+		web_esc(b, name, 60);
+	else
+		evbuffer_add_printf(b, "<code>%s</code>", d->mac);
+	evbuffer_add_printf(b, "</a></td><td>");
+	T(type_key(t));
+	if (!d->type && t)
+		evbuffer_add_printf(b, "?");
+	evbuffer_add_printf(b, "</td><td><span class=\"tag %s\">", zone_cls[z]);
+	T(zone_keys[z]);
+	evbuffer_add_printf(b, "</span>%s</td><td>", d->connected ? " <span class=\"on\" title=\"connected\">&#9679;</span>" : "");
+	web_esc(b, d->vendor, 40);
+	evbuffer_add_printf(b, "</td><td>");
+	web_esc(b, d->ip, 0);
+	evbuffer_add_printf(b, "</td><td>");
+	time_el(b, "seen", d->last_seen);
+	evbuffer_add_printf(b, "</td></tr>\n");
 	return 0;
 }
 
@@ -471,7 +512,11 @@ static void get_devices(struct rq *q)
 {
 	struct evbuffer *b = evbuffer_new();
 	struct inv_walk w = { .q = q, .rows = evbuffer_new() };
+	const struct staff_counts *c = NULL;
+	unsigned total;
 	struct evkeyvalq qs;
+	enum reg_state st;
+	bool filter = false;
 	long page = 1;
 	int r;
 
@@ -486,25 +531,37 @@ static void get_devices(struct rq *q)
 		const char *p = evhttp_find_header(&qs, "page");
 		if (p && util_parse_long(p, 1, 100000, &page) < 0)
 			page = 1;
+		filter = reg_state_parse(evhttp_find_header(&qs, "state"), &st) == 0;
 		evhttp_clear_headers(&qs);
 	}
-	w.first = (unsigned)(page - 1) * PAGE_SIZE;
-	w.last = w.first + PAGE_SIZE;
-	r = reg_list(ctl_reg(q->s->ctl), NULL, inv_item, &w);
+	r = counts_get(q->s, &c);
+	if (r == 0)
+		r = reg_list_page(ctl_reg(q->s->ctl), filter ? &st : NULL, false, (unsigned)(page - 1) * PAGE_SIZE, PAGE_SIZE,
+				  inv_item, &w);
 	if (r < 0) {
 		evbuffer_free(b);
 		evbuffer_free(w.rows);
 		return fail_errno(q, r);
 	}
+	total = filter ? c->by_state[st] : c->total;
 	page_begin(q, b, "staff.devices.title", "nav-devices");
-	evbuffer_add_printf(b, "<p class=\"count\" id=\"devices-total\" data-count=\"%u\">", w.total);
+	evbuffer_add_printf(b, "<p class=\"count\" id=\"devices-total\" data-count=\"%u\">", c->total);
 	T("staff.devices.total");
-	evbuffer_add_printf(b, " %u</p>\n<div class=\"charts\">", w.total);
+	evbuffer_add_printf(b, " %u</p>\n<div class=\"charts\">", c->total);
 	static const char *const tkeys[] = { "type.unknown", "type.pc", "type.phone", "type.tablet", "type.printer",
 					     "type.pos", "type.payment", "type.signage", "type.other" };
-	chart(q, b, "chart-type", "staff.chart.type", tkeys, NULL, w.by_type, ARRAY_SIZE(tkeys));
-	chart(q, b, "chart-zone", "staff.chart.zone", zone_keys, zone_cls, w.by_zone, Z_N);
-	evbuffer_add_printf(b, "</div>\n<div class=\"scroll\"><table id=\"devices\"><thead><tr><th>");
+	chart(q, b, "chart-type", "staff.chart.type", tkeys, NULL, c->by_type, ARRAY_SIZE(tkeys));
+	chart(q, b, "chart-zone", "staff.chart.zone", zone_keys, zone_cls, c->by_zone, Z_N);
+	evbuffer_add_printf(b, "</div>\n");
+	if (filter) {
+		evbuffer_add_printf(b, "<p class=\"filter\" data-state=\"%s\">", reg_state_name(st));
+		T(st == REG_PENDING ? "state.pending" : st == REG_APPROVED ? "state.approved" :
+		  st == REG_BLOCKED ? "state.blocked" : "state.guest");
+		evbuffer_add_printf(b, " (%u) &middot; <a href=\"/devices\">", total);
+		T("staff.devices.all");
+		evbuffer_add_printf(b, "</a></p>\n");
+	}
+	evbuffer_add_printf(b, "<div class=\"scroll\"><table id=\"devices\"><thead><tr><th>");
 	T("staff.field.name");
 	evbuffer_add_printf(b, "</th><th>");
 	T("staff.field.type");
@@ -517,11 +574,12 @@ static void get_devices(struct rq *q)
 	evbuffer_add_printf(b, "</th></tr></thead><tbody>\n");
 	evbuffer_add_buffer(b, w.rows);
 	evbuffer_add_printf(b, "</tbody></table></div>\n<nav class=\"pages\">");
+	const char *sq = filter ? "state=" : "", *sv = filter ? reg_state_name(st) : "", *amp = filter ? "&amp;" : "";
 	if (page > 1)
-		evbuffer_add_printf(b, "<a rel=\"prev\" href=\"/devices?page=%ld\">&larr;</a> ", page - 1);
-	evbuffer_add_printf(b, "<span>%ld / %u</span>", page, w.total ? (w.total + PAGE_SIZE - 1) / PAGE_SIZE : 1);
-	if (w.last < w.total)
-		evbuffer_add_printf(b, " <a rel=\"next\" href=\"/devices?page=%ld\">&rarr;</a>", page + 1);
+		evbuffer_add_printf(b, "<a rel=\"prev\" href=\"/devices?%s%s%spage=%ld\">&larr;</a> ", sq, sv, amp, page - 1);
+	evbuffer_add_printf(b, "<span>%ld / %u</span>", page, total ? (total + PAGE_SIZE - 1) / PAGE_SIZE : 1);
+	if ((unsigned long)page * PAGE_SIZE < total)
+		evbuffer_add_printf(b, " <a rel=\"next\" href=\"/devices?%s%s%spage=%ld\">&rarr;</a>", sq, sv, amp, page + 1);
 	evbuffer_add_printf(b, "</nav>\n");
 	evbuffer_free(w.rows);
 	page_end(q, b);
@@ -1099,6 +1157,7 @@ static void on_change(void *ud)
 	struct staff *s = ud;
 	char msg[64];
 
+	s->counts.valid = false;
 	if (!s->streams)
 		return;
 	snprintf(msg, sizeof(msg), "event: change\ndata: %lld\n\n", (long long)reg_last_event_id(ctl_reg(s->ctl)));
@@ -1376,4 +1435,36 @@ void staff_free(struct staff *s)
 		evhttp_free(s->http);
 	tls_free(s->tls);
 	free(s);
+}
+
+/* ---- status (for apgatectl status, front/adm.c) ---- */
+
+struct listening {
+	staff_listen_cb cb;
+	bool tls;
+	void *ud;
+};
+
+static void listening_one(struct evhttp_bound_socket *bs, void *arg)
+{
+	struct listening *l = arg;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &len) == 0 &&
+	    sa.sin_family == AF_INET)
+		l->cb(&sa, l->tls, l->ud);
+}
+
+void staff_listening(const struct staff *s, staff_listen_cb cb, void *ud)
+{
+	struct listening l = { cb, true, ud };
+
+	if (!s)
+		return;
+	if (s->https)
+		evhttp_foreach_bound_socket(s->https, listening_one, &l);
+	l.tls = false;
+	if (s->http)
+		evhttp_foreach_bound_socket(s->http, listening_one, &l);
 }

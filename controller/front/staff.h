@@ -14,6 +14,7 @@
 #define APGATE_STAFF_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 
 struct event_base;
 struct ctl;
@@ -39,5 +40,11 @@ int staff_new(struct event_base *base, struct ctl *ctl, struct auth *auth,
 	      const struct web_assets *assets, const struct web_i18n *i18n,
 	      const struct staff_cfg *cfg, struct staff **out);
 void staff_free(struct staff *s);
+
+/* For apgatectl status (front/adm.c): calls cb once per socket the staff
+ * face listens on, with the IPv4 address and port it is bound to; tls is
+ * true for HTTPS, false for the plain HTTP redirect listener. */
+typedef void (*staff_listen_cb)(const struct sockaddr_in *addr, bool tls, void *ud);
+void staff_listening(const struct staff *s, staff_listen_cb cb, void *ud);
 
 #endif

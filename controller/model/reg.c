@@ -176,7 +176,7 @@ _Static_assert(ARRAY_SIZE(migrations) == REG_SCHEMA_VERSION, "reg.h: REG_SCHEMA_
 enum st {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
 	ST_DEV_TOUCH, ST_DEV_CREATE, ST_DEV_STATE, ST_DEV_APPROVE, ST_DEV_BLOCK,
-	ST_DEV_CREATE_BLOCKED, ST_DEV_DELETE, ST_DEV_GET, ST_DEV_LIST, ST_DEV_COUNT,
+	ST_DEV_CREATE_BLOCKED, ST_DEV_DELETE, ST_DEV_GET, ST_DEV_LIST, ST_DEV_PAGE_OLD, ST_DEV_PAGE_NEW, ST_DEV_COUNT,
 	ST_DEV_ON_BSS, ST_DEV_DISCONNECT, ST_DEV_LEASE, ST_DEV_LEASE_CREATE, ST_DEV_UNLEASE,
 	ST_DEV_RESERVE, ST_DEV_RESERVED_BY,
 	ST_DEV_HOLD, ST_DEV_KEY, ST_DEV_KEY_OWNER, ST_DEV_REMAC,
@@ -224,6 +224,11 @@ static const char *const st_sql[ST__COUNT] = {
 	[ST_DEV_GET] = "SELECT " DEV_COLS " FROM devices WHERE mac = ?1",
 	[ST_DEV_LIST] = "SELECT " DEV_COLS " FROM devices"
 		" WHERE ?1 IS NULL OR state = ?1 ORDER BY first_seen, mac",
+	/* pages in first_seen order, through devices_by_first_seen */
+	[ST_DEV_PAGE_OLD] = "SELECT " DEV_COLS " FROM devices"
+		" WHERE ?1 IS NULL OR state = ?1 ORDER BY first_seen, mac LIMIT ?3 OFFSET ?2",
+	[ST_DEV_PAGE_NEW] = "SELECT " DEV_COLS " FROM devices"
+		" WHERE ?1 IS NULL OR state = ?1 ORDER BY first_seen DESC, mac DESC LIMIT ?3 OFFSET ?2",
 	[ST_DEV_COUNT] = "SELECT state, count(*) FROM devices GROUP BY state",
 	[ST_DEV_ON_BSS] = "SELECT mac FROM devices WHERE bss = ?1 AND connected = 1",
 	[ST_DEV_DISCONNECT] = "UPDATE devices SET connected = 0 WHERE mac = ?1",
@@ -407,6 +412,8 @@ static int map_rc(int rc)
 		return -EINVAL;
 	case SQLITE_NOMEM:
 		return -ENOMEM;
+	case SQLITE_READONLY: /* file or directory not writable (reg.h: -EROFS) */
+		return -EROFS;
 	default:
 		return -EIO;
 	}
@@ -2098,6 +2105,32 @@ int reg_list(struct reg *r, const enum reg_state *state, reg_device_cb cb, void 
 		return -EBUSY; /* called from its own callback */
 	st = r->st[ST_DEV_LIST];
 	if (bind_str(st, 1, state ? reg_state_name(*state) : NULL))
+		return bind_fail(r);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reg_device d;
+		int ret;
+
+		row_device(st, &d);
+		ret = cb(&d, ud);
+		if (ret)
+			return ret;
+	}
+	return rc == SQLITE_DONE ? 0 : db_fail(r, rc, "list devices");
+}
+
+int reg_list_page(struct reg *r, const enum reg_state *state, bool newest_first, unsigned offset,
+		  unsigned limit, reg_device_cb cb, void *ud)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!r || !cb || !limit || (state && !reg_state_name(*state)))
+		return -EINVAL;
+	st = r->st[newest_first ? ST_DEV_PAGE_NEW : ST_DEV_PAGE_OLD];
+	if (sqlite3_stmt_busy(st))
+		return -EBUSY;
+	if (bind_str(st, 1, state ? reg_state_name(*state) : NULL) || sqlite3_bind_int64(st, 2, offset) ||
+	    sqlite3_bind_int64(st, 3, limit))
 		return bind_fail(r);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct reg_device d;

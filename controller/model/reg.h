@@ -364,6 +364,13 @@ typedef int (*reg_device_cb)(const struct reg_device *d, void *ud);
  * and is returned. cb may call any other reg_ function, but not reg_list()
  * itself (-EBUSY). */
 int reg_list(struct reg *r, const enum reg_state *state, reg_device_cb cb, void *ud);
+/* One page of that list: devices in *state (all when state is NULL) by
+ * first_seen then MAC, newest first when newest_first, skipping offset and
+ * at most limit (> 0, else -EINVAL) of them - the work is proportional to
+ * offset + limit, not to the registry. Same callback rules as reg_list()
+ * (nested in its own callback: -EBUSY). */
+int reg_list_page(struct reg *r, const enum reg_state *state, bool newest_first, unsigned offset,
+		  unsigned limit, reg_device_cb cb, void *ud);
 /* counts[state] = number of devices in that state. */
 int reg_count(struct reg *r, unsigned counts[REG_STATE_COUNT]);
 
