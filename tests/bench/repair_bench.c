@@ -352,13 +352,15 @@ static void settle(long long ms, long long cap_ms)
 
 static void write_conf(const char *apgated)
 {
-	char script[512];
+	char script[512], portal[512];
 	const char *slash = strrchr(apgated, '/');
 	FILE *f = fopen(B.conf, "w");
 
 	if (!f)
 		die("%s: %s", B.conf, strerror(errno));
 	snprintf(script, sizeof(script), "%.*sapgate-dhcp-script", slash ? (int)(slash - apgated + 1) : 0, apgated);
+	/* the captive face's files: the source tree's portal/, next to the build directory */
+	snprintf(portal, sizeof(portal), "%.*s../portal", slash ? (int)(slash - apgated + 1) : 0, apgated);
 	fprintf(f,
 		"[apgated]\nregistry = %1$s/registry.db\nadmin_socket = %2$s\nlog_level = info\noui_dir =\n"
 		"[hostapd]\nctrl_dir = %3$s\nclient_dir = %1$s/client\ndata_dir = %1$s/lists\nping_interval_ms = 1000\n"
@@ -370,8 +372,9 @@ static void write_conf(const char *apgated)
 		"[network]\nuplink = up0\n"
 		"[dnsmasq]\nconf_file = %1$s/dnsmasq.conf\nhosts_file = %1$s/dhcp-hosts\npid_file = %1$s/dnsmasq.pid\n"
 		"lease_file = %1$s/dnsmasq.leases\nscript = %4$s\n"
-		"[repair]\nmax_fixes = 3\n",
-		B.dir, B.sock, B.ctrl, script);
+		"[repair]\nmax_fixes = 3\n"
+		"[portal]\nenabled = no\ndir = %5$s\n",
+		B.dir, B.sock, B.ctrl, script, portal);
 	fclose(f);
 }
 
