@@ -36,6 +36,7 @@ CRYPTO_LIBS   = $(shell pkg-config --libs libcrypto 2>/dev/null)
 QR_LIBS       = $(shell pkg-config --libs libqrencode 2>/dev/null)
 SODIUM_LIBS   = $(shell pkg-config --libs libsodium 2>/dev/null)
 SSL_LIBS      = $(shell pkg-config --libs libevent_openssl libssl 2>/dev/null)
+SYSTEMD_LIBS  = $(shell pkg-config --libs libsystemd 2>/dev/null)
 
 ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -63,11 +64,13 @@ WPORT_SRC := controller/io/wport.c controller/io/nlsock.c
 HFILES_SRC := controller/io/hfiles.c
 QR_SRC    := controller/core/qr.c
 TLS_SRC   := controller/front/tls.c
+SDN_SRC   := controller/io/sdnotify.c
 
 DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
               $(POLICY_SRC) $(HAPD_SRC) $(FW_IPTC_SRC) $(NL_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC) \
               $(WPORT_SRC)
 DAEMON_SRC += $(HFILES_SRC) $(QR_SRC)
+DAEMON_SRC += $(SDN_SRC)
 CLI_SRC    := controller/cli/apgatectl.c $(CORE_SRC)
 CLI_SRC    += $(QR_SRC)
 DHCP_SCRIPT_SRC := controller/cli/apgate-dhcp-script.c
@@ -143,7 +146,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) $(NL_CFLAGS) -c $< -o $@
 
 $(BUILD)/apgated: $(call obj,$(DAEMON_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS) $(NL_LIBS) $(WEB_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS) $(NL_LIBS) $(WEB_LIBS) $(SYSTEMD_LIBS)
 $(BUILD)/apgatectl: $(call obj,$(CLI_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(QR_LIBS) $(SODIUM_LIBS)
 $(BUILD)/fakehapd: $(call obj,$(PEER_SRC))
@@ -177,6 +180,8 @@ BUILD_DEBS := build-essential pkg-config libevent-dev libjansson-dev libinih-dev
               libnl-3-dev libnl-route-3-dev
 BUILD_DEBS += libssl-dev libqrencode-dev
 BUILD_DEBS += libsodium-dev
+# sd_notify: READY/RELOADING/STOPPING and the watchdog under systemd
+BUILD_DEBS += libsystemd-dev
 LAB_DEBS   := hostapd wpasupplicant dnsmasq-base iproute2 sqlite3 procps busybox python3 \
               iptables curl
 # make bench only: wrk drives the portal benchmark (tests/bench/portal_bench.sh)

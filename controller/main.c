@@ -25,6 +25,7 @@
 #include "front/web.h"
 #include "io/fw.h"
 #include "io/nl.h"
+#include "io/sdnotify.h"
 #include "log.h"
 #include "model/oui.h"
 #include "model/reg.h"
@@ -48,6 +49,7 @@ struct apgated {
 	bool verbose;
 	struct cfg *cfg;
 	struct event_base *base;
+	struct sdn *sdn;
 	struct reg *reg;
 	struct oui *oui;
 	struct fw *fw;
@@ -73,6 +75,17 @@ static int loop_init(struct apgated *d)
 static void loop_exit(struct apgated *d)
 {
 	event_base_free(d->base);
+}
+
+/* systemd's notification socket and watchdog (no-op without NOTIFY_SOCKET) */
+static int notify_init(struct apgated *d)
+{
+	return sdn_new(d->base, NULL, &d->sdn);
+}
+
+static void notify_exit(struct apgated *d)
+{
+	sdn_free(d->sdn);
 }
 
 static int registry_init(struct apgated *d)
@@ -337,8 +350,9 @@ static void admin_exit(struct apgated *d)
 	adm_free(d->adm);
 }
 
-/* SIGHUP: build a new snapshot, validate it, then swap it in (STYLE 14). */
-static void reload(struct apgated *d)
+/* SIGHUP: build a new snapshot, validate it, then swap it in (STYLE 14).
+ * 0, or -EINVAL when the file was refused. */
+static int reload(struct apgated *d)
 {
 	struct cfg *n = NULL;
 	char *errs = NULL;
@@ -353,7 +367,7 @@ static void reload(struct apgated *d)
 		for (char *line = errs ? strtok(errs, "\n") : NULL; line; line = strtok(NULL, "\n"))
 			log_err("reload: %s", line);
 		free(errs);
-		return;
+		return -EINVAL;
 	}
 	free(errs);
 	static const struct {
@@ -419,6 +433,7 @@ static void reload(struct apgated *d)
 	}
 	cfg_free(old);
 	log_info("reload: configuration %s applied (%u BSS)", d->cfg_path, n->n_bss);
+	return 0;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *ud)
@@ -428,10 +443,13 @@ static void on_signal(evutil_socket_t sig, short what, void *ud)
 	(void)what;
 	if (sig == SIGHUP) {
 		log_info("SIGHUP: reloading %s", d->cfg_path);
-		reload(d);
+		sdn_reloading(d->sdn);
+		sdn_ready(d->sdn, reload(d) < 0 ? "reload refused (see the log); running on the previous configuration"
+						: "running; configuration reloaded");
 		return;
 	}
 	log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	sdn_stopping(d->sdn);
 	event_base_loopbreak(d->base);
 }
 
@@ -462,6 +480,7 @@ static const struct module {
 	int exit_code; /* when init fails */
 } modules[] = {
 	{ "loop", loop_init, loop_exit, EXIT_INIT },
+	{ "notify", notify_init, notify_exit, EXIT_INIT },
 	{ "registry", registry_init, registry_exit, EXIT_REGISTRY },
 	{ "oui", oui_init, oui_exit, EXIT_INIT },
 	{ "firewall", firewall_init, firewall_exit, EXIT_FIREWALL },
@@ -545,15 +564,18 @@ int main(int argc, char **argv)
 		return EXIT_INIT;
 	}
 	for (started = 0; started < ARRAY_SIZE(modules); started++) {
+		sdn_status(d.sdn, "starting: %s", modules[started].name);
 		r = modules[started].init(&d);
 		if (r < 0) {
 			log_err("start-up failed in %s: %s", modules[started].name, strerror(-r));
+			sdn_status(d.sdn, "start-up failed in %s: %s", modules[started].name, strerror(-r));
 			rc = modules[started].exit_code;
 			break;
 		}
 	}
 	if (rc == EXIT_OK) {
 		log_info("apgated %s running (pid %d, config %s)", APGATE_VERSION, (int)getpid(), d.cfg_path);
+		sdn_ready(d.sdn, d.cfg->enforce ? "running; enforcing the zones" : "running; observing only");
 		if (event_base_dispatch(d.base) < 0) {
 			log_err("event loop failed");
 			rc = EXIT_FAILURE_RUN;
