@@ -188,7 +188,10 @@ static int firewall_init(struct apgated *d)
 	 * devices). Keep it: the process's peak is a few MB either way. */
 	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
-	return fw_new(&fw_ops_iptc, NULL, &d->fw);
+	int r = fw_new(&fw_ops_iptc, NULL, &d->fw);
+	if (r == 0) /* apgatectl status reads the rules back */
+		fw_set_reader(d->fw, &fw_read_ops_iptc, NULL);
+	return r;
 }
 
 static void firewall_exit(struct apgated *d)
@@ -331,6 +334,18 @@ static int staff_init(struct apgated *d)
 static void staff_exit(struct apgated *d)
 {
 	staff_free(d->staff);
+}
+
+/* apgatectl status shows what the portal listens on (it stops first). */
+static int status_init(struct apgated *d)
+{
+	adm_set_portal(d->adm, d->captive, d->staff);
+	return 0;
+}
+
+static void status_exit(struct apgated *d)
+{
+	adm_set_portal(d->adm, NULL, NULL);
 }
 
 static int admin_init(struct apgated *d)
@@ -490,6 +505,7 @@ static const struct module {
 	{ "portal files", portal_files_init, portal_files_exit, EXIT_INIT },
 	{ "captive", captive_init, captive_exit, EXIT_SOCKET },
 	{ "staff portal", staff_init, staff_exit, EXIT_SOCKET },
+	{ "status", status_init, status_exit, EXIT_INIT },
 	{ "signals", signals_init, signals_exit, EXIT_INIT },
 };
 

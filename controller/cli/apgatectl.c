@@ -2,7 +2,8 @@
  * JSON object per line) and prints tables for people or JSON for scripts.
  *
  * Exit codes: 0 success, 1 failure (daemon unreachable, refused, not
- * found), 2 usage (bad arguments, bad MAC).
+ * found), 2 usage (bad arguments, bad MAC), 3 `status --check` when the
+ * health part reports a problem (for monitoring).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include "util.h"
 
 #define EXIT_USAGE 2
+#define EXIT_PROBLEM 3 /* status --check: apgated reports a problem */
 #define DEFAULT_SOCKET "/run/apgate/admin.sock"
 #define REPLY_TIMEOUT_MS 15000
 
@@ -40,7 +42,8 @@ static const char usage_text[] =
 	"usage: apgatectl [-s SOCKET] [--json] COMMAND [ARGS]\n"
 	"\n"
 	"commands:\n"
-	"  status                       health of the daemon and every part it watches\n"
+	"  status [--check]             health of the daemon and every part it watches;\n"
+	"                               --check: exit status 3 when a problem is reported\n"
 	"  devices [--state S]          the inventory (S: pending, approved, blocked, guest)\n"
 	"  show MAC                     one device and its recent history\n"
 	"  approve MAC --as business|personal [--label T] [--owner T] [--type T] [--key]\n"
@@ -74,7 +77,8 @@ static const char usage_text[] =
 	"  -h, --help          this text\n"
 	"\n"
 	"MAC addresses may be written aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff or aabbccddeeff.\n"
-	"Exit status: 0 success, 1 failure, 2 usage error.\n";
+	"Exit status: 0 success, 1 failure, 2 usage error, 3 (status --check) apgated\n"
+	"reports a problem.\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -324,19 +328,69 @@ static void put_event(json_t *e, bool json)
 
 /* ---- commands ---- */
 
-static int cmd_status(struct conn *c, const struct opts *o)
+/* The health part: one line per check (level, part, sentence), the
+ * firewall's chains with their rule counts, then a summary. */
+static void print_health(json_t *h)
+{
+	json_t *ck, *x;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(h, "checks"), i, ck) {
+		const char *lv = jstr(ck, "level");
+		printf("%s%-8s ", i == 0 ? "health    " : "          ",
+		       !lv ? "?" : !strcmp(lv, "problem") ? "PROBLEM" : !strcmp(lv, "warn") ? "warn" : "ok");
+		put_text(jstr(ck, "name"), 16, true);
+		put_text(jstr(ck, "message"), 0, false);
+		putchar('\n');
+		json_t *issues = json_object_get(ck, "issues");
+		json_array_foreach(issues, k, x) {
+			if (k == 0)
+				continue; /* the first one is the message */
+			printf("%35s", "");
+			put_text(json_string_value(x), 0, false);
+			putchar('\n');
+		}
+		json_t *chains = json_object_get(ck, "chains");
+		if (json_array_size(chains)) { /* "ipv4 filter: APGATE_FWD 12 APGATE_IN 9" */
+			char last[32] = "";
+			json_array_foreach(chains, k, x) {
+				char key[32];
+				snprintf(key, sizeof(key), "%s %s", jstr(x, "family"), jstr(x, "table"));
+				if (strcmp(key, last)) {
+					printf("%s%35s%s:", k ? "\n" : "", "", key);
+					util_strlcpy(last, key, sizeof(last));
+				}
+				printf(" %s %lld%s", jstr(x, "chain"), (long long)json_integer_value(json_object_get(x, "rules")),
+				       json_is_true(json_object_get(x, "present")) ? "" : " (missing)");
+			}
+			putchar('\n');
+		}
+	}
+	long long np = json_integer_value(json_object_get(h, "problems"));
+	long long nw = json_integer_value(json_object_get(h, "warnings"));
+	if (!np && !nw)
+		printf("          all %zu checks ok\n", json_array_size(json_object_get(h, "checks")));
+	else
+		printf("          %lld problem%s, %lld warning%s\n", np, np == 1 ? "" : "s", nw, nw == 1 ? "" : "s");
+}
+
+static int cmd_status(struct conn *c, const struct opts *o, bool check)
 {
 	json_t *r = call(c, json_pack("{s:s}", "cmd", "status"));
-	json_t *reg, *devs, *bss, *b, *ev;
+	json_t *reg, *devs, *bss, *b, *ev, *health;
 	size_t i;
-	int problems = 0;
+	int rc;
 
 	if (!r)
 		return 1;
+	health = json_object_get(r, "health");
+	/* --check: a problem reported gives EXIT_PROBLEM (monitoring) */
+	rc = check && (!json_is_object(health) || json_integer_value(json_object_get(health, "problems")) > 0)
+		     ? EXIT_PROBLEM : 0;
 	if (o->json) {
 		print_json(r);
 		json_decref(r);
-		return 0;
+		return rc;
 	}
 	reg = json_object_get(r, "registry");
 	devs = json_object_get(reg, "devices");
@@ -362,8 +416,6 @@ static int cmd_status(struct conn *c, const struct opts *o)
 		       (long long)json_integer_value(json_object_get(b, "unknown")),
 		       (long long)json_integer_value(json_object_get(b, "malformed")),
 		       (long long)json_integer_value(json_object_get(b, "reconnects")));
-		if (!up)
-			problems++;
 	}
 	printf("events    %lld applied, %lld failed; latency p50 %.0f us, p99 %.0f us\n",
 	       (long long)json_integer_value(json_object_get(ev, "applied")),
@@ -382,11 +434,10 @@ static int cmd_status(struct conn *c, const struct opts *o)
 	json_t *al = json_object_get(r, "alerts_open");
 	if (json_integer_value(al) > 0)
 		printf("alerts    %lld open (apgatectl alerts)\n", (long long)json_integer_value(al));
-	if (problems)
-		printf("problem: %d hostapd BSS socket(s) not attached (is hostapd running? see the journal)\n",
-		       problems);
+	if (json_is_object(health))
+		print_health(health);
 	json_decref(r);
-	return 0;
+	return rc;
 }
 
 static void print_device_row(json_t *d)
@@ -1051,7 +1102,9 @@ int main(int argc, char **argv)
 	}
 	c = (struct conn){ .path = o.socket, .fd = -1 };
 	if (!strcmp(cmd, "status"))
-		rc = argc > 1 ? usage_error("status takes no arguments") : cmd_status(&c, &o);
+		rc = argc > 2 || (argc == 2 && strcmp(argv[1], "--check"))
+			     ? usage_error("status takes only --check (and --json)")
+			     : cmd_status(&c, &o, argc == 2);
 	else if (!strcmp(cmd, "devices"))
 		rc = cmd_devices(&c, &o, argc, argv);
 	else if (!strcmp(cmd, "show"))

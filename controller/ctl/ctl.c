@@ -721,6 +721,8 @@ void ctl_free(struct ctl *c)
 }
 
 struct reg *ctl_reg(struct ctl *c) { return c->reg; }
+const struct cfg *ctl_cfg(const struct ctl *c) { return c->cfg; }
+const struct ctl_enforcers *ctl_enforcers(const struct ctl *c) { return &c->enf; }
 
 /* ---- decisions ---- */
 

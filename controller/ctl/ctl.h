@@ -49,6 +49,10 @@ void ctl_free(struct ctl *c);
 int ctl_set_cfg(struct ctl *c, const struct cfg *cfg);
 
 struct reg *ctl_reg(struct ctl *c);
+/* For status (front/adm.c): the configuration in use (changes on reload;
+ * valid until the next ctl_set_cfg()) and the enforcers it drives. */
+const struct cfg *ctl_cfg(const struct ctl *c);
+const struct ctl_enforcers *ctl_enforcers(const struct ctl *c);
 
 /* Decisions. mac may be in any usual spelling (-EINVAL otherwise). A
  * decision is stored durably first and then enforced in the same loop

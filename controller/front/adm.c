@@ -1,5 +1,7 @@
 #include "adm.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -7,16 +9,25 @@
 #include <event2/listener.h>
 #include <grp.h>
 #include <jansson.h>
+#include <limits.h>
+#include <net/if.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "front/captive.h"
+#include "front/staff.h"
+#include "io/fw.h"
 #include "log.h"
 #include "qr.h"
 #include "mac.h"
@@ -46,6 +57,8 @@ struct adm {
 	char *cfg_path;
 	struct client *clients;
 	unsigned n_clients;
+	const struct captive *captive; /* borrowed, may be NULL (adm_set_portal) */
+	const struct staff *staff;
 };
 
 /* ---- JSON helpers ---- */
@@ -290,6 +303,565 @@ static int count_alert(const struct reg_alert *a, void *ud)
 	return 0;
 }
 
+/* ---- health: the "health" part of the status reply ----
+ *
+ * Each check has a name (the part), a level and one plain sentence that
+ * says what was seen and, for a problem, what to do. Everything is read
+ * without changing anything: hostapd's clients' state, dnsmasq's pid file
+ * and /proc, the kernel's rules read back through the firewall module, the
+ * registry's files, the portal's sockets, sysfs for the guest bridge. */
+
+enum hlevel { H_OK, H_WARN, H_PROBLEM };
+static const char *const hlevel_names[] = { "ok", "warn", "problem" };
+
+struct health {
+	json_t *checks;
+	unsigned warnings, problems;
+	const struct cfg *cfg;
+};
+
+/* Adds a check; returns it (borrowed, for details) or NULL. */
+static json_t *check_add(struct health *h, const char *name, enum hlevel lv, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static json_t *check_add(struct health *h, const char *name, enum hlevel lv, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	json_t *c;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (lv == H_WARN)
+		h->warnings++;
+	else if (lv == H_PROBLEM)
+		h->problems++;
+	c = json_pack("{s:s, s:s, s:o}", "name", name, "level", hlevel_names[lv], "message", json_text(msg));
+	if (!c || json_array_append_new(h->checks, c) < 0)
+		return NULL;
+	return c;
+}
+
+static void human_size(long long n, char *out, size_t size)
+{
+	if (n < 1024)
+		snprintf(out, size, "%lld B", n);
+	else if (n < 1024 * 1024)
+		snprintf(out, size, "%.1f KiB", (double)n / 1024);
+	else if (n < 1024LL * 1024 * 1024)
+		snprintf(out, size, "%.1f MiB", (double)n / (1024 * 1024));
+	else
+		snprintf(out, size, "%.1f GiB", (double)n / (1024.0 * 1024 * 1024));
+}
+
+/* hostapd: one check per BSS client. */
+static void health_bss(const struct ctl_bss_status *st, void *ud)
+{
+	struct health *h = ud;
+	char path[PATH_MAX];
+	struct stat sb;
+	json_t *c;
+
+	snprintf(path, sizeof(path), "%s/%s", h->cfg->ctrl_dir, st->ifname);
+	if (st->attached)
+		c = check_add(h, "hostapd", H_OK, "%s (%s BSS): attached to %s; %lu events, %lu reconnects",
+			      st->ifname, cfg_zone_name(st->zone), path, st->events, st->reconnects);
+	else if (stat(path, &sb) < 0)
+		c = check_add(h, "hostapd", H_PROBLEM,
+			      "%s (%s BSS): not attached: no hostapd control socket at %s (is hostapd running, "
+			      "with ctrl_interface=%s?); apgated attaches by itself when it appears",
+			      st->ifname, cfg_zone_name(st->zone), path, h->cfg->ctrl_dir);
+	else
+		c = check_add(h, "hostapd", H_PROBLEM,
+			      "%s (%s BSS): not attached: %s exists but hostapd does not answer there (stopped "
+			      "uncleanly or starting, or apgated may not use it: ctrl_interface_group)",
+			      st->ifname, cfg_zone_name(st->zone), path);
+	json_object_update_missing_new(c, json_pack("{s:s, s:s, s:s, s:b, s:I, s:I}", "bss", st->ifname,
+						    "zone", cfg_zone_name(st->zone), "socket", path,
+						    "attached", st->attached, "events", (json_int_t)st->events,
+						    "reconnects", (json_int_t)st->reconnects));
+}
+
+/* Process start as seconds since the epoch, from /proc (-1 unknown). */
+static long long proc_start_s(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0, btime = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* comm may hold spaces */
+	if (!p)
+		return -1;
+	p++;
+	for (int field = 3; field < 22 && p; field++) /* starttime is field 22 */
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu", &start) != 1)
+		return -1;
+	if (!(f = fopen("/proc/stat", "r")))
+		return -1;
+	while (fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "btime %llu", &btime) == 1)
+			break;
+	fclose(f);
+	long tck = sysconf(_SC_CLK_TCK);
+	if (!btime || tck <= 0)
+		return -1;
+	return (long long)(btime + start / (unsigned long long)tck);
+}
+
+/* dnsmasq (when apgated writes its files): the conf in place, the pid
+ * file's process alive and named dnsmasq, started after the conf. */
+static void health_dnsmasq(struct health *h)
+{
+	const struct cfg *cfg = h->cfg;
+	struct stat conf;
+	char comm[32] = "";
+	long pid = 0;
+	json_t *c;
+	FILE *f;
+
+	if (stat(cfg->dnsmasq_conf, &conf) < 0) {
+		c = check_add(h, "dnsmasq", H_PROBLEM,
+			      "apgated's dnsmasq configuration %s is missing (%s): apgated writes it at start and "
+			      "retries after a failure (see the journal)", cfg->dnsmasq_conf, strerror(errno));
+		goto details;
+	}
+	f = fopen(cfg->dnsmasq_pid, "r");
+	if (!f) {
+		c = check_add(h, "dnsmasq", H_PROBLEM,
+			      "dnsmasq is not running: no pid file %s (start the dnsmasq that reads %s; devices "
+			      "get no addresses meanwhile)", cfg->dnsmasq_pid, cfg->dnsmasq_conf);
+		goto details;
+	}
+	if (fscanf(f, "%ld", &pid) != 1 || pid <= 0 || pid > INT_MAX)
+		pid = 0;
+	fclose(f);
+	if (!pid) {
+		c = check_add(h, "dnsmasq", H_PROBLEM, "dnsmasq's pid file %s does not hold a pid", cfg->dnsmasq_pid);
+		goto details;
+	}
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+		c = check_add(h, "dnsmasq", H_PROBLEM,
+			      "dnsmasq is not running: pid %ld from %s is gone (start the dnsmasq that reads %s; "
+			      "devices get no addresses meanwhile)", pid, cfg->dnsmasq_pid, cfg->dnsmasq_conf);
+		goto details;
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((f = fopen(path, "r"))) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	if (comm[0] && strcmp(comm, "dnsmasq") != 0) {
+		c = check_add(h, "dnsmasq", H_PROBLEM,
+			      "pid %ld from %s is \"%s\", not dnsmasq: the pid file is stale (is dnsmasq running?)",
+			      pid, cfg->dnsmasq_pid, comm);
+		goto details;
+	}
+	long long started = proc_start_s((pid_t)pid);
+	/* 2 s of slack: btime has whole seconds */
+	if (started > 0 && (long long)conf.st_mtime > started + 2)
+		c = check_add(h, "dnsmasq", H_WARN,
+			      "dnsmasq (pid %ld) started before apgated last changed %s: restart dnsmasq so that "
+			      "it reads it (it reads its configuration only when it starts)", pid, cfg->dnsmasq_conf);
+	else
+		c = check_add(h, "dnsmasq", H_OK, "running (pid %ld); apgated's configuration %s in place", pid,
+			      cfg->dnsmasq_conf);
+details:
+	json_object_update_missing_new(c, json_pack("{s:s, s:s, s:o}", "conf_file", cfg->dnsmasq_conf,
+						    "pid_file", cfg->dnsmasq_pid,
+						    "pid", pid ? json_integer(pid) : json_null()));
+}
+
+static const char *fam_name(int family)
+{
+	return family == AF_INET ? "IPv4" : "IPv6";
+}
+
+#define FW_FIX "reload apgated (systemctl reload apgated, or SIGHUP) to rebuild apgate's rules from the registry"
+
+/* The firewall: every APGATE_ chain of the plan present, hooked at
+ * position 1 and with the plan's number of rules, read back from the
+ * kernel. */
+static void health_fw(struct health *h, struct fw *fw)
+{
+	struct fw_check *chk = calloc(1, sizeof(*chk));
+	json_t *chains = json_array(), *issues = json_array(), *c;
+	enum hlevel worst = H_OK;
+	unsigned n_planned = 0, rules = 0;
+	char first[512] = "";
+	int r;
+
+	if (!chk || !chains || !issues) {
+		free(chk);
+		json_decref(chains);
+		json_decref(issues);
+		check_add(h, "firewall", H_PROBLEM, "cannot check: out of memory");
+		return;
+	}
+	r = fw_check(fw, chk);
+	if (r == -ENOENT) {
+		check_add(h, "firewall", H_PROBLEM,
+			  "apgate's rules are not in place: building them failed, apgated retries every 2 s "
+			  "(see the journal)");
+		goto out;
+	}
+	if (r < 0) {
+		check_add(h, "firewall", H_PROBLEM, "cannot read the rules back from the kernel: %s", strerror(-r));
+		goto out;
+	}
+	for (unsigned i = 0; i < chk->n; i++) {
+		const struct fw_check_chain *k = &chk->chains[i];
+		char what[512] = "";
+		enum hlevel lv = H_OK;
+
+		if (k->planned) {
+			n_planned++;
+			rules += k->rules;
+		}
+		if (k->planned && !k->present) {
+			lv = H_PROBLEM;
+			snprintf(what, sizeof(what), "%s missing in %s (%s): " FW_FIX, k->chain, k->table,
+				 fam_name(k->family));
+		} else if (k->planned && k->hook && !k->hook_pos) {
+			lv = H_PROBLEM;
+			snprintf(what, sizeof(what), "%s in %s (%s) is not hooked: no jump to it from %s: " FW_FIX,
+				 k->chain, k->table, fam_name(k->family), k->hook);
+		} else if (k->planned && k->rules != k->want_rules) {
+			lv = H_PROBLEM;
+			snprintf(what, sizeof(what), "%s in %s (%s) has %u rules, apgated's plan %u: " FW_FIX,
+				 k->chain, k->table, fam_name(k->family), k->rules, k->want_rules);
+		} else if (k->planned && k->hook && k->hook_pos > 1) {
+			lv = H_WARN;
+			snprintf(what, sizeof(what),
+				 "the jump from %s to %s in %s (%s) is rule %u, not 1: the rules above it decide first "
+				 "(a reload of apgated puts it first again)",
+				 k->hook, k->chain, k->table, fam_name(k->family), k->hook_pos);
+		} else if (!k->planned) {
+			lv = H_WARN;
+			snprintf(what, sizeof(what),
+				 "%s in %s (%s) is not in apgated's plan (left over; a reload of apgated removes it)",
+				 k->chain, k->table, fam_name(k->family));
+		}
+		if (lv > worst)
+			worst = lv;
+		if (what[0]) {
+			json_array_append_new(issues, json_text(what));
+			if (!first[0])
+				util_strlcpy(first, what, sizeof(first));
+		}
+		json_array_append_new(chains, json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:I, s:I, s:o, s:s}",
+			"family", k->family == AF_INET ? "ipv4" : "ipv6", "table", k->table, "chain", k->chain,
+			"hook", json_str_or_null(k->hook), "planned", k->planned, "present", k->present,
+			"rules", (json_int_t)k->rules, "planned_rules", (json_int_t)k->want_rules,
+			"hook_position", k->hook_pos ? json_integer(k->hook_pos) : json_null(),
+			"level", hlevel_names[lv]));
+	}
+	size_t n_issues = json_array_size(issues);
+	if (worst == H_OK)
+		c = check_add(h, "firewall", H_OK, "%u APGATE_ chains in place and hooked (IPv4 and IPv6), %u rules",
+			      n_planned, rules);
+	else if (n_issues > 1)
+		c = check_add(h, "firewall", worst, "%s (and %zu more)", first, n_issues - 1);
+	else
+		c = check_add(h, "firewall", worst, "%s", first);
+	json_object_set(c, "chains", chains);
+	json_object_set(c, "issues", issues);
+out:
+	json_decref(chains);
+	json_decref(issues);
+	free(chk);
+}
+
+static long long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static void health_registry(struct health *h, struct reg *reg, const unsigned counts[REG_STATE_COUNT])
+{
+	const char *path = reg_path(reg);
+	char wal[PATH_MAX], sz[32], wsz[32], dir[PATH_MAX];
+	long long size = file_size(path), wsize;
+	unsigned total = 0;
+	struct statvfs vfs;
+	json_t *c;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	wsize = file_size(wal);
+	human_size(size < 0 ? 0 : size, sz, sizeof(sz));
+	human_size(wsize < 0 ? 0 : wsize, wsz, sizeof(wsz));
+	for (unsigned i = 0; i < REG_STATE_COUNT; i++)
+		total += counts[i];
+	util_strlcpy(dir, path, sizeof(dir));
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		util_strlcpy(dir, ".", sizeof(dir));
+	long long avail = statvfs(dir, &vfs) == 0 ? (long long)vfs.f_bavail * (long long)vfs.f_frsize : -1;
+	if (size < 0) {
+		c = check_add(h, "registry", H_PROBLEM, "%s: cannot stat the file: %s", path, strerror(errno));
+	} else if (avail >= 0 && avail < 32LL * 1024 * 1024) {
+		char fr[32];
+		human_size(avail, fr, sizeof(fr));
+		c = check_add(h, "registry", H_WARN, "%s: only %s free on its file system: decisions fail once it is full",
+			      path, fr);
+	} else {
+		c = check_add(h, "registry", H_OK, "%s: %s (+ %s WAL), schema %d, %u devices (%u pending, %u approved, "
+			      "%u blocked, %u guest)", path, sz, wsz, reg_schema_version(reg), total,
+			      counts[REG_PENDING], counts[REG_APPROVED], counts[REG_BLOCKED], counts[REG_GUEST]);
+	}
+	json_object_update_missing_new(c, json_pack("{s:s, s:I, s:I, s:i, s:I}", "path", path,
+		"size", (json_int_t)(size < 0 ? 0 : size), "wal_size", (json_int_t)(wsize < 0 ? 0 : wsize),
+		"schema", reg_schema_version(reg), "devices", (json_int_t)total));
+	if (avail >= 0)
+		json_object_set_new(c, "free", json_integer(avail));
+}
+
+/* What the portal listens on, as a list and as text. */
+struct listen_acc {
+	json_t *arr;
+	char text[512];
+};
+
+static void listen_add(struct listen_acc *l, const struct sockaddr_in *sa, const char *scheme)
+{
+	char ip[INET_ADDRSTRLEN];
+	size_t n = strlen(l->text);
+
+	inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
+	json_array_append_new(l->arr, json_pack("{s:s, s:i, s:s}", "address", ip, "port", ntohs(sa->sin_port),
+						"scheme", scheme));
+	snprintf(l->text + n, sizeof(l->text) - n, "%s%s://%s:%u", n ? ", " : "", scheme, ip,
+		 (unsigned)ntohs(sa->sin_port));
+}
+
+static void captive_cb(const struct sockaddr_in *sa, void *ud)
+{
+	listen_add(ud, sa, "http");
+}
+
+static void staff_cb(const struct sockaddr_in *sa, bool tls, void *ud)
+{
+	listen_add(ud, sa, tls ? "https" : "http");
+}
+
+/* Days until the certificate in path expires (negative: expired) and the
+ * date; -ENOENT/-EINVAL when it cannot be read. */
+static int cert_days(const char *path, int *days, char *date, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	X509 *x;
+	struct tm tm;
+	int d, sec;
+
+	if (!f)
+		return -errno;
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!x)
+		return -EINVAL;
+	const ASN1_TIME *na = X509_get0_notAfter(x);
+	int ok = ASN1_TIME_diff(&d, &sec, NULL, na) && ASN1_TIME_to_tm(na, &tm);
+	X509_free(x);
+	if (!ok)
+		return -EINVAL;
+	*days = d - (sec < 0 && d <= 0);
+	strftime(date, size, "%Y-%m-%d", &tm);
+	return 0;
+}
+
+static void health_portal(struct health *h, const struct adm *a)
+{
+	const struct cfg *cfg = h->cfg;
+	struct listen_acc l = { .arr = json_array() };
+	json_t *c;
+
+	if (a->captive || cfg->enforce) {
+		captive_listening(a->captive, captive_cb, &l);
+		if (json_array_size(l.arr))
+			c = check_add(h, "portal", H_OK, "captive page listening on %s", l.text);
+		else
+			c = check_add(h, "portal", H_PROBLEM,
+				      "the captive page listens nowhere: devices waiting for approval see no page");
+		json_object_set_new(c, "face", json_string("captive"));
+		json_object_set(c, "listening", l.arr);
+	}
+	json_decref(l.arr);
+	l = (struct listen_acc){ .arr = json_array() };
+	bool want_staff = cfg->portal.enabled && (cfg->zones[CFG_ZONE_WORK].present || cfg->portal.n_staff_listen);
+	if (a->staff || want_staff) {
+		char date[16] = "";
+		int days = 0, cr = -ENOENT;
+
+		staff_listening(a->staff, staff_cb, &l);
+		if (a->staff && cfg->portal.cert && *cfg->portal.cert)
+			cr = cert_days(cfg->portal.cert, &days, date, sizeof(date));
+		if (!json_array_size(l.arr))
+			c = check_add(h, "portal", H_PROBLEM, "the staff portal listens nowhere");
+		else if (cr == 0 && days < 0)
+			c = check_add(h, "portal", H_PROBLEM,
+				      "staff portal on %s: its certificate %s expired on %s: browsers refuse it (replace "
+				      "it, or remove it and its key and restart apgated for a new self-signed one)",
+				      l.text, cfg->portal.cert, date);
+		else if (cr == 0 && days < 30)
+			c = check_add(h, "portal", H_WARN,
+				      "staff portal on %s: its certificate %s expires on %s, in %d days (replace it, or "
+				      "remove it and its key and restart apgated for a new self-signed one)",
+				      l.text, cfg->portal.cert, date, days);
+		else if (cr == 0)
+			c = check_add(h, "portal", H_OK, "staff portal listening on %s; certificate valid until %s",
+				      l.text, date);
+		else
+			c = check_add(h, "portal", H_OK, "staff portal listening on %s", l.text);
+		json_object_set_new(c, "face", json_string("staff"));
+		json_object_set(c, "listening", l.arr);
+		if (cr == 0)
+			json_object_set_new(c, "cert_expires", json_string(date));
+	}
+	json_decref(l.arr);
+}
+
+/* sysfs: 1 the interface is a bridge, 0 not, -errno missing. */
+static int is_bridge(const char *ifname)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s", ifname);
+	if (stat(path, &st) < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", ifname);
+	return stat(path, &st) == 0;
+}
+
+/* Guests never reach each other. On Wi-Fi that is hostapd's ap_isolate,
+ * which hostapd 2.10 cannot report (its GET knows only "version" and
+ * "tls_library"; GET_CONFIG and STATUS leave it out), so it is said to be
+ * unverified. Between ports of a guest bridge it is each port's isolated
+ * flag (what io/nl.c sets), read from sysfs. */
+static void health_guest_isolation(struct health *h)
+{
+	const struct cfg *cfg = h->cfg;
+	const struct cfg_zone_net *g = &cfg->zones[CFG_ZONE_GUEST];
+	char bss[128] = "";
+	json_t *c;
+
+	for (unsigned i = 0; i < cfg->n_bss; i++) {
+		size_t n = strlen(bss);
+		if (cfg->bss[i].zone == CFG_ZONE_GUEST)
+			snprintf(bss + n, sizeof(bss) - n, "%s%s", n ? ", " : "", cfg->bss[i].ifname);
+	}
+	if (!bss[0] && !g->present)
+		return;
+	const char *unverified = "client isolation (ap_isolate) not verified: hostapd 2.10 does not report it "
+				 "(GET knows only version and tls_library); apgate-hostapd-conf writes "
+				 "ap_isolate=1, check a hand-written hostapd.conf";
+	int br = g->present ? is_bridge(g->ifname) : 0;
+	if (br <= 0) {
+		c = check_add(h, "guest_isolation", H_OK, "%s%s%s", bss, bss[0] ? ": " : "", unverified);
+		json_object_set_new(c, "verified", json_false());
+		return;
+	}
+	char dirpath[PATH_MAX], open_ports[256] = "";
+	unsigned n_ports = 0, n_open = 0;
+	snprintf(dirpath, sizeof(dirpath), "/sys/class/net/%s/brif", g->ifname);
+	DIR *d = opendir(dirpath);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char path[PATH_MAX], v[8] = "";
+		FILE *f;
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s/isolated", dirpath, de->d_name) >= (int)sizeof(path) ||
+		    !(f = fopen(path, "r")))
+			continue;
+		if (!fgets(v, sizeof(v), f))
+			v[0] = '\0';
+		fclose(f);
+		n_ports++;
+		if (v[0] != '1') {
+			size_t n = strlen(open_ports);
+			n_open++;
+			if (snprintf(open_ports + n, sizeof(open_ports) - n, "%s%s", n ? ", " : "", de->d_name) < 0)
+				open_ports[n] = '\0';
+		}
+	}
+	if (d)
+		closedir(d);
+	if (n_open)
+		c = check_add(h, "guest_isolation", H_PROBLEM,
+			      "guest bridge %s: port(s) %s not isolated: guests on them can reach each other "
+			      "(apgated isolates every port itself; see the journal)", g->ifname, open_ports);
+	else
+		c = check_add(h, "guest_isolation", H_OK, "guest bridge %s: all %u ports isolated; %s", g->ifname,
+			      n_ports, unverified);
+	json_object_set_new(c, "verified", json_false());
+	json_object_set_new(c, "bridge_ports", json_integer(n_ports));
+	json_object_set_new(c, "bridge_ports_open", json_integer(n_open));
+}
+
+/* Misconfigurations that show from here. */
+static void health_config(struct health *h)
+{
+	const struct cfg *cfg = h->cfg;
+
+	for (unsigned i = 0; i < cfg->n_bss; i++)
+		for (unsigned j = 0; j < cfg->n_bss; j++) {
+			const struct cfg_bss *w = &cfg->bss[i], *g = &cfg->bss[j];
+			if (w->zone == CFG_ZONE_WORK && g->zone == CFG_ZONE_GUEST && w->ssid && g->ssid &&
+			    strcmp(w->ssid, g->ssid) == 0)
+				check_add(h, "config", H_WARN,
+					  "work BSS %s and guest BSS %s have the same SSID \"%s\": people cannot tell "
+					  "them apart; give the guest network its own name", w->ifname, g->ifname,
+					  w->ssid);
+		}
+	if (!cfg->enforce)
+		return;
+	if (cfg->uplink && !if_nametoindex(cfg->uplink))
+		check_add(h, "config", H_PROBLEM, "the uplink %s does not exist: no device reaches the internet "
+			  "([network] uplink)", cfg->uplink);
+	for (int z = 0; z < CFG_N_ZONES; z++) {
+		const struct cfg_zone_net *zn = &cfg->zones[z];
+		if (zn->present && !if_nametoindex(zn->ifname))
+			check_add(h, "config", H_PROBLEM, "the %s zone's interface %s does not exist: its devices get "
+				  "no address and no portal ([zone %s] interface)", cfg_zone_name((enum cfg_zone)z),
+				  zn->ifname, cfg_zone_name((enum cfg_zone)z));
+	}
+}
+
+static json_t *health_json(struct adm *a, struct reg *reg, const unsigned counts[REG_STATE_COUNT])
+{
+	const struct ctl_enforcers *enf = ctl_enforcers(a->ctl);
+	struct health h = { .checks = json_array(), .cfg = ctl_cfg(a->ctl) };
+
+	if (!h.checks)
+		return json_null();
+	ctl_foreach_bss(a->ctl, health_bss, &h);
+	if (h.cfg->enforce && enf->dnsmasq)
+		health_dnsmasq(&h);
+	if (h.cfg->enforce && enf->fw)
+		health_fw(&h, enf->fw);
+	health_registry(&h, reg, counts);
+	health_portal(&h, a);
+	health_guest_isolation(&h);
+	health_config(&h);
+	return json_pack("{s:s, s:I, s:I, s:o}", "status",
+			 hlevel_names[h.problems ? H_PROBLEM : h.warnings ? H_WARN : H_OK],
+			 "problems", (json_int_t)h.problems, "warnings", (json_int_t)h.warnings, "checks", h.checks);
+}
+
 static json_t *verb_status(struct client *cl, json_t *req)
 {
 	struct reg *reg = ctl_reg(cl->adm->ctl);
@@ -330,6 +902,7 @@ static json_t *verb_status(struct client *cl, json_t *req)
 			"fix_p50_us", st.fix_p50_us, "fix_p99_us", st.fix_p99_us));
 		json_object_set_new(j, "ports", json_pack("{s:I}", "moves", (json_int_t)st.port_moves));
 		json_object_set_new(j, "alerts_open", r < 0 ? json_null() : json_integer(open_alerts));
+		json_object_set_new(j, "health", health_json(cl->adm, reg, counts));
 	}
 	return j;
 }
@@ -1130,6 +1703,12 @@ int adm_new(struct event_base *base, struct ctl *ctl, const struct adm_cfg *cfg,
 	log_info("admin socket listening on %s (mode %04o)", cfg->path, cfg->mode);
 	*out = a;
 	return 0;
+}
+
+void adm_set_portal(struct adm *a, const struct captive *c, const struct staff *s)
+{
+	a->captive = c;
+	a->staff = s;
 }
 
 void adm_free(struct adm *a)

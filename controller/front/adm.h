@@ -8,6 +8,11 @@
  * lease (from dnsmasq's lease helper, root only).
  * "events" with "follow":true keeps the connection and sends one
  * {"event":{...}} line per new timeline entry.
+ * "status" carries "health": {"status":"ok"|"warn"|"problem", "problems":N,
+ * "warnings":N, "checks":[{"name","level","message",...details}]}: one
+ * check per hostapd BSS, dnsmasq and the firewall (when enforcing; the
+ * rules are read back from the kernel), the registry, the portal's faces,
+ * guest isolation and misconfigurations seen from here (README, "apgatectl").
  *
  * Bad JSON, unknown verbs, bad arguments and lines over ADM_MAX_LINE get an
  * error reply; the connection stays usable. The person behind a request is
@@ -37,5 +42,12 @@ struct adm_cfg {
  * connection and removes the socket file. */
 int adm_new(struct event_base *base, struct ctl *ctl, const struct adm_cfg *cfg, struct adm **out);
 void adm_free(struct adm *a);
+
+/* The portal's faces, for the health part of status (what they listen
+ * on); either may be NULL (not running). Borrowed: call again with NULL
+ * before freeing them. */
+struct captive;
+struct staff;
+void adm_set_portal(struct adm *a, const struct captive *c, const struct staff *s);
 
 #endif

@@ -16,6 +16,8 @@
 struct fw {
 	const struct fw_ops *ops;
 	void *ud;
+	const struct fw_read_ops *rd; /* NULL: no read-back (fw_check) */
+	void *rd_ud;
 	bool synced;             /* a fw_sync() succeeded since new/flush */
 	struct fw_net net;       /* lan4/lan6 point to the copies below */
 	struct fw_cidr4 *lan4;
@@ -47,6 +49,12 @@ void fw_free(struct fw *fw)
 	free(fw->lan6);
 	free(fw->devs);
 	free(fw);
+}
+
+void fw_set_reader(struct fw *fw, const struct fw_read_ops *rd, void *ud)
+{
+	fw->rd = rd;
+	fw->rd_ud = ud;
 }
 
 unsigned fw_device_count(const struct fw *fw)
@@ -265,6 +273,70 @@ int fw_flush(struct fw *fw)
 			}
 		}
 	return ret;
+}
+
+/* The chains the plan of (family, tid) has, compared with the kernel's. */
+static int check_table(struct fw *fw, int family, enum fw_tid tid, struct fw_check *out)
+{
+	struct fw_ktable k = { .n = 0 };
+	struct fw_table t;
+	bool seen[FW_KCHAINS_MAX] = { false };
+	int r = fw_plan_table(&t, family, tid, &fw->net, fw->devs, fw->n);
+
+	if (r < 0)
+		return r;
+	r = fw->rd->read(fw->rd_ud, family, t.name, &k);
+	if (r < 0) {
+		fw_table_clear(&t);
+		return r;
+	}
+	for (unsigned i = 0; i < t.n_chains && out->n < FW_CHECK_MAX; i++) {
+		struct fw_check_chain *c = &out->chains[out->n++];
+		*c = (struct fw_check_chain){ .family = family, .table = fw_tid_name(tid),
+					      .hook = t.chains[i].hook, .planned = true,
+					      .want_rules = t.chains[i].n };
+		util_strlcpy(c->chain, t.chains[i].name, sizeof(c->chain));
+		for (unsigned j = 0; j < k.n; j++) {
+			if (strcmp(k.chains[j].name, c->chain) != 0)
+				continue;
+			seen[j] = true;
+			c->present = true;
+			c->rules = k.chains[j].rules;
+			c->hook_jumps = k.chains[j].hook_jumps;
+			if (c->hook && strcmp(k.chains[j].hook, c->hook) == 0)
+				c->hook_pos = k.chains[j].hook_pos;
+		}
+	}
+	for (unsigned j = 0; j < k.n && out->n < FW_CHECK_MAX; j++) {
+		if (seen[j])
+			continue;
+		struct fw_check_chain *c = &out->chains[out->n++];
+		*c = (struct fw_check_chain){ .family = family, .table = fw_tid_name(tid), .present = true,
+					      .rules = k.chains[j].rules, .hook_jumps = k.chains[j].hook_jumps };
+		util_strlcpy(c->chain, k.chains[j].name, sizeof(c->chain));
+	}
+	fw_table_clear(&t);
+	return 0;
+}
+
+int fw_check(struct fw *fw, struct fw_check *out)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+
+	if (!fw || !out)
+		return -EINVAL;
+	out->n = 0;
+	if (!fw->rd || !fw->rd->read)
+		return -ENOTSUP;
+	if (!fw->synced)
+		return -ENOENT;
+	for (unsigned f = 0; f < ARRAY_SIZE(fams); f++)
+		for (int tid = 0; tid < FW_TID_N; tid++) {
+			int r = check_table(fw, fams[f], tid, out);
+			if (r < 0)
+				return r;
+		}
+	return 0;
 }
 
 int fw_render(const struct fw_net *net, const struct fw_dev *devs, unsigned n, int family,

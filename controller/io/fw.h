@@ -90,6 +90,21 @@ struct fw_dev {
 
 struct fw_table; /* one table's plan: see fw_plan.h (backends and tests) */
 
+/* One table as read back from the kernel (fw_ops.read, for fw_check()). */
+#define FW_KCHAINS_MAX 16
+struct fw_kchain {
+	char name[32];       /* APGATE_... */
+	unsigned rules;      /* rules in it */
+	char hook[16];       /* first built-in chain jumping to it, "" = none */
+	unsigned hook_pos;   /* 1-based position of that jump in hook */
+	unsigned hook_jumps; /* jumps to it from built-in chains, in all */
+};
+struct fw_ktable {
+	struct fw_kchain chains[FW_KCHAINS_MAX];
+	unsigned n;
+	bool truncated;      /* more APGATE_ chains than FW_KCHAINS_MAX */
+};
+
 /* The side effects (STYLE 8). fw_ops_iptc is the kernel backend; tests
  * install fakes. Both functions return 0 or a negative errno. */
 struct fw_ops {
@@ -105,9 +120,19 @@ struct fw_ops {
 	int (*flush)(void *ud, int family, const char *table);
 };
 
+/* The read-back side (status), a table of its own so that backends and
+ * fakes without it need not change: reads what the kernel's table holds
+ * of apgate's into out: each APGATE_ chain, its rule count and the jumps to
+ * it from built-in chains. Changes nothing, takes no lock (one snapshot).
+ * A table the kernel does not have reads as empty. 0 or negative errno. */
+struct fw_read_ops {
+	int (*read)(void *ud, int family, const char *table, struct fw_ktable *out);
+};
+
 /* libiptc v4/v6; ud unused (NULL). The lock file is XTABLES_LOCKFILE from
  * the environment, else /run/xtables.lock (as iptables-legacy). */
 extern const struct fw_ops fw_ops_iptc;
+extern const struct fw_read_ops fw_read_ops_iptc;
 
 struct fw;
 
@@ -117,6 +142,9 @@ struct fw;
 int fw_new(const struct fw_ops *ops, void *ud, struct fw **out);
 /* Frees the module; the rules stay in place. NULL is allowed. */
 void fw_free(struct fw *fw);
+/* Installs the read-back used by fw_check() (rd kept by reference, a
+ * static table; ud passed to it). Without it fw_check() is -ENOTSUP. */
+void fw_set_reader(struct fw *fw, const struct fw_read_ops *rd, void *ud);
 
 /* Full idempotent rebuild of everything apgate owns, IPv4 and IPv6: one
  * commit per table (mangle first, so devices are marked before the rules
@@ -139,6 +167,32 @@ int fw_update_device(struct fw *fw, const struct fw_dev *dev);
  * filter): what `apgated --flush` does. Afterwards fw_update_device()
  * returns -ENOENT until the next fw_sync(). */
 int fw_flush(struct fw *fw);
+
+/* Status (apgatectl status): the kernel's rules read back through
+ * ops->read and compared with the plan of the last successful fw_sync().
+ * One entry per chain of the plan (both families, in commit order), then
+ * one per APGATE_ chain the kernel has and the plan does not. */
+struct fw_check_chain {
+	int family;          /* AF_INET, AF_INET6 */
+	const char *table;   /* "mangle", "nat", "filter" (static) */
+	char chain[32];
+	const char *hook;    /* built-in chain that must jump to it, or NULL (static) */
+	bool planned;        /* in the plan (false: a leftover the kernel has) */
+	bool present;        /* in the kernel */
+	unsigned rules;      /* in the kernel */
+	unsigned want_rules; /* in the plan */
+	unsigned hook_pos;   /* position of the jump in hook, 1 = first; 0 = none */
+	unsigned hook_jumps; /* jumps to it from built-in chains */
+};
+#define FW_CHECK_MAX 48
+struct fw_check {
+	struct fw_check_chain chains[FW_CHECK_MAX];
+	unsigned n;
+};
+/* Fills out (nothing is changed). Returns 0, -ENOENT (no successful
+ * fw_sync() since new/flush: nothing to compare with), -ENOTSUP (no
+ * reader installed: fw_set_reader()), -ENOMEM, or the reader's error. */
+int fw_check(struct fw *fw, struct fw_check *out);
 
 /* Number of devices the module holds (after the last sync/update). */
 unsigned fw_device_count(const struct fw *fw);

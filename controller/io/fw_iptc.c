@@ -525,8 +525,85 @@ static int iptc_flush_table(void *ud, int family, const char *table)
 	return run(family, table, NULL);
 }
 
+/* Read-back for status: one snapshot (iptc_init is a copy of the table
+ * taken by the kernel in one go), no lock, no commit. */
+static struct fw_kchain *kchain(struct fw_ktable *out, const char *name)
+{
+	for (unsigned i = 0; i < out->n; i++)
+		if (strcmp(out->chains[i].name, name) == 0)
+			return &out->chains[i];
+	return NULL;
+}
+
+static int iptc_read_table(void *ud, int family, const char *table, struct fw_ktable *out)
+{
+	const struct fam *f = fam_of(family);
+	struct xtc_handle *h = NULL;
+
+	(void)ud;
+	memset(out, 0, sizeof(*out));
+	if (!f)
+		return -EINVAL;
+	for (int attempt = 0; attempt <= EAGAIN_RETRIES && !h; attempt++) {
+		errno = 0;
+		h = f->init(table);
+		if (!h && errno != EAGAIN) {
+			int r = -(errno ? errno : EPROTO);
+			if (r == -ENOENT || r == -EINVAL) /* no such table: nothing of ours */
+				return 0;
+			log_debug("fw: read %s: %s", table, f->strerror(errno));
+			return r;
+		}
+	}
+	if (!h)
+		return -EAGAIN;
+	for (const char *c = f->first_chain(h); c; c = f->next_chain(h)) {
+		struct fw_kchain *k;
+		xt_chainlabel cl;
+
+		if (!ours(c))
+			continue;
+		if (out->n == FW_KCHAINS_MAX) {
+			out->truncated = true;
+			continue;
+		}
+		k = &out->chains[out->n++];
+		util_strlcpy(k->name, c, sizeof(k->name));
+		label(cl, c);
+		for (const void *e = f->first_rule(cl, h); e; e = f->next_rule(e, h))
+			k->rules++;
+	}
+	static const char *const builtins[] = { "PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING" };
+	for (unsigned b = 0; b < ARRAY_SIZE(builtins); b++) {
+		xt_chainlabel cl;
+		unsigned pos = 0;
+
+		if (!f->is_chain(builtins[b], h))
+			continue;
+		label(cl, builtins[b]);
+		for (const void *e = f->first_rule(cl, h); e; e = f->next_rule(e, h)) {
+			const char *t = f->get_target(e, h);
+			struct fw_kchain *k;
+
+			pos++;
+			if (!t || !ours(t) || !(k = kchain(out, t)))
+				continue;
+			if (!k->hook_jumps++) {
+				util_strlcpy(k->hook, builtins[b], sizeof(k->hook));
+				k->hook_pos = pos;
+			}
+		}
+	}
+	f->free(h);
+	return 0;
+}
+
 const struct fw_ops fw_ops_iptc = {
 	.name = "iptables-legacy (libiptc)",
 	.commit = iptc_commit_table,
 	.flush = iptc_flush_table,
+};
+
+const struct fw_read_ops fw_read_ops_iptc = {
+	.read = iptc_read_table,
 };
