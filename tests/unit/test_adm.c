@@ -25,11 +25,61 @@
 #include "cfg.h"
 #include "ctl/ctl.h"
 #include "front/adm.h"
+#include "io/fw.h"
+#include "io/fw_plan.h"
 #include "log.h"
 #include "model/reg.h"
 #include "util.h"
 
+/* A firewall backend in memory: what was committed is what reads back. */
+struct fake_fw {
+	struct fw_ktable t[2][FW_TID_N]; /* [ipv4, ipv6][table] */
+};
+
+static struct fw_ktable *fake_table(struct fake_fw *k, int family, const char *table)
+{
+	for (int tid = 0; tid < FW_TID_N; tid++)
+		if (strcmp(fw_tid_name(tid), table) == 0)
+			return &k->t[family == AF_INET ? 0 : 1][tid];
+	return NULL;
+}
+
+static int fake_commit(void *ud, const struct fw_table *t)
+{
+	struct fw_ktable *k = fake_table(ud, t->family, t->name);
+
+	memset(k, 0, sizeof(*k));
+	for (unsigned i = 0; i < t->n_chains; i++) {
+		struct fw_kchain *c = &k->chains[k->n++];
+		util_strlcpy(c->name, t->chains[i].name, sizeof(c->name));
+		c->rules = t->chains[i].n;
+		if (t->chains[i].hook) {
+			util_strlcpy(c->hook, t->chains[i].hook, sizeof(c->hook));
+			c->hook_pos = 1;
+			c->hook_jumps = 1;
+		}
+	}
+	return 0;
+}
+
+static int fake_flush(void *ud, int family, const char *table)
+{
+	memset(fake_table(ud, family, table), 0, sizeof(struct fw_ktable));
+	return 0;
+}
+
+static int fake_read(void *ud, int family, const char *table, struct fw_ktable *out)
+{
+	*out = *fake_table(ud, family, table);
+	return 0;
+}
+
+static const struct fw_ops fake_ops = { .name = "fake", .commit = fake_commit, .flush = fake_flush };
+static const struct fw_read_ops fake_read_ops = { .read = fake_read };
+
 struct fx {
+	struct fake_fw fake;
+	struct fw *fw;
 	char dir[64];
 	char sock[128];
 	char cfgpath[128];
@@ -113,7 +163,23 @@ static void assert_ok(json_t *rep)
 	}
 }
 
+static int setup_with(void **state, const char *extra);
+
 static int setup(void **state)
+{
+	return setup_with(state, NULL);
+}
+
+/* Zones, and the firewall enforced through the fake backend. */
+static int setup_zones(void **state)
+{
+	return setup_with(state, "[zone work]\ninterface = apgt-w0\naddress = 10.77.0.1/24\n"
+				 "[zone guest]\ninterface = apgt-g0\naddress = 10.78.0.1/24\n"
+				 "[network]\nuplink = apgt-up0\n[portal]\nenabled = no\n"
+				 "[bss ap1]\nzone = guest\n");
+}
+
+static int setup_with(void **state, const char *extra)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	char path[200];
@@ -128,15 +194,24 @@ static int setup(void **state)
 	/* hostapd is absent: the clients keep retrying in the background,
 	 * which the admin socket must not mind. */
 	fprintf(fp, "[apgated]\nregistry = %s/reg.db\nadmin_socket = %s\noui_dir =\n"
-		    "[hostapd]\nctrl_dir = %s/nohostapd\nclient_dir = %s\n[bss ap0]\nzone = work\n",
-		f->dir, f->sock, f->dir, f->dir);
+		    "[hostapd]\nctrl_dir = %s/nohostapd\nclient_dir = %s\ndata_dir = %s\n[bss ap0]\nzone = work\n",
+		f->dir, f->sock, f->dir, f->dir, f->dir);
+	if (extra)
+		fputs(extra, fp);
 	fclose(fp);
 	log_open("test_adm", LOG_LVL_ERR, false);
 	if (cfg_load(f->cfgpath, stderr, &f->cfg) < 0)
 		return -1;
 	f->base = event_base_new();
 	snprintf(path, sizeof(path), "%s/reg.db", f->dir);
-	if (reg_open(path, &f->reg) < 0 || ctl_new(f->base, f->cfg, f->reg, NULL, NULL, &f->ctl) < 0)
+	struct ctl_enforcers enf = { 0 };
+	if (extra) {
+		if (fw_new(&fake_ops, &f->fake, &f->fw) < 0)
+			return -1;
+		fw_set_reader(f->fw, &fake_read_ops, &f->fake);
+		enf.fw = f->fw;
+	}
+	if (reg_open(path, &f->reg) < 0 || ctl_new(f->base, f->cfg, f->reg, NULL, &enf, &f->ctl) < 0)
 		return -1;
 	struct adm_cfg ac = { f->sock, 0600, NULL, f->cfgpath };
 	if (adm_new(f->base, f->ctl, &ac, &f->adm) < 0)
@@ -152,6 +227,7 @@ static int teardown(void **state)
 
 	adm_free(f->adm);
 	ctl_free(f->ctl);
+	fw_free(f->fw);
 	reg_close(f->reg);
 	event_base_free(f->base);
 	cfg_free(f->cfg);
@@ -425,6 +501,147 @@ static void test_second_daemon_refused(void **state)
 	assert_null(other);
 }
 
+/* The health part of status: every check has a name, a level and a
+ * sentence; the counts match; hostapd's absence is a problem naming the
+ * BSS and its socket path; the registry check carries its figures. */
+static json_t *find_check(json_t *health, const char *name)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(json_object_get(health, "checks"), i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
+			return c;
+	fail_msg("no check named %s", name);
+	return NULL;
+}
+
+static void assert_health_shape(json_t *h)
+{
+	size_t i, probs = 0, warns = 0;
+	json_t *c;
+
+	assert_true(json_is_object(h));
+	assert_true(json_array_size(json_object_get(h, "checks")) > 0);
+	json_array_foreach(json_object_get(h, "checks"), i, c) {
+		const char *lv = json_string_value(json_object_get(c, "level"));
+		assert_non_null(json_string_value(json_object_get(c, "name")));
+		assert_true(json_string_length(json_object_get(c, "message")) > 0);
+		assert_non_null(lv);
+		assert_true(!strcmp(lv, "ok") || !strcmp(lv, "warn") || !strcmp(lv, "problem"));
+		probs += !strcmp(lv, "problem");
+		warns += !strcmp(lv, "warn");
+	}
+	assert_int_equal(json_integer_value(json_object_get(h, "problems")), probs);
+	assert_int_equal(json_integer_value(json_object_get(h, "warnings")), warns);
+	assert_string_equal(json_string_value(json_object_get(h, "status")),
+			    probs ? "problem" : warns ? "warn" : "ok");
+}
+
+static void test_health_shape(void **state)
+{
+	struct fx *f = *state;
+	int fd = client(f);
+	json_t *r, *h, *c;
+	char sock[200], want[300];
+
+	r = roundtrip(f, fd, "{\"cmd\":\"status\"}\n");
+	assert_ok(r);
+	h = json_object_get(r, "health");
+	assert_health_shape(h);
+	assert_string_equal(json_string_value(json_object_get(h, "status")), "problem");
+
+	c = find_check(h, "hostapd");
+	snprintf(sock, sizeof(sock), "%s/nohostapd/ap0", f->dir);
+	assert_string_equal(json_string_value(json_object_get(c, "level")), "problem");
+	assert_string_equal(json_string_value(json_object_get(c, "bss")), "ap0");
+	assert_string_equal(json_string_value(json_object_get(c, "socket")), sock);
+	assert_true(json_is_false(json_object_get(c, "attached")));
+	snprintf(want, sizeof(want), "ap0 (work BSS): not attached: no hostapd control socket at %s ", sock);
+	assert_memory_equal(json_string_value(json_object_get(c, "message")), want, strlen(want));
+
+	c = find_check(h, "registry");
+	snprintf(want, sizeof(want), "%s/reg.db", f->dir);
+	assert_string_equal(json_string_value(json_object_get(c, "level")), "ok");
+	assert_string_equal(json_string_value(json_object_get(c, "path")), want);
+	assert_true(json_integer_value(json_object_get(c, "size")) > 0);
+	assert_true(json_is_integer(json_object_get(c, "wal_size")));
+	assert_int_equal(json_integer_value(json_object_get(c, "schema")), REG_SCHEMA_VERSION);
+	assert_int_equal(json_integer_value(json_object_get(c, "devices")), 0);
+
+	/* observing only: no firewall, no dnsmasq, no portal check */
+	size_t i;
+	json_array_foreach(json_object_get(h, "checks"), i, c) {
+		const char *n = json_string_value(json_object_get(c, "name"));
+		assert_true(strcmp(n, "firewall") && strcmp(n, "dnsmasq") && strcmp(n, "portal"));
+	}
+	json_decref(r);
+	close(fd);
+}
+
+/* The firewall read back: as committed = ok with the chains' counts; a
+ * chain gone, a jump gone, a rule gone = a problem naming it. */
+static void test_health_firewall(void **state)
+{
+	struct fx *f = *state;
+	int fd = client(f);
+	json_t *r, *c;
+	struct fw_ktable *filter = &f->fake.t[0][FW_TID_FILTER];
+
+	r = roundtrip(f, fd, "{\"cmd\":\"status\"}\n");
+	assert_ok(r);
+	assert_health_shape(json_object_get(r, "health"));
+	c = find_check(json_object_get(r, "health"), "firewall");
+	assert_string_equal(json_string_value(json_object_get(c, "level")), "ok");
+	assert_true(json_array_size(json_object_get(c, "chains")) > 4);
+	json_t *x = json_array_get(json_object_get(c, "chains"), 0);
+	assert_string_equal(json_string_value(json_object_get(x, "family")), "ipv4");
+	assert_string_equal(json_string_value(json_object_get(x, "table")), "mangle");
+	assert_string_equal(json_string_value(json_object_get(x, "chain")), "APGATE_MARK");
+	assert_int_equal(json_integer_value(json_object_get(x, "hook_position")), 1);
+	assert_int_equal(json_integer_value(json_object_get(x, "rules")),
+			 json_integer_value(json_object_get(x, "planned_rules")));
+	/* the uplink and zone interfaces do not exist here */
+	c = find_check(json_object_get(r, "health"), "config");
+	assert_string_equal(json_string_value(json_object_get(c, "level")), "problem");
+	assert_non_null(strstr(json_string_value(json_object_get(c, "message")), "apgt-up0 does not exist"));
+	json_decref(r);
+
+	/* the jump to the first filter chain goes away */
+	struct fw_kchain *k = &filter->chains[0];
+	char name[32];
+	util_strlcpy(name, k->name, sizeof(name));
+	assert_true(k->hook[0]);
+	k->hook[0] = '\0';
+	k->hook_pos = k->hook_jumps = 0;
+	r = roundtrip(f, fd, "{\"cmd\":\"status\"}\n");
+	c = find_check(json_object_get(r, "health"), "firewall");
+	assert_string_equal(json_string_value(json_object_get(c, "level")), "problem");
+	char want[200];
+	snprintf(want, sizeof(want), "%s in filter (IPv4) is not hooked", name);
+	assert_memory_equal(json_string_value(json_object_get(c, "message")), want, strlen(want));
+	json_decref(r);
+
+	/* the chain goes away altogether */
+	filter->chains[0] = filter->chains[--filter->n];
+	r = roundtrip(f, fd, "{\"cmd\":\"status\"}\n");
+	c = find_check(json_object_get(r, "health"), "firewall");
+	snprintf(want, sizeof(want), "%s missing in filter (IPv4): reload apgated", name);
+	assert_memory_equal(json_string_value(json_object_get(c, "message")), want, strlen(want));
+	json_decref(r);
+
+	/* rebuilt: ok again; then one rule less in ipv6 filter */
+	assert_int_equal(ctl_enforce_all(f->ctl), 0);
+	f->fake.t[1][FW_TID_FILTER].chains[0].rules--;
+	r = roundtrip(f, fd, "{\"cmd\":\"status\"}\n");
+	c = find_check(json_object_get(r, "health"), "firewall");
+	assert_string_equal(json_string_value(json_object_get(c, "level")), "problem");
+	assert_non_null(strstr(json_string_value(json_object_get(c, "message")), "(IPv6) has "));
+	assert_int_equal(json_array_size(json_object_get(c, "issues")), 1);
+	json_decref(r);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +652,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lease_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease_refused_for_others, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_daemon_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_health_shape, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_health_firewall, setup_zones, teardown),
 	};
 	return cmocka_run_group_tests_name("adm", tests, NULL, NULL);
 }
