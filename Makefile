@@ -135,7 +135,7 @@ BINS := $(BUILD)/apgated $(BUILD)/apgatectl $(BUILD)/fakehapd $(BUILD)/apgate-dh
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 .PHONY: all build tests deps deps-build deps-lab test unit lab asan bench demo demo-stop \
-        clean install help
+        clean install deb help FORCE
 all: build
 build: $(BINS)
 tests: $(UNIT_BINS) $(BINS)
@@ -217,16 +217,116 @@ demo: deps
 demo-stop:
 	@tests/lab/demo.sh stop $(BUILD)
 
+# ---- install (FHS) and the Debian package ----
+# PREFIX=/usr is the system layout the package uses: /etc/apgate, /var/lib/apgate,
+# units in /lib/systemd/system. Any other PREFIX (the default /usr/local, or a
+# user's own directory) keeps everything under it: PREFIX/etc, PREFIX/var and
+# PREFIX/lib/systemd/system, and the installed apgate.conf and units name the
+# paths of that PREFIX. The compiled-in defaults follow PREFIX (PORTALDIR,
+# LIBEXECDIR); $(BUILD)/paths.stamp rebuilds what uses them when they change.
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+UNITDIR       ?= /lib/systemd/system
+else
+SYSCONFDIR    ?= $(PREFIX)/etc
+LOCALSTATEDIR ?= $(PREFIX)/var
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+endif
+CFLAGS  += -DAPGATE_DHCP_SCRIPT=\"$(LIBEXECDIR)/apgate/apgate-dhcp-script\"
+MAN5 := man/apgate.conf.5
+MAN8 := man/apgated.8 man/apgatectl.8 man/apgate-hostapd-conf.8
+# the units, drop-ins and anything else systemd/ holds (paths relative to it)
+UNIT_FILES = $(patsubst systemd/%,%,$(shell find systemd -type f ! -name '*.md' ! -name 'README*' 2>/dev/null))
+POLICY_FILES = $(filter-out policies/README.md,$(wildcard policies/*))
+# the installed config and units name this PREFIX's paths (identity for /usr)
+INSTALL_SED = -e 's|/usr/sbin/apgated|$(SBINDIR)/apgated|g' \
+              -e 's|/usr/sbin/apgate-hostapd-conf|$(SBINDIR)/apgate-hostapd-conf|g' \
+              -e 's|/usr/bin/apgatectl|$(BINDIR)/apgatectl|g' \
+              -e 's|/usr/libexec/apgate/|$(LIBEXECDIR)/apgate/|g' \
+              -e 's|/usr/share/apgate/portal|$(PORTALDIR)|g' \
+              -e 's|/etc/apgate/|$(SYSCONFDIR)/apgate/|g'
+CONF_SED    = $(INSTALL_SED) -e 's|/var/lib/apgate|$(LOCALSTATEDIR)/lib/apgate|g'
+
+$(BUILD)/paths.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(PORTALDIR) $(LIBEXECDIR)' | cmp -s - $@ || echo '$(PORTALDIR) $(LIBEXECDIR)' >$@
+$(call obj,$(CFG_SRC)): $(BUILD)/paths.stamp
+FORCE:
+
 install: build
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BUILD)/apgated $(DESTDIR)$(PREFIX)/sbin/apgated
-	install -m 0755 $(BUILD)/apgatectl $(DESTDIR)$(PREFIX)/bin/apgatectl
-	install -m 0755 $(BUILD)/apgate-hostapd-conf $(DESTDIR)$(PREFIX)/sbin/apgate-hostapd-conf
-	install -d $(DESTDIR)$(PREFIX)/libexec/apgate
-	install -m 0755 $(BUILD)/apgate-dhcp-script $(DESTDIR)$(PREFIX)/libexec/apgate/apgate-dhcp-script
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/apgate
+	install -m 0755 $(BUILD)/apgated $(DESTDIR)$(SBINDIR)/apgated
+	install -m 0755 $(BUILD)/apgate-hostapd-conf $(DESTDIR)$(SBINDIR)/apgate-hostapd-conf
+	install -m 0755 $(BUILD)/apgatectl $(DESTDIR)$(BINDIR)/apgatectl
+	install -m 0755 $(BUILD)/apgate-dhcp-script $(DESTDIR)$(LIBEXECDIR)/apgate/apgate-dhcp-script
 	install -d $(DESTDIR)$(PORTALDIR)/static $(DESTDIR)$(PORTALDIR)/i18n
 	install -m 0644 portal/static/* $(DESTDIR)$(PORTALDIR)/static/
 	install -m 0644 portal/i18n/*.json $(DESTDIR)$(PORTALDIR)/i18n/
+	$(if $(POLICY_FILES),install -d $(DESTDIR)$(DATADIR)/apgate/policies)
+	$(if $(POLICY_FILES),install -m 0644 $(POLICY_FILES) $(DESTDIR)$(DATADIR)/apgate/policies/)
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/apgate
+	@# the configuration is the admin's: never overwritten
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/apgate/apgate.conf ]; then \
+	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/apgate/apgate.conf"; \
+	else \
+	  sed $(CONF_SED) controller/apgate.conf.example >$(BUILD)/apgate.conf.inst && \
+	  install -m 0644 $(BUILD)/apgate.conf.inst $(DESTDIR)$(SYSCONFDIR)/apgate/apgate.conf; \
+	fi
+	install -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/apgate
+	@set -e; for f in $(UNIT_FILES); do \
+	  install -d $(DESTDIR)$(UNITDIR)/$$(dirname $$f); \
+	  sed $(INSTALL_SED) systemd/$$f >$(BUILD)/unit.inst; \
+	  echo "install systemd/$$f -> $(DESTDIR)$(UNITDIR)/$$f"; \
+	  install -m 0644 $(BUILD)/unit.inst $(DESTDIR)$(UNITDIR)/$$f; \
+	done; rm -f $(BUILD)/unit.inst
+
+# make deb: build/apgate_<version>_<arch>.deb with dpkg-deb (pkg/deb/: control
+# template and maintainer scripts). Built in its own directory with PREFIX=/usr
+# so the compiled-in paths are the package's; Depends from dpkg-shlibdeps.
+DEB_ARCH  = $(shell dpkg --print-architecture)
+DEB_OBJ   := build/deb-obj
+DEB_ROOT  := build/deb-root
+DEB_FILE   = build/apgate_$(VERSION)_$(DEB_ARCH).deb
+DEB_UNITS  = $(notdir $(shell grep -l '^\[Install\]' $(wildcard systemd/*.service systemd/*.socket systemd/*.timer) /dev/null))
+deb: deps-build
+	rm -rf $(DEB_ROOT)
+	$(MAKE) --no-print-directory BUILD=$(DEB_OBJ) PREFIX=/usr install DESTDIR=$(CURDIR)/$(DEB_ROOT)
+	cd $(DEB_ROOT) && find usr -type f -perm -0100 -exec strip --strip-unneeded \
+	  --remove-section=.comment --remove-section=.note {} +
+	find $(DEB_ROOT)/usr/share/man -type f -name '*.[0-9]' -exec gzip -9n {} +
+	install -d $(DEB_ROOT)/usr/share/doc/apgate
+	gzip -9nc README.md >$(DEB_ROOT)/usr/share/doc/apgate/README.md.gz
+	install -m 0644 pkg/deb/copyright $(DEB_ROOT)/usr/share/doc/apgate/copyright
+	install -d $(DEB_ROOT)/DEBIAN
+	@# the maintainer scripts enable/stop every unit in systemd/ with an [Install] section
+	for s in postinst prerm postrm; do \
+	  sed 's|@UNITS@|$(DEB_UNITS)|' pkg/deb/$$s >$(DEB_ROOT)/DEBIAN/$$s && chmod 0755 $(DEB_ROOT)/DEBIAN/$$s; \
+	done
+	cd $(DEB_ROOT) && find etc -type f -printf '/%p\n' >DEBIAN/conffiles
+	@# not shipped: /var/lib/apgate is made by postinst, so that dpkg -r keeps it
+	rm -rf $(DEB_ROOT)/var
+	@mkdir -p build/deb-tmp/debian
+	printf 'Source: apgate\n\nPackage: apgate\nArchitecture: any\n' >build/deb-tmp/debian/control
+	cd build/deb-tmp && dpkg-shlibdeps -O -e$(CURDIR)/$(DEB_ROOT)/usr/sbin/apgated \
+	  -e$(CURDIR)/$(DEB_ROOT)/usr/sbin/apgate-hostapd-conf -e$(CURDIR)/$(DEB_ROOT)/usr/bin/apgatectl \
+	  -e$(CURDIR)/$(DEB_ROOT)/usr/libexec/apgate/apgate-dhcp-script >../deb-shlibs
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@ARCH@|$(DEB_ARCH)|' \
+	    -e "s|@SHLIBS@|$$(sed -n 's/^shlibs:Depends=//p' build/deb-shlibs)|" \
+	    -e "s|@SIZE@|$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)|" \
+	    pkg/deb/control.in >$(DEB_ROOT)/DEBIAN/control
+	cd $(DEB_ROOT) && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -printf '%P\n' | \
+	  LC_ALL=C sort | xargs -d '\n' md5sum >DEBIAN/md5sums
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $(DEB_FILE)
+	@echo "built $(DEB_FILE)"
 
 clean:
 	rm -rf build build-asan
@@ -234,4 +334,4 @@ clean:
 help:
 	@sed -n 's/^#   //p' Makefile
 
--include $(shell find $(BUILD) build-asan -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) build-asan -name '*.d' -type f 2>/dev/null)
