@@ -134,7 +134,7 @@ BINS := $(BUILD)/apgated $(BUILD)/apgatectl $(BUILD)/fakehapd $(BUILD)/apgate-dh
         $(BUILD)/apgate-hostapd-conf
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
-.PHONY: all build tests deps deps-build deps-lab test unit lab asan bench demo demo-stop \
+.PHONY: all build tests deps deps-build deps-lab deps-browser test unit lab asan bench demo demo-stop \
         clean install deb help FORCE
 all: build
 build: $(BINS)
@@ -186,11 +186,27 @@ LAB_DEBS   := hostapd wpasupplicant dnsmasq-base iproute2 sqlite3 procps busybox
               iptables curl
 # make bench only: wrk drives the portal benchmark (tests/bench/portal_bench.sh)
 BENCH_DEBS := wrk
+# the browser test (tests/lab/test_portal_browser.sh): Debian's chromium, never
+# a browser downloaded by playwright; a CJK font for the Japanese screenshots
+BROWSER_DEBS := chromium fonts-ipafont-gothic
+# node: the machine's if it is >= 18 (tests/browser/package.json engines),
+# else Debian's nodejs + npm
+NODE_DEBS  := nodejs npm
+NODE_MIN   := 18
 deps-build:
 	@tests/install-deps.sh $(BUILD_DEBS)
 deps-lab:
 	@tests/install-deps.sh $(LAB_DEBS)
-deps: deps-build deps-lab
+deps-browser:
+	@tests/install-deps.sh $(BROWSER_DEBS)
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= $(NODE_MIN) ? 0 : 1)' 2>/dev/null && \
+	  command -v npm >/dev/null || tests/install-deps.sh $(NODE_DEBS)
+	@$(MAKE) -s --no-print-directory tests/browser/node_modules/.package-lock.json
+# npm ci only when node_modules is missing or older than the lock
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json tests/browser/package.json
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund
+	@touch $@
+deps: deps-build deps-lab deps-browser
 
 # ---- tests ----
 test: deps
