@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,7 +41,11 @@ int web_listen(struct evhttp *http, const struct in_addr *addr, unsigned port)
 
 	if (fd < 0)
 		return -errno;
+	/* TCP_NODELAY (inherited by accepted sockets): evhttp writes the head
+	 * and the body of an answer separately, and TLS cuts records; with
+	 * Nagle the last piece waits for the peer's delayed ACK (40 ms). */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 256) < 0) {
 		int r = -errno;

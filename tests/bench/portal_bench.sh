@@ -183,6 +183,68 @@ for spec in "/static/app.css::baseline (GET /static/app.css)" \
 		printf '%-34s %9s ms   %s\n' "  latency p99" "$p99" "goal < 20 ms    $(verdict "$p99 < 20")"
 	fi
 done
+# ==== 3. the same pages without the firewall in the path ====
+# Every packet of the runs above crosses mangle APGATE_MARK, one --mac-source
+# rule per decided device (2,500 here), scanned in order. To tell the
+# portal's own cost from the firewall's, the same registry is served by an
+# apgated without zones (observe only: no rules) on 127.0.0.1 in a
+# namespace of its own, and wrk runs there.
+NS3=${LAB_PREFIX}obs
+W3=$LAB_DIR/obs
+mkdir -p "$W3/ctrl" "$W3/client"
+# the lab's registry holds the seeded devices plus o1/b1 (WAL checkpointed by the copy's open)
+sqlite3 "$LAB_DIR/registry.db" ".backup '$W3/registry.db'" 2>/dev/null || true
+cat >"$W3/apgate.conf" <<EOF
+[apgated]
+registry = $W3/registry.db
+admin_socket = $W3/admin.sock
+log_level = warn
+oui_dir =
+[hostapd]
+ctrl_dir = $W3/ctrl
+client_dir = $W3/client
+data_dir = $W3/lists
+[bss ap0]
+zone = work
+[portal]
+dir = $PWD/portal
+staff_listen = 127.0.0.1
+https_port = 18443
+http_port = 0
+cert = $W3/portal.crt
+key = $W3/portal.key
+EOF
+ip netns add "$NS3" && echo "$NS3" >> "$LAB_DIR/netns" && ip -n "$NS3" link set lo up || die "cannot make $NS3"
+ip netns exec "$NS3" "$APGATE_BUILD/apgated" -f -c "$W3/apgate.conf" >"$W3/apgated.log" 2>&1 &
+OBS_PID=$!
+for _ in $(seq 1 100); do "$APGATE_BUILD/apgatectl" -s "$W3/admin.sock" status >/dev/null 2>&1 && break; sleep 0.05; done
+O=https://127.0.0.1:18443
+ojar=$W3/jar
+ocurl() { ip netns exec "$NS3" curl -s -k --max-time 10 -b "$ojar" -c "$ojar" "$@"; }
+ocsrf=$(ocurl "$O/login" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -n 1)
+ocurl -o /dev/null --data-urlencode "user=$USER_NAME" --data-urlencode "password=$PASSWORD" \
+	--data-urlencode "csrf=$ocsrf" "$O/login"
+OSESSION=$(awk '$6 == "apgate_session" {print $7}' "$ojar")
+if [ -z "$OSESSION" ]; then
+	echo "(observe-only apgated: no sign-in; skipped)"
+else
+	echo
+	echo "-- the same pages, apgated without zones (no firewall rules in the path), wrk on 127.0.0.1"
+	for spec in "/:pending list (GET /)" "/devices:inventory (GET /devices)"; do
+		path=${spec%%:*} what=${spec#*:}
+		W=$W3/wrk$i.txt; i=$((i + 1))
+		ip netns exec "$NS3" wrk -t2 -c4 -d"${SECS}s" --latency -H "Cookie: apgate_session=$OSESSION" "$O$path" >"$W" 2>&1 ||
+			die "wrk failed: $(cat "$W")"
+		rps=$(wrk_rps "$W") p50=$(wrk_ms "$W" 50) p99=$(wrk_ms "$W" 99) errs=$(wrk_errors "$W")
+		[ -n "$rps" ] && [ -n "$p99" ] && [ "$errs" = 0 ] || die "observe-only run $path invalid:$(printf '\n'; cat "$W")"
+		echo "$what"
+		printf '%-34s %12s   (%s requests)\n' "  requests/s" "$rps" "$(wrk_reqs "$W")"
+		printf '%-34s %9s ms\n' "  latency p50" "$p50"
+		printf '%-34s %9s ms   %s\n' "  latency p99" "$p99" "goal < 20 ms    $(verdict "$p99 < 20")"
+	done
+fi
+kill "$OBS_PID" 2>/dev/null; wait "$OBS_PID" 2>/dev/null
+
 hwm_kb=$(awk '/^VmHWM/ {print $2}' "/proc/$(lab_apgated_pid)/status" 2>/dev/null)
 [ -z "$RSS0_KB" ] || printf '%-34s %9.1f MB\n' "apgated RSS before the staff pages" "$(awk "BEGIN {print $RSS0_KB / 1024}")"
 [ -z "$hwm_kb" ] || printf '%-34s %9.1f MB\n' "apgated peak RSS (VmHWM) after" "$(awk "BEGIN {print $hwm_kb / 1024}")"
