@@ -33,6 +33,9 @@ enum sec_kind { SEC_APGATED, SEC_HOSTAPD, SEC_NETWORK, SEC_DNSMASQ, SEC_WIFI, SE
 static const char *const kind_names[] = { "apgated", "hostapd", "network", "dnsmasq", "wifi", "repair", "portal", "bss", "zone" };
 #define SEC_LAST_GLOBAL SEC_PORTAL
 
+#ifndef APGATE_DHCP_SCRIPT
+#define APGATE_DHCP_SCRIPT "/usr/libexec/apgate/apgate-dhcp-script"
+#endif
 #ifndef APGATE_PORTAL_DIR
 #define APGATE_PORTAL_DIR "/usr/share/apgate/portal"
 #endif
@@ -75,7 +78,7 @@ static const struct key_def keys[] = {
 	{ SEC_DNSMASQ, "hosts_file",         K_PATH,     F(dnsmasq_hosts),      "/run/apgate/dhcp-hosts", 0, 0 },
 	{ SEC_DNSMASQ, "pid_file",           K_PATH,     F(dnsmasq_pid),        "/run/apgate/dnsmasq.pid", 0, 0 },
 	{ SEC_DNSMASQ, "lease_file",         K_PATH,     F(dnsmasq_leases),     "/var/lib/apgate/dnsmasq.leases", 0, 0 },
-	{ SEC_DNSMASQ, "script",             K_PATH,     F(dnsmasq_script),     "/usr/libexec/apgate/apgate-dhcp-script", 0, 0 },
+	{ SEC_DNSMASQ, "script",             K_PATH,     F(dnsmasq_script),     APGATE_DHCP_SCRIPT, 0, 0 },
 	{ SEC_HOSTAPD, "ctrl_group",         K_STR,      F(ctrl_group),         "", 0, 0 },
 	{ SEC_HOSTAPD, "data_dir",           K_PATH,     F(data_dir),           "/var/lib/apgate/hostapd", 0, 0 },
 	{ SEC_NETWORK, "wired_ports",        K_IFLIST,   0,                     "", 0, 0 },
