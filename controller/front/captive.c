@@ -171,7 +171,7 @@ static void page_head(struct evbuffer *b, const struct captive *c, enum web_lang
 			       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
 			    web_lang_code(l));
 	t(b, c, l, "captive.title");
-	evbuffer_add_printf(b, "</title>\n<link rel=\"stylesheet\" href=\"/static/app.css\">\n"
+	evbuffer_add_printf(b, "</title>\n<link rel=\"stylesheet\" href=\"/static/app.css\"><link rel=\"icon\" href=\"data:,\">\n"
 			       "<script src=\"/static/captive.js\" defer></script>\n"
 			       "<noscript><meta http-equiv=\"refresh\" content=\"20\"></noscript>\n"
 			       "</head>\n<body class=\"captive\"><main>\n<header class=\"bar\"><h1>");

@@ -135,7 +135,7 @@ static void page_begin(struct rq *q, struct evbuffer *b, const char *title_key, 
 			       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
 			    web_lang_code(q->lang));
 	T(title_key);
-	evbuffer_add_printf(b, " - apgate</title>\n<link rel=\"stylesheet\" href=\"/static/app.css\">\n"
+	evbuffer_add_printf(b, " - apgate</title>\n<link rel=\"stylesheet\" href=\"/static/app.css\"><link rel=\"icon\" href=\"data:,\">\n"
 			       "<script src=\"/static/staff.js\" defer></script>\n</head>\n<body class=\"staff\">\n"
 			       "<header class=\"bar\"><span class=\"brand\">apgate</span>");
 	if (q->sess) {

@@ -69,9 +69,15 @@ enum reg_type guess_type(const struct reg_device *d, const char **why)
 		*why = "vendor";
 		return t;
 	}
+	/* what its user said on the captive page */
+	if (d->claim_cls == REG_CLASS_PERSONAL) {
+		*why = "its user says it is personal";
+		return REG_TYPE_PHONE;
+	}
 	/* locally administered unicast: phones and tablets randomise their
-	 * address per network; fixed devices keep the vendor's */
-	if (util_hexval(d->mac[1]) >= 0 && (util_hexval(d->mac[1]) & 0x2)) {
+	 * address per network; fixed devices keep the vendor's (unless its
+	 * user says it is a business device) */
+	if (d->claim_cls != REG_CLASS_BUSINESS && util_hexval(d->mac[1]) >= 0 && (util_hexval(d->mac[1]) & 0x2)) {
 		*why = "private address";
 		return REG_TYPE_PHONE;
 	}
