@@ -224,7 +224,7 @@ static void test_zones(void **state)
 	assert_int_equal(c->lan[0].len, 32);
 	assert_int_equal(c->lan[1].len, 24);
 	assert_string_equal(c->dnsmasq_conf, "/run/apgate/dnsmasq.conf");
-	assert_string_equal(c->dnsmasq_script, "/usr/libexec/apgate/apgate-dhcp-script");
+	assert_string_equal(c->dnsmasq_script, APGATE_DHCP_SCRIPT /* the install prefix's, from the Makefile */);
 	cfg_free(c);
 	free(errs);
 
