@@ -7,6 +7,7 @@
 #ifndef APGATE_UTIL_H
 #define APGATE_UTIL_H
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -44,5 +45,12 @@ int util_hexval(char c);
 /* Returns 0 and stores the value if s is a whole decimal number in [min,max],
  * else -EINVAL (not a number) or -ERANGE. */
 int util_parse_long(const char *s, long min, long max, long *out);
+
+/* The directory part of path into dir ("." for a bare name, "/" for a
+ * file in the root); 0 or -ENAMETOOLONG. */
+int util_dir_of(const char *path, char dir[PATH_MAX]);
+/* fsync() of the directory dir, so that a rename into it is durable; 0 or
+ * -errno. */
+int util_fsync_dir(const char *dir);
 
 #endif

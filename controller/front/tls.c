@@ -241,33 +241,14 @@ fail:
 	return r;
 }
 
-static int dir_of(const char *path, char dir[PATH_MAX])
-{
-	const char *slash = strrchr(path, '/');
 
-	if (!slash)
-		return util_strlcpy(dir, ".", PATH_MAX), 0;
-	if (slash == path)
-		return util_strlcpy(dir, "/", PATH_MAX), 0;
-	if ((size_t)(slash - path) >= PATH_MAX)
-		return -ENAMETOOLONG;
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash - path] = '\0';
-	return 0;
-}
-
+/* fsync of the directory path is in */
 static int fsync_dir(const char *path)
 {
 	char dir[PATH_MAX];
-	_cleanup_close_ int fd = -1;
-	int r = dir_of(path, dir);
+	int r = util_dir_of(path, dir);
 
-	if (r < 0)
-		return r;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		return -errno;
-	return 0;
+	return r < 0 ? r : util_fsync_dir(dir);
 }
 
 /* Both files appear or neither: both are written to temporary names first,

@@ -234,30 +234,7 @@ int hfiles_new_key(char keyid[32], char passphrase[32])
 	return 0;
 }
 
-/* "<dir of path>" into dir; 0 or -ENAMETOOLONG. */
-static int dir_of(const char *path, char dir[PATH_MAX])
-{
-	const char *slash = strrchr(path, '/');
 
-	if (!slash)
-		return util_strlcpy(dir, ".", PATH_MAX), 0;
-	if (slash == path)
-		return util_strlcpy(dir, "/", PATH_MAX), 0;
-	if ((size_t)(slash - path) >= PATH_MAX)
-		return -ENAMETOOLONG;
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash - path] = '\0';
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd) < 0)
-		return -errno;
-	return 0;
-}
 
 /* 1 when path holds exactly text (mode fixed if different), 0 when not or unreadable. */
 static int same_content(const char *path, const char *text, size_t len, mode_t mode)
@@ -313,7 +290,7 @@ static int make_temp(const char *path, const char *text, mode_t mode, char tmp[P
 	int fd, r;
 
 	base = base ? base + 1 : path;
-	if ((r = dir_of(path, dir)) < 0)
+	if ((r = util_dir_of(path, dir)) < 0)
 		return r;
 	if ((size_t)snprintf(tmp, PATH_MAX, "%s/.%s.XXXXXX", dir, base) >= PATH_MAX)
 		return -ENAMETOOLONG;
@@ -334,7 +311,7 @@ int hfiles_write(const char *path, const char *text, mode_t mode)
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	int fd, r;
 
-	if ((r = dir_of(path, dir)) < 0)
+	if ((r = util_dir_of(path, dir)) < 0)
 		return r;
 	if (same_content(path, text, strlen(text), mode))
 		return 0;
@@ -345,7 +322,7 @@ int hfiles_write(const char *path, const char *text, mode_t mode)
 		unlink(tmp);
 		return r;
 	}
-	r = fsync_dir(dir);
+	r = util_fsync_dir(dir);
 	return r < 0 ? r : 1;
 }
 
@@ -354,7 +331,7 @@ int hfiles_ensure(const char *path, mode_t mode)
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	int fd, r;
 
-	if ((r = dir_of(path, dir)) < 0)
+	if ((r = util_dir_of(path, dir)) < 0)
 		return r;
 	if (access(path, F_OK) == 0)
 		return 0;
@@ -367,7 +344,7 @@ int hfiles_ensure(const char *path, mode_t mode)
 		return 0; /* created meanwhile by someone else: theirs stays */
 	if (r < 0)
 		return r;
-	r = fsync_dir(dir);
+	r = util_fsync_dir(dir);
 	return r < 0 ? r : 1;
 }
 
