@@ -431,6 +431,23 @@ static int cmd_status(struct conn *c, const struct opts *o, bool check)
 		       (long long)json_integer_value(json_object_get(rep, "held")),
 		       json_real_value(json_object_get(rep, "fix_p50_us")),
 		       json_real_value(json_object_get(rep, "fix_p99_us")));
+	json_t *fwj = json_object_get(r, "firewall");
+	if (json_is_object(fwj) && (json_integer_value(json_object_get(fwj, "check_interval_s")) ||
+				    json_integer_value(json_object_get(fwj, "restores")))) {
+		long long every = (long long)json_integer_value(json_object_get(fwj, "check_interval_s"));
+		long long restores = (long long)json_integer_value(json_object_get(fwj, "restores"));
+		if (every)
+			printf("firewall  checked every %llds (%lld checks), restored %lld time%s", every,
+			       (long long)json_integer_value(json_object_get(fwj, "checks")), restores,
+			       restores == 1 ? "" : "s");
+		else
+			printf("firewall  self-check off, restored %lld time%s", restores, restores == 1 ? "" : "s");
+		if (jstr(fwj, "last_restore")) {
+			printf(", last at ");
+			put_time(jstr(fwj, "last_restore"), 0);
+		}
+		printf("\n");
+	}
 	json_t *al = json_object_get(r, "alerts_open");
 	if (json_integer_value(al) > 0)
 		printf("alerts    %lld open (apgatectl alerts)\n", (long long)json_integer_value(al));

@@ -15,7 +15,7 @@
 #include "util.h"
 
 enum key_type {
-	K_STR, K_PATH, K_SOCKPATH, K_UINT, K_MODE, K_BOOL, K_LOGLEVEL, K_ZONE,
+	K_STR, K_PATH, K_SOCKPATH, K_UINT, K_UINT0, K_MODE, K_BOOL, K_LOGLEVEL, K_ZONE,
 	K_IFNAME, K_GATEWAY, K_RANGE, K_LANLIST, K_IFLIST,
 	K_COUNTRY, K_HWMODE, K_SSID, K_PASSPHRASE, K_WPA3, K_ADDRLIST,
 };
@@ -50,7 +50,7 @@ struct key_def {
 	size_t off;            /* into struct cfg, cfg_bss or cfg_zone_net by kind */
 	const char *def;       /* NULL = required (for [network]: when zones exist),
 				* NONE = optional without a value */
-	long min, max;         /* K_UINT bounds */
+	long min, max;         /* K_UINT bounds; K_UINT0: 0 (off) or min..max */
 };
 
 #define F(field) offsetof(struct cfg, field)
@@ -83,6 +83,7 @@ static const struct key_def keys[] = {
 	{ SEC_HOSTAPD, "data_dir",           K_PATH,     F(data_dir),           "/var/lib/apgate/hostapd", 0, 0 },
 	{ SEC_NETWORK, "wired_ports",        K_IFLIST,   0,                     "", 0, 0 },
 	{ SEC_NETWORK, "bounce_on_move",     K_BOOL,     F(bounce_on_move),     "yes", 0, 0 },
+	{ SEC_NETWORK, "fw_check_interval",  K_UINT0,    F(fw_check_interval_s), "30", 5, 3600 },
 	{ SEC_REPAIR,  "enabled",            K_BOOL,     F(repair.enabled),     "yes", 0, 0 },
 	{ SEC_REPAIR,  "max_fixes",          K_UINT,     F(repair.max_fixes),   "3", 1, 100 },
 	{ SEC_REPAIR,  "window",             K_UINT,     F(repair.window_s),    "600", 10, 86400 },
@@ -430,6 +431,13 @@ static int set_value(struct parse *p, const struct key_def *k, void *base, const
 	case K_UINT:
 		if (util_parse_long(v, k->min, k->max, &n) < 0) {
 			perr(p, line, k->key, "'%s' is not a whole number from %ld to %ld", v, k->min, k->max);
+			return -EINVAL;
+		}
+		*(unsigned *)field = (unsigned)n;
+		return 0;
+	case K_UINT0:
+		if (util_parse_long(v, 0, k->max, &n) < 0 || (n && n < k->min)) {
+			perr(p, line, k->key, "'%s' is not 0 (off) or a whole number from %ld to %ld", v, k->min, k->max);
 			return -EINVAL;
 		}
 		*(unsigned *)field = (unsigned)n;

@@ -112,6 +112,8 @@ struct cfg {
 	char *wired_ports[CFG_MAX_PORTS]; /* LAN ports moved between the zones' bridges */
 	unsigned n_wired_ports;
 	bool bounce_on_move;        /* take a port down and up after moving it (DHCP renews) */
+	unsigned fw_check_interval_s; /* compare the kernel's rules with the plan and
+				       * restore them every N s; 0 = never */
 	/* [repair]: putting devices back where they belong, without loops */
 	struct {
 		bool enabled;

@@ -326,6 +326,136 @@ int ctl_enforce_all(struct ctl *c)
 	return r;
 }
 
+/* ---- the firewall self-check ---- */
+
+static const char *fam_name(int family)
+{
+	return family == AF_INET ? "IPv4" : "IPv6";
+}
+
+/* Writes how the kernel's chain k differs from the plan into what; false
+ * when it does not. */
+static bool fw_differs(const struct fw_check_chain *k, char *what, size_t size)
+{
+	const char *fam = fam_name(k->family);
+
+	what[0] = 0;
+	if (!k->planned)
+		snprintf(what, size, "%s in %s (%s) is not in the plan (left over)", k->chain, k->table, fam);
+	else if (!k->present)
+		snprintf(what, size, "%s in %s (%s) is missing (chain deleted)", k->chain, k->table, fam);
+	else if (k->hook && !k->hook_pos)
+		snprintf(what, size, "%s in %s (%s) is not hooked (jump from %s missing)", k->chain, k->table,
+			 fam, k->hook);
+	else if (k->rules != k->want_rules)
+		snprintf(what, size, "%s in %s (%s) has %u rules, the plan %u", k->chain, k->table, fam,
+			 k->rules, k->want_rules);
+	else if (k->hook && k->hook_pos > 1)
+		snprintf(what, size, "the jump from %s to %s in %s (%s) is rule %u, not 1", k->hook, k->chain,
+			 k->table, fam, k->hook_pos);
+	else if (k->hook_jumps != (k->hook ? 1u : 0u))
+		snprintf(what, size, "%s in %s (%s) is jumped to %u times from built-in chains, the plan %u",
+			 k->chain, k->table, fam, k->hook_jumps, k->hook ? 1u : 0u);
+	return what[0] != 0;
+}
+
+/* Reads the rules back into chk; the number of differences from the plan
+ * (the first described in first), or a negative errno. */
+static int fw_differences(struct ctl *c, struct fw_check *chk, bool log, char *first, size_t size)
+{
+	char what[256];
+	int n = 0;
+	int r = fw_check(c->enf.fw, chk);
+
+	if (r < 0)
+		return r;
+	first[0] = 0;
+	for (unsigned i = 0; i < chk->n; i++) {
+		if (!fw_differs(&chk->chains[i], what, sizeof(what)))
+			continue;
+		if (!n++)
+			util_strlcpy(first, what, size);
+		if (log)
+			log_warn("firewall: %s; restoring", what);
+	}
+	return n;
+}
+
+int ctl_check_firewall(struct ctl *c)
+{
+	_cleanup_free_ struct fw_check *chk = NULL;
+	char first[256];
+	int n, r;
+
+	if (!c->enf.fw || !c->cfg->enforce)
+		return 0;
+	if (c->retry_ev && evtimer_pending(c->retry_ev, NULL))
+		return 0; /* a rebuild failed: its retry rebuilds everything */
+	chk = malloc(sizeof(*chk));
+	if (!chk)
+		return -ENOMEM;
+	n = fw_differences(c, chk, !c->fw_stuck, first, sizeof(first));
+	if (n == -ENOENT || n == -ENOTSUP)
+		return 0; /* never built (the retry is on it), or no read-back */
+	if (n < 0) {
+		log_warn("firewall: cannot read the rules back to check them: %s", strerror(-n));
+		return n;
+	}
+	c->fw_checks++;
+	if (c->fw_stuck) {
+		if (!n) {
+			log_info("firewall: the kernel's rules match the plan again");
+			c->fw_stuck = false;
+		}
+		return 0;
+	}
+	if (!n)
+		return 0;
+	r = ctl_enforce_all(c);
+	if (r < 0)
+		return r; /* logged, and the retry is scheduled */
+	c->fw_restores++;
+	c->fw_last_restore_ms = util_now_ms();
+	n = fw_differences(c, chk, false, first, sizeof(first));
+	if (n > 0) {
+		log_err("firewall: restored, but the kernel still differs from the plan (%s%s); not restoring "
+			"again until it matches or apgated is reloaded", first, n > 1 ? ", and more" : "");
+		c->fw_stuck = true;
+	}
+	return 1;
+}
+
+static void fw_check_cb(evutil_socket_t fd, short what, void *ud)
+{
+	(void)fd;
+	(void)what;
+	ctl_check_firewall(ud);
+}
+
+/* Arms (or re-arms, or stops) the self-check for the configuration in use:
+ * only with a firewall that is enforced and an interval. */
+static void fw_check_arm(struct ctl *c)
+{
+	unsigned s = c->enf.fw && c->cfg->enforce ? c->cfg->fw_check_interval_s : 0;
+	struct timeval tv = { (time_t)s, 0 };
+
+	if (s == c->fw_check_s)
+		return;
+	if (c->fw_check_ev)
+		event_del(c->fw_check_ev);
+	c->fw_check_s = 0;
+	if (!s)
+		return;
+	if (!c->fw_check_ev)
+		c->fw_check_ev = event_new(c->base, -1, EV_PERSIST, fw_check_cb, c);
+	if (!c->fw_check_ev || event_add(c->fw_check_ev, &tv) < 0) {
+		log_err("firewall: cannot start the self-check timer");
+		return;
+	}
+	c->fw_check_s = s;
+	log_debug("firewall: comparing the kernel's rules with the plan every %u s", s);
+}
+
 /* ---- hostapd commands ---- */
 
 static void send_reply(int err, const char *reply, size_t len, void *ud)
@@ -652,7 +782,9 @@ int ctl_set_cfg(struct ctl *c, const struct cfg *cfg)
 	c->n_bss = cfg->n_bss;
 	c->cfg = cfg;
 	if (c->started_ms) { /* a reload: the zones (and the work VLAN) may have changed */
+		c->fw_stuck = false;
 		ctl_enforce_all(c);
+		fw_check_arm(c);
 		for (unsigned i = 0; i < cfg->n_bss; i++)
 			if (nb[i]) /* kept and attached; new ones sync when they attach */
 				acl_sync_bss(c, nb[i]);
@@ -697,6 +829,7 @@ int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
 		ctl_free(c);
 		return r;
 	}
+	fw_check_arm(c);
 	*out = c;
 	return 0;
 }
@@ -712,6 +845,8 @@ void ctl_free(struct ctl *c)
 	free(c->bss);
 	if (c->retry_ev)
 		event_free(c->retry_ev);
+	if (c->fw_check_ev)
+		event_free(c->fw_check_ev);
 	free(c->host_macs);
 	for (unsigned i = 0; i < c->n_watch; i++)
 		if (!c->watches[i].removed && c->watches[i].destroy)
@@ -945,4 +1080,8 @@ void ctl_get_stats(struct ctl *c, struct ctl_stats *st)
 	st->fix_p50_us = lat_hist_quantile(&c->repair.detect_to_sent, 0.50);
 	st->fix_p99_us = lat_hist_quantile(&c->repair.detect_to_sent, 0.99);
 	st->port_moves = c->ports.moves;
+	st->fw_check_interval_s = c->fw_check_s;
+	st->fw_checks = c->fw_checks;
+	st->fw_restores = c->fw_restores;
+	st->fw_last_restore_ms = c->fw_last_restore_ms;
 }

@@ -43,6 +43,19 @@ int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
 int ctl_enforce_all(struct ctl *c);
 void ctl_free(struct ctl *c);
 
+/* The firewall self-check (run every [network] fw_check_interval seconds;
+ * never when nothing is enforced or the interval is 0): reads the kernel's
+ * APGATE_ chains back (fw_check()) and, when a chain, a hook or a rule
+ * count differs from the plan (a foreign process deleted or changed them),
+ * logs each difference at warn and rebuilds everything (ctl_enforce_all()).
+ * Nothing is checked while a rebuild that failed waits for its retry (the
+ * retry restores it), nor after a restore left the kernel still differing
+ * (logged as an error; checked again, without restoring, until it matches
+ * or apgated is reloaded). Returns 1 when it restored, 0 when there was
+ * nothing to do, or a negative errno: the read-back or the rebuild failed
+ * (a rebuild's retry is then scheduled). */
+int ctl_check_firewall(struct ctl *c);
+
 /* Applies a reloaded configuration: BSSes added or removed get their
  * clients started or stopped, others keep their connection; the enforcers
  * are rebuilt for the new zones. cfg is borrowed from now on. */
@@ -134,6 +147,11 @@ struct ctl_stats {
 	unsigned long repair_checks, repair_fixes, repair_holds, repair_steers, repair_btm_resps;
 	double fix_p50_us, fix_p99_us;
 	unsigned long port_moves;
+	/* the firewall self-check: its interval (0 = off), checks run, and
+	 * restores after the kernel's rules differed from the plan */
+	unsigned fw_check_interval_s;
+	unsigned long fw_checks, fw_restores;
+	long long fw_last_restore_ms; /* wall clock, 0 = never */
 };
 void ctl_get_stats(struct ctl *c, struct ctl_stats *st);
 

@@ -86,6 +86,11 @@ struct ctl {
 	const struct oui *oui;
 	struct ctl_enforcers enf;
 	struct event *retry_ev;     /* rebuild again after an enforcer failed */
+	struct event *fw_check_ev;  /* [network] fw_check_interval: compare and restore */
+	unsigned fw_check_s;        /* its interval as armed, 0 = not armed */
+	bool fw_stuck;              /* a restore did not bring the kernel in line */
+	unsigned long fw_checks, fw_restores;
+	long long fw_last_restore_ms; /* wall clock, 0 = never */
 	/* MACs with a line in dnsmasq's hosts file as last written, sorted: a
 	 * decision about any other device that does not give it a line leaves
 	 * the file as it is, without walking the registry. */

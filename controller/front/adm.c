@@ -901,6 +901,10 @@ static json_t *verb_status(struct client *cl, json_t *req)
 			"btm_responses", (json_int_t)st.repair_btm_resps,
 			"fix_p50_us", st.fix_p50_us, "fix_p99_us", st.fix_p99_us));
 		json_object_set_new(j, "ports", json_pack("{s:I}", "moves", (json_int_t)st.port_moves));
+		json_object_set_new(j, "firewall", json_pack("{s:I, s:I, s:I, s:o}",
+			"check_interval_s", (json_int_t)st.fw_check_interval_s, "checks", (json_int_t)st.fw_checks,
+			"restores", (json_int_t)st.fw_restores,
+			"last_restore", st.fw_last_restore_ms ? json_time(st.fw_last_restore_ms) : json_null()));
 		json_object_set_new(j, "alerts_open", r < 0 ? json_null() : json_integer(open_alerts));
 		json_object_set_new(j, "health", health_json(cl->adm, reg, counts));
 	}

@@ -422,6 +422,7 @@ static void test_repair_ports_keys(void **state)
 	assert_string_equal(c->data_dir, "/var/lib/apgate/hostapd");
 	assert_int_equal(c->n_wired_ports, 0);
 	assert_true(c->bounce_on_move);
+	assert_int_equal(c->fw_check_interval_s, 30);
 	assert_false(c->bss[0].ppsk);
 	cfg_free(c);
 	free(errs);
@@ -429,6 +430,7 @@ static void test_repair_ports_keys(void **state)
 	assert_int_equal(load(GOOD ZONES
 			      "wired_ports = eth1, eth2 eth3\n"  /* 22 */
 			      "bounce_on_move = no\n"            /* 23 */
+			      "fw_check_interval = 0\n"          /* 24 */
 			      "[zone onboarding]\ninterface = br-onb\naddress = 10.79.0.1/24\n"
 			      "[repair]\nmax_fixes = 5\nwindow = 60\nsteer_timeout_ms = 500\nenabled = no\n",
 			      &c, &errs, &path), 0);
@@ -436,6 +438,7 @@ static void test_repair_ports_keys(void **state)
 	assert_int_equal(c->n_wired_ports, 3);
 	assert_string_equal(c->wired_ports[2], "eth3");
 	assert_false(c->bounce_on_move);
+	assert_int_equal(c->fw_check_interval_s, 0); /* off */
 	assert_int_equal(c->repair.max_fixes, 5);
 	assert_int_equal(c->repair.window_s, 60);
 	assert_false(c->repair.enabled);
@@ -544,6 +547,30 @@ static void test_portal_keys(void **state)
 			fail_msg("missing \"%s\" in:\n%s", expect, errs);
 	}
 	free(errs);
+
+	/* the firewall self-check: 0 (off) or 5..3600 s */
+	assert_int_equal(load(GOOD ZONES "fw_check_interval = 5\n", &c, &errs, &path), 0);
+	assert_int_equal(c->fw_check_interval_s, 5);
+	cfg_free(c);
+	free(errs);
+	assert_int_equal(load(GOOD ZONES "fw_check_interval = 3600\n", &c, &errs, &path), 0);
+	assert_int_equal(c->fw_check_interval_s, 3600);
+	cfg_free(c);
+	free(errs);
+	static const char *const bad_interval[] = { "4", "3601", "-1", "30s", "" };
+	for (size_t i = 0; i < sizeof(bad_interval) / sizeof(bad_interval[0]); i++) {
+		char text[1024];
+		snprintf(text, sizeof(text), GOOD ZONES "fw_check_interval = %s\n", bad_interval[i]); /* 22 */
+		c = NULL;
+		assert_int_equal(load(text, &c, &errs, &path), -EINVAL);
+		assert_null(c);
+		snprintf(expect, sizeof(expect),
+			 "%s:22: fw_check_interval: '%s' is not 0 (off) or a whole number from 5 to 3600", path,
+			 bad_interval[i]);
+		if (!strstr(errs, expect))
+			fail_msg("missing \"%s\" in:\n%s", expect, errs);
+		free(errs);
+	}
 
 	/* no work zone and nowhere else to listen */
 	assert_int_equal(load("[apgated]\nregistry = /r.db\n[bss wlan0]\nzone = work\n[portal]\nhttps_port = 443\n",
