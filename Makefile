@@ -5,6 +5,7 @@
 #   make asan       the same tests under AddressSanitizer + UBSan
 #   make demo       the namespace lab with real hostapd and apgated on it
 #   make bench      benchmarks; they print their figures
+#   make fuzz       libFuzzer targets (clang) in build-fuzz/, each run FUZZ_SECS s
 
 CC      ?= cc
 BUILD   ?= build
@@ -41,6 +42,13 @@ SYSTEMD_LIBS  = $(shell pkg-config --libs libsystemd 2>/dev/null)
 ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+endif
+# FUZZ=1 (with CC=clang BUILD=build-fuzz, as `make fuzz` sets): coverage for
+# libFuzzer plus ASan/UBSan in every object; the fuzz_* links add libFuzzer's main
+ifeq ($(FUZZ),1)
+CFLAGS  += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=fuzzer,address,undefined
 endif
 
 # ---- modules (one .c/.h pair each; includes go downward only) ----
@@ -134,12 +142,25 @@ test_auth_LIBS     := $(SODIUM_LIBS)
 test_web_SRC       := tests/unit/test_web.c $(CORE_SRC) controller/front/web.c
 test_place_SRC     := tests/unit/test_place.c controller/model/place.c $(POLICY_SRC) $(CORE_SRC) $(CFG_SRC)
 
+# ---- fuzz targets (tests/fuzz/, libFuzzer): one per parser of outside input ----
+FUZZ_TARGETS := fuzz_hapd fuzz_cfg fuzz_adm fuzz_web fuzz_dhcp
+fuzz_hapd_SRC := tests/fuzz/fuzz_hapd.c $(CORE_SRC) controller/io/hapd_ev.c
+fuzz_cfg_SRC  := tests/fuzz/fuzz_cfg.c $(CORE_SRC) $(CFG_SRC)
+fuzz_adm_SRC   = tests/fuzz/fuzz_adm.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
+                 $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC)
+fuzz_adm_LIBS  = $(NL_LIBS) $(WEB_LIBS)
+fuzz_web_SRC  := tests/fuzz/fuzz_web.c $(CORE_SRC) controller/front/web.c
+fuzz_dhcp_SRC := tests/fuzz/fuzz_dhcp.c
+FUZZ_BUILD := build-fuzz
+FUZZ_SECS  ?= 60
+
 BINS := $(BUILD)/apgated $(BUILD)/apgatectl $(BUILD)/fakehapd $(BUILD)/apgate-dhcp-script \
         $(BUILD)/apgate-hostapd-conf
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 .PHONY: all build tests deps deps-build deps-lab deps-browser test unit lab asan bench demo demo-stop \
         clean install deb help FORCE
+.PHONY: fuzz fuzz-bins deps-fuzz
 all: build
 build: $(BINS)
 tests: $(UNIT_BINS) $(BINS)
@@ -178,6 +199,14 @@ $(BUILD)/tests/$(1): $$(call obj,$$($(1)_SRC))
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
+define fuzz_rule
+$(BUILD)/fuzz/$(1): $$(call obj,$$($(1)_SRC))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$($(1)_LIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+fuzz-bins: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+
 # ---- dependencies (idempotent: apt-get runs only for what is missing) ----
 BUILD_DEBS := build-essential pkg-config libevent-dev libjansson-dev libinih-dev \
               libsqlite3-dev libcmocka-dev ieee-data libiptc-dev iptables \
@@ -210,7 +239,12 @@ deps-browser:
 tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json tests/browser/package.json
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund
 	@touch $@
-deps: deps-build deps-lab deps-browser
+# the fuzz targets (make fuzz, tests/system/test_fuzz_regress.sh): Debian's
+# clang, whose compiler-rt has libFuzzer and the sanitizers
+FUZZ_DEBS  := clang
+deps-fuzz:
+	@tests/install-deps.sh $(FUZZ_DEBS)
+deps: deps-build deps-lab deps-browser deps-fuzz
 
 # ---- tests ----
 test: deps
@@ -224,6 +258,12 @@ asan: deps
 	$(MAKE) BUILD=build-asan SAN=1 tests
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  tests/run.sh build-asan
+
+# each target over its seed corpus (tests/fuzz/corpus/<target>, read only:
+# new inputs go to build-fuzz/corpus/<target>), FUZZ_SECS seconds each
+fuzz: deps-build deps-fuzz
+	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) FUZZ=1 fuzz-bins
+	@tests/fuzz/run.sh $(FUZZ_BUILD)/fuzz $(FUZZ_SECS) $(FUZZ_TARGETS)
 
 bench: deps
 	@tests/install-deps.sh $(BENCH_DEBS)
@@ -349,7 +389,7 @@ deb: deps-build
 	@echo "built $(DEB_FILE)"
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(FUZZ_BUILD)
 
 help:
 	@sed -n 's/^#   //p' Makefile
