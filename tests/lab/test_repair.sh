@@ -89,9 +89,9 @@ check "held: an audit 'hold' entry, 'fixes within 600 s'" lab_wait_for 3 audit_h
 check "held: apgatectl alerts names the device" eval 'lab_ctl alerts | grep -q "$S1"'
 check "held: apgatectl show has held_since" eval 'lab_ctl --json show "$S1" | python3 -c "import json,sys; sys.exit(0 if json.load(sys.stdin)[\"held_since\"] else 1)"'
 check "held: no more fixes, s1 stays authorized (onboarding)" \
-	eval 'sleep 1; [ "$(n_fix)" = 3 ] && lab_hostapd_authorized ap0 "$S1"'
+	eval 'lab_wait_for 5 lab_hostapd_authorized ap0 "$S1" && sleep 1 && [ "$(n_fix)" = 3 ] && lab_hostapd_authorized ap0 "$S1"'
 check "held: out of ap0's deny list (onboarding is neither accepted nor denied)" lab_wait_for 3 eval '! acl_has ap0 DENY "$S1"'
-check "release s1: repair acts again (a fourth fix)" eval 'lab_ctl release "$S1" && lab_wait_for 3 eval "[ \"\$(n_fix)\" = 4 ]"'
+check "release s1: repair acts again (a fourth fix)" eval 'lab_ctl release "$S1" && lab_wait_for 8 eval "[ \"\$(n_fix)\" = 4 ]"'
 check "release again: 'not held' (exit 1)" eval '! lab_ctl release "$S1" 2>/dev/null'
 
 check "apgated is still running" lab_pid_alive apgated
