@@ -487,7 +487,7 @@ static const char *fam_name(int family)
 	return family == AF_INET ? "IPv4" : "IPv6";
 }
 
-#define FW_FIX "reload apgated (systemctl reload apgated, or SIGHUP) to rebuild apgate's rules from the registry"
+#define FW_FIX "reload apgated (systemctl reload apgated, or SIGHUP) to rebuild apgate's rules now; with [network] fw_check_interval on it restores them by itself"
 
 /* The firewall: every APGATE_ chain of the plan present, hooked at
  * position 1 and with the plan's number of rules, read back from the
