@@ -143,13 +143,14 @@ test_web_SRC       := tests/unit/test_web.c $(CORE_SRC) controller/front/web.c
 test_place_SRC     := tests/unit/test_place.c controller/model/place.c $(POLICY_SRC) $(CORE_SRC) $(CFG_SRC)
 
 # ---- fuzz targets (tests/fuzz/, libFuzzer): one per parser of outside input ----
-FUZZ_TARGETS := fuzz_hapd fuzz_cfg fuzz_adm fuzz_web fuzz_dhcp
+FUZZ_TARGETS := fuzz_hapd fuzz_cfg fuzz_adm fuzz_web fuzz_http fuzz_dhcp
 fuzz_hapd_SRC := tests/fuzz/fuzz_hapd.c $(CORE_SRC) controller/io/hapd_ev.c
 fuzz_cfg_SRC  := tests/fuzz/fuzz_cfg.c $(CORE_SRC) $(CFG_SRC)
 fuzz_adm_SRC   = tests/fuzz/fuzz_adm.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
                  $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC)
 fuzz_adm_LIBS  = $(NL_LIBS) $(WEB_LIBS)
 fuzz_web_SRC  := tests/fuzz/fuzz_web.c $(CORE_SRC) controller/front/web.c
+fuzz_http_SRC := tests/fuzz/fuzz_http.c $(CORE_SRC) controller/front/web.c
 fuzz_dhcp_SRC := tests/fuzz/fuzz_dhcp.c
 FUZZ_BUILD := build-fuzz
 FUZZ_SECS  ?= 60
