@@ -29,7 +29,28 @@ struct listener {
 	char gw[INET_ADDRSTRLEN];
 	size_t gw_len;
 	char self[64];         /* "http://<gw>:<port>/" */
+	char body[160];        /* the redirect's HTML, made once */
+	size_t body_len;
 };
+
+/* The hot path: every request the firewall redirects ends here. The body is
+ * made once per gateway; the headers are the CSP (every answer has one),
+ * no caching, the type and the Location. */
+static void redirect_home(struct listener *l, struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *b = evbuffer_new();
+
+	evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "Content-Security-Policy", WEB_CSP);
+	evhttp_add_header(h, "Location", l->self);
+	if (b)
+		evbuffer_add_reference(b, l->body, l->body_len, NULL, NULL);
+	evhttp_send_reply(req, 302, "Found", b);
+	if (b)
+		evbuffer_free(b);
+}
 
 struct captive {
 	struct listener l[CAPTIVE_MAX_ADDRS];
@@ -418,12 +439,12 @@ static void on_request(struct evhttp_request *req, void *ud)
 		if (is_free(&w))
 			probe_answer(req, p);
 		else
-			web_redirect(req, 302, self_url(l));
+			redirect_home(l, req);
 		who_clear(&w);
 		return;
 	}
 	if (!ours) { /* some other site: the firewall redirected it here */
-		web_redirect(req, 302, self_url(l));
+		redirect_home(l, req);
 		return;
 	}
 	if (!strncmp(path, "/static/", 8)) {
@@ -446,7 +467,7 @@ static void on_request(struct evhttp_request *req, void *ud)
 	else if (!strcmp(path, "/guest-qr.svg"))
 		send_qr(c, req, &w);
 	else
-		web_redirect(req, 302, self_url(l));
+		redirect_home(l, req);
 	who_clear(&w);
 }
 
@@ -490,6 +511,8 @@ int captive_new(struct event_base *base, struct ctl *ctl, const struct auth *aut
 		char self[sizeof(l->self)];
 		snprintf(self, sizeof(self), "http://%s:%u/", l->gw, cfg->port);
 		memcpy(l->self, self, sizeof(self));
+		l->body_len = (size_t)snprintf(l->body, sizeof(l->body),
+					       "<!DOCTYPE html><title>Redirect</title><a href=\"%s\">Continue</a>\n", self);
 		l->http = web_server_new(base);
 		if (!l->http) {
 			captive_free(c);

@@ -67,9 +67,7 @@ void web_headers(struct evhttp_request *req, const char *type)
 
 	evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "Content-Security-Policy",
-			  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-			  "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+	evhttp_add_header(h, "Content-Security-Policy", WEB_CSP);
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
 	evhttp_add_header(h, "X-Frame-Options", "DENY");

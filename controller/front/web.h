@@ -30,6 +30,11 @@ struct evhttp *web_server_new(struct event_base *base);
  * addresses after apgated starts). 0 or -errno. */
 int web_listen(struct evhttp *http, const struct in_addr *addr, unsigned port);
 
+/* The Content-Security-Policy of every answer: scripts and styles only
+ * from the portal itself, never inline. */
+#define WEB_CSP "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+		"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
 /* Content-Type plus the headers every answer carries: no caching, a
  * Content-Security-Policy without inline scripts (script-src 'self'),
  * nosniff, no referrer, no framing. */
