@@ -334,7 +334,7 @@ static int parse_prefix(const char *s, unsigned def_len, struct cfg_prefix *out)
 
 static uint32_t mask_of(unsigned len)
 {
-	return len ? 0xffffffffu << (32 - len) : 0;
+	return len >= 32 ? 0xffffffffu : len ? 0xffffffffu << (32 - len) : 0;
 }
 
 static bool prefixes_overlap(const struct cfg_prefix *a, const struct cfg_prefix *b)
@@ -511,11 +511,14 @@ static int set_value(struct parse *p, const struct key_def *k, void *base, const
 		*(enum cfg_zone *)field = (enum cfg_zone)n;
 		return 0;
 	case K_GATEWAY: {
-		struct cfg_prefix *g = field;
-		if (parse_prefix(v, 33, g) < 0 || g->len > 30 || g->len < 8) {
+		struct cfg_prefix *g = field, gw;
+		/* parsed aside: a refused value leaves the zone without a
+		 * gateway (len 0), which the cross-checks skip */
+		if (parse_prefix(v, 33, &gw) < 0 || gw.len > 30 || gw.len < 8) {
 			perr(p, line, k->key, "'%s' is not the gateway's address with a prefix length from 8 to 30, such as 10.77.0.1/24", v);
 			return -EINVAL;
 		}
+		*g = gw;
 		uint32_t host = ntohl(g->addr.s_addr) & ~mask_of(g->len);
 		if (host == 0 || host == ~mask_of(g->len)) {
 			perr(p, line, k->key, "'%s' is the network or broadcast address, not a gateway address", v);
