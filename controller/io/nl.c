@@ -25,7 +25,6 @@
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,69 +107,9 @@ static bool brport_attrs_isolated(struct nlattr *nest)
 
 /* ---- requests (the request socket; rtnetlink answers synchronously) ---- */
 
-struct req_state {
-	bool done;
-	nl_recvmsg_msg_cb_t valid;
-	void *arg;
-};
-
-static int req_on_valid(struct nl_msg *msg, void *arg)
-{
-	struct req_state *s = arg;
-
-	return s->valid ? s->valid(msg, s->arg) : NL_OK;
-}
-
-static int req_on_end(struct nl_msg *msg, void *arg)
-{
-	struct req_state *s = arg;
-
-	(void)msg;
-	s->done = true;
-	return NL_STOP;
-}
-
-/* Sends msg (freed here) and reads replies until the ack or the end of a
- * dump, handing each data message to valid(). Returns 0 or -errno. */
 static int request(struct brport *b, struct nl_msg *msg, nl_recvmsg_msg_cb_t valid, void *arg)
 {
-	struct req_state s = { .valid = valid, .arg = arg };
-	int r;
-
-	nl_socket_modify_cb(b->req, NL_CB_VALID, NL_CB_CUSTOM, req_on_valid, &s);
-	nl_socket_modify_cb(b->req, NL_CB_ACK, NL_CB_CUSTOM, req_on_end, &s);
-	nl_socket_modify_cb(b->req, NL_CB_FINISH, NL_CB_CUSTOM, req_on_end, &s);
-	r = nl_send_auto(b->req, msg);
-	nlmsg_free(msg);
-	if (r < 0)
-		return nlsock_errno(r);
-	while (!s.done) {
-		r = nl_recvmsgs_default(b->req);
-		if (r < 0)
-			return nlsock_errno(r);
-		if (s.done)
-			break;
-		/* Nothing queued yet (not expected from rtnetlink): wait, bounded. */
-		struct pollfd pfd = { .fd = nl_socket_get_fd(b->req), .events = POLLIN };
-		r = poll(&pfd, 1, BRPORT_REPLY_WAIT_MS);
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (r < 0 && errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
-
-static struct nl_msg *link_msg(int type, int flags, int family, int ifindex)
-{
-	struct ifinfomsg ifi = { .ifi_family = (unsigned char)family, .ifi_index = ifindex };
-	struct nl_msg *msg = nlmsg_alloc_simple(type, flags);
-
-	if (msg && nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0) {
-		nlmsg_free(msg);
-		msg = NULL;
-	}
-	return msg;
+	return nlsock_request(b->req, msg, valid, arg, BRPORT_REPLY_WAIT_MS);
 }
 
 /* One link (AF_UNSPEC): by name or index. */
@@ -201,7 +140,7 @@ static int on_link(struct nl_msg *msg, void *arg)
 
 static int get_link(struct brport *b, const char *name, int ifindex, struct link_info *li)
 {
-	struct nl_msg *msg = link_msg(RTM_GETLINK, 0, AF_UNSPEC, ifindex);
+	struct nl_msg *msg = nlsock_link_msg(RTM_GETLINK, 0, AF_UNSPEC, ifindex);
 
 	memset(li, 0, sizeof(*li));
 	if (!msg)
@@ -218,7 +157,7 @@ static int get_link(struct brport *b, const char *name, int ifindex, struct link
  * what `bridge link set dev X isolated on` sends. */
 static int set_isolated(struct brport *b, int ifindex)
 {
-	struct nl_msg *msg = link_msg(RTM_SETLINK, 0, AF_BRIDGE, ifindex);
+	struct nl_msg *msg = nlsock_link_msg(RTM_SETLINK, 0, AF_BRIDGE, ifindex);
 	struct nlattr *nest;
 
 	if (!msg)
@@ -351,7 +290,7 @@ int brport_reconcile(struct brport *b)
 		log_info("bridge %s (ifindex %d): isolating every port", b->ifname, li.ifindex);
 	b->br_ifindex = li.ifindex;
 	b->n_ports = 0;
-	struct nl_msg *msg = link_msg(RTM_GETLINK, NLM_F_DUMP, AF_BRIDGE, 0);
+	struct nl_msg *msg = nlsock_link_msg(RTM_GETLINK, NLM_F_DUMP, AF_BRIDGE, 0);
 	if (!msg)
 		return -ENOMEM;
 	r = request(b, msg, on_dump, &s);

@@ -7,7 +7,10 @@
 #ifndef APGATE_NLSOCK_H
 #define APGATE_NLSOCK_H
 
+#include <netlink/handlers.h>
+
 struct nl_sock;
+struct nl_msg;
 
 /* A non-blocking NETLINK_ROUTE socket. n_groups = 0: for requests. Else it
  * joins groups[0..n_groups) (RTNLGRP_*), skips sequence checks, and gets a
@@ -18,5 +21,19 @@ int nlsock_open(struct nl_sock **out, const int *groups, unsigned n_groups, int 
 
 /* libnl's NLE_* (either sign) as a negative errno; 0 stays 0. */
 int nlsock_errno(int nle);
+
+/* A synchronous request on a request socket (rtnetlink answers at once):
+ * sends msg (freed here, whatever happens) and reads replies until the
+ * ack, the kernel's error or the end of a dump, handing each data message
+ * to valid (may be NULL) with arg. Waits at most wait_ms for a reply that
+ * is not queued yet. 0, the kernel's own negative errno for a refused
+ * request, -ETIMEDOUT, or another negative errno. */
+int nlsock_request(struct nl_sock *sk, struct nl_msg *msg, nl_recvmsg_msg_cb_t valid, void *arg,
+		   int wait_ms);
+
+/* An RTM_*LINK message with an ifinfomsg header for family and ifindex;
+ * NULL when out of memory. The caller frees it (or hands it to
+ * nlsock_request()). */
+struct nl_msg *nlsock_link_msg(int type, int flags, int family, int ifindex);
 
 #endif

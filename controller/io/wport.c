@@ -28,7 +28,6 @@
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,84 +120,9 @@ static bool leave(struct wport *w)
 
 /* ---- requests (the request socket; rtnetlink answers synchronously) ---- */
 
-struct req_state {
-	bool done;
-	int err;               /* the kernel's errno, negative */
-	nl_recvmsg_msg_cb_t valid;
-	void *arg;
-};
-
-static int req_on_valid(struct nl_msg *msg, void *arg)
-{
-	struct req_state *s = arg;
-
-	return s->valid ? s->valid(msg, s->arg) : NL_OK;
-}
-
-static int req_on_end(struct nl_msg *msg, void *arg)
-{
-	struct req_state *s = arg;
-
-	(void)msg;
-	s->done = true;
-	return NL_STOP;
-}
-
-static int req_on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
-{
-	struct req_state *s = arg;
-
-	(void)nla;
-	s->err = e->error < 0 ? e->error : -EIO;
-	s->done = true;
-	return NL_STOP;
-}
-
-/* Sends msg (freed here) and reads replies until the ack, the error or the
- * end of a dump, handing each data message to valid(). Returns 0 or
- * -errno (the kernel's own for a refused request). */
 static int request(struct wport *w, struct nl_msg *msg, nl_recvmsg_msg_cb_t valid, void *arg)
 {
-	struct req_state s = { .valid = valid, .arg = arg };
-	int r;
-
-	nl_socket_modify_cb(w->req, NL_CB_VALID, NL_CB_CUSTOM, req_on_valid, &s);
-	nl_socket_modify_cb(w->req, NL_CB_ACK, NL_CB_CUSTOM, req_on_end, &s);
-	nl_socket_modify_cb(w->req, NL_CB_FINISH, NL_CB_CUSTOM, req_on_end, &s);
-	nl_socket_modify_err_cb(w->req, NL_CB_CUSTOM, req_on_error, &s);
-	r = nl_send_auto(w->req, msg);
-	nlmsg_free(msg);
-	if (r < 0)
-		return nlsock_errno(r);
-	while (!s.done) {
-		r = nl_recvmsgs_default(w->req);
-		if (s.err)
-			return s.err;
-		if (r < 0)
-			return nlsock_errno(r);
-		if (s.done)
-			break;
-		/* Nothing queued yet (not expected from rtnetlink): wait, bounded. */
-		struct pollfd pfd = { .fd = nl_socket_get_fd(w->req), .events = POLLIN };
-		r = poll(&pfd, 1, WPORT_REPLY_WAIT_MS);
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (r < 0 && errno != EINTR)
-			return -errno;
-	}
-	return s.err;
-}
-
-static struct nl_msg *link_msg(int type, int flags, int ifindex)
-{
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
-	struct nl_msg *msg = nlmsg_alloc_simple(type, flags);
-
-	if (msg && nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0) {
-		nlmsg_free(msg);
-		msg = NULL;
-	}
-	return msg;
+	return nlsock_request(w->req, msg, valid, arg, WPORT_REPLY_WAIT_MS);
 }
 
 /* One link (AF_UNSPEC), by name or index. */
@@ -234,7 +158,7 @@ static int on_link(struct nl_msg *msg, void *arg)
  * there is no such link. */
 static int get_link(struct wport *w, const char *name, int ifindex, struct link_info *li)
 {
-	struct nl_msg *msg = link_msg(RTM_GETLINK, 0, ifindex);
+	struct nl_msg *msg = nlsock_link_msg(RTM_GETLINK, 0, AF_UNSPEC, ifindex);
 	int r;
 
 	memset(li, 0, sizeof(*li));
