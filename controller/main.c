@@ -255,7 +255,7 @@ static void portal_files_exit(struct apgated *d)
 
 /* The guest network shown (with its QR code) to personal devices: the
  * first guest BSS with an SSID. */
-static void guest_network(const struct cfg *cfg, struct captive_cfg *cc, char *pass, size_t size)
+static void guest_network(const struct cfg *cfg, struct captive_cfg *cc, char pass[64])
 {
 	for (unsigned i = 0; i < cfg->n_bss; i++) {
 		const struct cfg_bss *b = &cfg->bss[i];
@@ -265,17 +265,14 @@ static void guest_network(const struct cfg *cfg, struct captive_cfg *cc, char *p
 		if (b->passphrase) {
 			cc->guest_passphrase = b->passphrase;
 		} else if (b->passphrase_file) {
-			FILE *f = fopen(b->passphrase_file, "r");
-			if (f && fgets(pass, (int)size, f)) {
-				pass[strcspn(pass, "\r\n")] = '\0';
-				cc->guest_passphrase = pass;
-			} else {
-				log_warn("portal: cannot read the guest passphrase from %s; the captive page shows no QR code",
-					 b->passphrase_file);
+			int r = cfg_read_passphrase(b, pass, NULL);
+			if (r < 0) {
+				log_warn("portal: no guest passphrase from %s (%s); the captive page shows no QR code",
+					 b->passphrase_file, r == -EINVAL ? "not a WPA passphrase" : strerror(-r));
 				cc->guest_ssid = NULL;
+			} else {
+				cc->guest_passphrase = pass;
 			}
-			if (f)
-				fclose(f);
 		}
 		return;
 	}
@@ -287,7 +284,7 @@ static int captive_init(struct apgated *d)
 {
 	struct captive_cfg cc = { .port = d->cfg->captive_port };
 	static const enum cfg_zone zones[] = { CFG_ZONE_ONBOARDING, CFG_ZONE_WORK };
-	char pass[128];
+	char pass[64];
 	int r;
 
 	if (!d->cfg->enforce)
@@ -295,7 +292,7 @@ static int captive_init(struct apgated *d)
 	for (size_t i = 0; i < ARRAY_SIZE(zones); i++)
 		if (d->cfg->zones[zones[i]].present)
 			cc.addrs[cc.n_addrs++] = d->cfg->zones[zones[i]].gateway.addr;
-	guest_network(d->cfg, &cc, pass, sizeof(pass));
+	guest_network(d->cfg, &cc, pass);
 	r = captive_new(d->base, d->ctl, d->auth, d->assets, d->i18n, &cc, &d->captive);
 	explicit_bzero(pass, sizeof(pass));
 	return r;

@@ -25,44 +25,18 @@ static int gerr(FILE *errs, const struct cfg *c, int line, const char *key, cons
 	return 1;
 }
 
-/* hostapd takes wpa_passphrase= verbatim up to the newline and wants 8..63
- * characters; SAE uses the same text. Printable ASCII only: a control
- * character (CR, TAB) would be kept by hostapd but is invisible and differs
- * from what people type on a phone. */
-static bool passphrase_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 8 || n > 63)
-		return false;
-	for (; *s; s++)
-		if (*s < 0x20 || *s > 0x7e)
-			return false;
-	return true;
-}
-
 static int read_passphrase(const struct cfg *c, const struct cfg_bss *b, char out[64], FILE *errs)
 {
-	char buf[256];
-	FILE *f = fopen(b->passphrase_file, "r");
-	size_t n;
+	size_t n = 0;
+	int r = cfg_read_passphrase(b, out, &n);
 
-	if (!f)
-		return gerr(errs, c, b->passphrase_line, "passphrase_file", "%s: cannot read: %s", b->passphrase_file,
-			    strerror(errno));
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	n = strlen(buf);
-	if (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	if (n && buf[n - 1] == '\r')
-		buf[--n] = '\0';
-	if (!passphrase_ok(buf))
+	if (r == -EINVAL)
 		return gerr(errs, c, b->passphrase_line, "passphrase_file",
 			    "%s: its first line is not a WPA passphrase of 8 to 63 printable ASCII characters (it has %zu)",
 			    b->passphrase_file, n);
-	util_strlcpy(out, buf, 64);
+	if (r < 0)
+		return gerr(errs, c, b->passphrase_line, "passphrase_file", "%s: cannot read: %s", b->passphrase_file,
+			    strerror(-r));
 	return 0;
 }
 

@@ -983,6 +983,33 @@ void cfg_free(struct cfg *c)
 	free(c);
 }
 
+int cfg_read_passphrase(const struct cfg_bss *b, char out[64], size_t *len)
+{
+	char buf[256];
+	FILE *f = fopen(b->passphrase_file, "r");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (len)
+		*len = n;
+	if (n < 8 || n > 63)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] < 0x20 || buf[i] > 0x7e)
+			return -EINVAL;
+	util_strlcpy(out, buf, 64);
+	return 0;
+}
+
 const struct cfg_bss *cfg_find_bss(const struct cfg *c, const char *ifname)
 {
 	for (unsigned i = 0; i < c->n_bss; i++)

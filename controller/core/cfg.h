@@ -150,6 +150,12 @@ struct cfg {
 int cfg_load(const char *path, FILE *errs, struct cfg **out);
 void cfg_free(struct cfg *c);
 
+/* The first line of b->passphrase_file into out: 0; -errno when it cannot
+ * be read; -EINVAL when it is not a WPA passphrase (8 to 63 printable ASCII
+ * characters: hostapd keeps a CR or TAB, which no phone user types), with
+ * *len (may be NULL) its length. */
+int cfg_read_passphrase(const struct cfg_bss *b, char out[64], size_t *len);
+
 /* The BSS entry for ifname, or NULL. */
 const struct cfg_bss *cfg_find_bss(const struct cfg *c, const char *ifname);
 

@@ -126,10 +126,6 @@ static const char *state_name(const struct who *w)
 	return reg_state_name(w->state);
 }
 
-static const char *self_url(const struct listener *l)
-{
-	return l->self;
-}
 
 /* ---- the operating systems' connectivity probes ---- */
 
@@ -323,14 +319,10 @@ static void send_json(struct evhttp_request *req, const char *type, json_t *j)
 
 /* RFC 8908 section 5: captive, user-portal-url; sessions here do not
  * expire, so there is nothing to extend. */
-static void send_api(struct captive *c, const struct listener *l, struct evhttp_request *req, const struct who *w)
+static void send_api(const struct listener *l, struct evhttp_request *req, const struct who *w)
 {
-	char url[64];
-
-	(void)c;
-	util_strlcpy(url, self_url(l), sizeof(url));
 	send_json(req, "application/captive+json",
-		  json_pack("{s:b, s:s, s:b}", "captive", !is_free(w), "user-portal-url", url, "can-extend-session", 0));
+		  json_pack("{s:b, s:s, s:b}", "captive", !is_free(w), "user-portal-url", l->self, "can-extend-session", 0));
 }
 
 static void send_status(struct evhttp_request *req, const struct captive *c, const struct who *w)
@@ -380,7 +372,7 @@ static void post_claim(struct captive *c, const struct listener *l, struct evhtt
 		web_error(req, r == -EINVAL ? HTTP_BADREQUEST : HTTP_INTERNAL, "Not stored");
 		return;
 	}
-	web_redirect(req, 303, self_url(l));
+	web_redirect(req, 303, l->self);
 }
 
 static void send_qr(struct captive *c, struct evhttp_request *req, const struct who *w)
@@ -461,7 +453,7 @@ static void on_request(struct evhttp_request *req, void *ud)
 	else if (!strcmp(path, "/"))
 		send_page(c, req, &w);
 	else if (!strcmp(path, "/captive-portal/api"))
-		send_api(c, l, req, &w);
+		send_api(l, req, &w);
 	else if (!strcmp(path, "/status"))
 		send_status(req, c, &w);
 	else if (!strcmp(path, "/guest-qr.svg"))

@@ -69,7 +69,6 @@ struct staff {
 	unsigned n_streams;
 	unsigned watch;
 	struct event *heartbeat;
-	bool closing;
 	struct staff_counts counts;
 };
 
@@ -345,8 +344,7 @@ static int pending_item(const struct reg_device *d, void *ud)
 	T("staff.field.seen");
 	evbuffer_add_printf(b, "</dt><dd>");
 	time_el(b, "dev-seen", d->first_seen);
-	evbuffer_add_printf(b, "</dd><dt>MAC</dt><dd class=\"dev-mac\"><code>%s</code>%s</dd>", d->mac,
-			    d->ip ? "" : "");
+	evbuffer_add_printf(b, "</dd><dt>MAC</dt><dd class=\"dev-mac\"><code>%s</code></dd>", d->mac);
 	if (d->claim_at) {
 		evbuffer_add_printf(b, "<dt>");
 		T("staff.field.claim");
