@@ -24,6 +24,8 @@ VERSION := 0.1.0
 CFLAGS  += -DAPGATE_VERSION=\"$(VERSION)\"
 PORTALDIR ?= $(PREFIX)/share/apgate/portal
 CFLAGS  += -DAPGATE_PORTAL_DIR=\"$(PORTALDIR)\"
+POLICIESDIR ?= $(PREFIX)/share/apgate/policies
+CFLAGS  += -DAPGATE_POLICIES_DIR=\"$(POLICIESDIR)\"
 CFLAGS  += -std=c11 -D_GNU_SOURCE -fno-strict-aliasing $(WARN) -MMD -MP \
            -Icontroller -Icontroller/core -Ihostapd-conf
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -60,7 +62,7 @@ POLICY_SRC := controller/model/policy.c
 HAPD_SRC  := controller/io/hapd_ev.c controller/io/hapd.c
 DNSM_SRC  := controller/io/dnsm.c
 CTL_SRC   = controller/ctl/ctl.c controller/ctl/ctl_acl.c controller/ctl/ctl_repair.c \
-            controller/ctl/ctl_keys.c controller/ctl/ctl_ports.c controller/model/place.c \
+            controller/ctl/ctl_keys.c controller/ctl/ctl_ports.c controller/ctl/ctl_alert.c controller/model/place.c \
             $(WPORT_SRC) $(HFILES_SRC)
 FW_SRC    := controller/io/fw.c controller/io/fw_plan.c
 FW_IPTC_SRC := $(FW_SRC) controller/io/fw_iptc.c
@@ -284,7 +286,7 @@ demo-stop:
 # user's own directory) keeps everything under it: PREFIX/etc, PREFIX/var and
 # PREFIX/lib/systemd/system, and the installed apgate.conf and units name the
 # paths of that PREFIX. The compiled-in defaults follow PREFIX (PORTALDIR,
-# LIBEXECDIR); $(BUILD)/paths.stamp rebuilds what uses them when they change.
+# POLICIESDIR, LIBEXECDIR); $(BUILD)/paths.stamp rebuilds what uses them when they change.
 BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/libexec
@@ -311,12 +313,13 @@ INSTALL_SED = -e 's|/usr/sbin/apgated|$(SBINDIR)/apgated|g' \
               -e 's|/usr/bin/apgatectl|$(BINDIR)/apgatectl|g' \
               -e 's|/usr/libexec/apgate/|$(LIBEXECDIR)/apgate/|g' \
               -e 's|/usr/share/apgate/portal|$(PORTALDIR)|g' \
+              -e 's|/usr/share/apgate/policies|$(POLICIESDIR)|g' \
               -e 's|/etc/apgate/|$(SYSCONFDIR)/apgate/|g'
 CONF_SED    = $(INSTALL_SED) -e 's|/var/lib/apgate|$(LOCALSTATEDIR)/lib/apgate|g'
 
 $(BUILD)/paths.stamp: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(PORTALDIR) $(LIBEXECDIR)' | cmp -s - $@ || echo '$(PORTALDIR) $(LIBEXECDIR)' >$@
+	@echo '$(PORTALDIR) $(POLICIESDIR) $(LIBEXECDIR)' | cmp -s - $@ || echo '$(PORTALDIR) $(POLICIESDIR) $(LIBEXECDIR)' >$@
 $(call obj,$(CFG_SRC)): $(BUILD)/paths.stamp
 FORCE:
 
@@ -329,8 +332,8 @@ install: build
 	install -d $(DESTDIR)$(PORTALDIR)/static $(DESTDIR)$(PORTALDIR)/i18n
 	install -m 0644 portal/static/* $(DESTDIR)$(PORTALDIR)/static/
 	install -m 0644 portal/i18n/*.json $(DESTDIR)$(PORTALDIR)/i18n/
-	$(if $(POLICY_FILES),install -d $(DESTDIR)$(DATADIR)/apgate/policies)
-	$(if $(POLICY_FILES),install -m 0644 $(POLICY_FILES) $(DESTDIR)$(DATADIR)/apgate/policies/)
+	$(if $(POLICY_FILES),install -d $(DESTDIR)$(POLICIESDIR))
+	$(if $(POLICY_FILES),install -m 0644 $(POLICY_FILES) $(DESTDIR)$(POLICIESDIR)/)
 	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/

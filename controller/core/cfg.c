@@ -28,16 +28,20 @@ static bool is_str_type(enum key_type t)
 
 /* Kinds of section: the global ones appear once; [bss IFNAME] and
  * [zone NAME] are instances, each with its own struct. */
-enum sec_kind { SEC_APGATED, SEC_HOSTAPD, SEC_NETWORK, SEC_DNSMASQ, SEC_WIFI, SEC_REPAIR, SEC_PORTAL, SEC_BSS, SEC_ZONE,
-		SEC_BAD };
-static const char *const kind_names[] = { "apgated", "hostapd", "network", "dnsmasq", "wifi", "repair", "portal", "bss", "zone" };
-#define SEC_LAST_GLOBAL SEC_PORTAL
+enum sec_kind { SEC_APGATED, SEC_HOSTAPD, SEC_NETWORK, SEC_DNSMASQ, SEC_WIFI, SEC_REPAIR, SEC_PORTAL, SEC_POLICIES,
+		SEC_CHECKS, SEC_ALERTS, SEC_BSS, SEC_ZONE, SEC_BAD };
+static const char *const kind_names[] = { "apgated", "hostapd", "network", "dnsmasq", "wifi", "repair", "portal",
+					  "policies", "checks", "alerts", "bss", "zone" };
+#define SEC_LAST_GLOBAL SEC_ALERTS
 
 #ifndef APGATE_DHCP_SCRIPT
 #define APGATE_DHCP_SCRIPT "/usr/libexec/apgate/apgate-dhcp-script"
 #endif
 #ifndef APGATE_PORTAL_DIR
 #define APGATE_PORTAL_DIR "/usr/share/apgate/portal"
+#endif
+#ifndef APGATE_POLICIES_DIR
+#define APGATE_POLICIES_DIR "/usr/share/apgate/policies"
 #endif
 
 /* Default of an optional key that stays NULL when not given. */
@@ -99,6 +103,23 @@ static const struct key_def keys[] = {
 	{ SEC_PORTAL,  "session_max",        K_UINT,     F(portal.session_max_s), "43200", 300, 604800 },
 	{ SEC_PORTAL,  "login_failures",     K_UINT,     F(portal.login_failures), "5", 1, 100 },
 	{ SEC_PORTAL,  "login_lockout",      K_UINT,     F(portal.login_lockout_s), "300", 10, 86400 },
+	{ SEC_POLICIES, "dir",               K_PATH,     F(policies.dir),       APGATE_POLICIES_DIR, 0, 0 },
+	{ SEC_POLICIES, "fingerprints_local", K_PATH,    F(policies.fingerprints_local), NONE, 0, 0 },
+	{ SEC_POLICIES, "auto_rules",        K_PATH,     F(policies.auto_rules), NONE, 0, 0 },
+	{ SEC_POLICIES, "dns_blocking",      K_BOOL,     F(policies.dns_blocking), "yes", 0, 0 },
+	{ SEC_POLICIES, "blocklist_local",   K_PATH,     F(policies.blocklist_local), NONE, 0, 0 },
+	{ SEC_CHECKS,  "enabled",            K_BOOL,     F(checks.enabled),     "yes", 0, 0 },
+	{ SEC_CHECKS,  "on_first_seen",      K_BOOL,     F(checks.on_first_seen), "yes", 0, 0 },
+	{ SEC_CHECKS,  "timeout_ms",         K_UINT,     F(checks.timeout_ms),  "1500", 100, 10000 },
+	{ SEC_CHECKS,  "per_minute",         K_UINT,     F(checks.per_minute),  "6", 1, 600 },
+	{ SEC_CHECKS,  "concurrency",        K_UINT,     F(checks.concurrency), "16", 1, 256 },
+	{ SEC_ALERTS,  "webhook",            K_STR,      F(alerts.webhook),     NONE, 0, 0 },
+	{ SEC_ALERTS,  "webhook_timeout_ms", K_UINT,     F(alerts.webhook_timeout_ms), "5000", 200, 60000 },
+	{ SEC_ALERTS,  "retry_max",          K_UINT,     F(alerts.retry_max_s), "600", 1, 86400 },
+	{ SEC_ALERTS,  "mail_to",            K_STR,      F(alerts.mail_to),     NONE, 0, 0 },
+	{ SEC_ALERTS,  "sendmail",           K_PATH,     F(alerts.sendmail),    "/usr/sbin/sendmail", 0, 0 },
+	{ SEC_NETWORK, "watch_unmanaged",    K_BOOL,     F(watch_unmanaged),    "yes", 0, 0 },
+	{ SEC_DNSMASQ, "query_log",          K_PATH,     F(dnsmasq_query_log),  "/run/apgate/dnsmasq-queries.log", 0, 0 },
 	{ SEC_WIFI,    "country_code",       K_COUNTRY,  F(wifi.country_code),  NULL, 0, 0 },
 	{ SEC_WIFI,    "hw_mode",            K_HWMODE,   F(wifi.hw_mode),       NULL, 0, 0 },
 	{ SEC_WIFI,    "channel",            K_UINT,     F(wifi.channel),       NULL, 1, 196 },
@@ -124,7 +145,7 @@ struct section {
 	int line;
 	enum sec_kind kind;
 	void *base;            /* struct the keys write into; NULL after a bad header */
-	uint64_t seen_mask;    /* bit i = keys[i] given */
+	uint64_t seen_mask[(ARRAY_SIZE(keys) + 63) / 64]; /* bit i = keys[i] given */
 	int key_line[ARRAY_SIZE(keys)];
 };
 
@@ -258,7 +279,8 @@ static void open_section(struct parse *p, const char *name)
 		return;
 	}
 	perr(p, p->lineno, s->name,
-	     "unknown section (expected [apgated], [hostapd], [network], [dnsmasq], [wifi], [repair], [bss IFNAME] or [zone NAME])");
+	     "unknown section (expected [apgated], [hostapd], [network], [dnsmasq], [wifi], [repair], [portal], "
+	     "[policies], [checks], [alerts], [bss IFNAME] or [zone NAME])");
 }
 
 /* Called by inih once per line before it parses the line: counts lines and
@@ -644,9 +666,9 @@ static int handler(void *user, const char *section, const char *name, const char
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (keys[i].kind != s->kind || strcmp(keys[i].key, name) != 0)
 			continue;
-		if (s->seen_mask & (1ull << i))
+		if (s->seen_mask[i / 64] & (1ull << (i % 64)))
 			perr(p, p->lineno, name, "given twice in [%s]", s->name);
-		s->seen_mask |= 1ull << i;
+		s->seen_mask[i / 64] |= 1ull << (i % 64);
 		s->key_line[i] = p->lineno;
 		set_value(p, &keys[i], s->base, value, p->lineno);
 		if (s->kind == SEC_BSS) {
@@ -718,7 +740,7 @@ static void fill_defaults(struct parse *p, enum sec_kind kind, void *base, const
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++) {
 		const struct key_def *k = &keys[i];
-		if (k->kind != kind || (s && (s->seen_mask & (1ull << i))) || k->def == NONE)
+		if (k->kind != kind || (s && (s->seen_mask[i / 64] & (1ull << (i % 64)))) || k->def == NONE)
 			continue;
 		if (!k->def) {
 			if (required_applies)
@@ -895,6 +917,9 @@ static void check_after(struct parse *p)
 	fill_defaults(p, SEC_DNSMASQ, p->cfg, find_section(p, SEC_DNSMASQ, NULL), "dnsmasq", zones);
 	fill_defaults(p, SEC_REPAIR, p->cfg, find_section(p, SEC_REPAIR, NULL), "repair", true);
 	fill_defaults(p, SEC_PORTAL, p->cfg, find_section(p, SEC_PORTAL, NULL), "portal", true);
+	fill_defaults(p, SEC_POLICIES, p->cfg, find_section(p, SEC_POLICIES, NULL), "policies", true);
+	fill_defaults(p, SEC_CHECKS, p->cfg, find_section(p, SEC_CHECKS, NULL), "checks", true);
+	fill_defaults(p, SEC_ALERTS, p->cfg, find_section(p, SEC_ALERTS, NULL), "alerts", true);
 	const struct section *wifi = find_section(p, SEC_WIFI, NULL);
 	fill_defaults(p, SEC_WIFI, p->cfg, wifi, "wifi", wifi != NULL);
 	if (wifi) {

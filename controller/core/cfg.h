@@ -135,12 +135,39 @@ struct cfg {
 		unsigned login_failures;   /* failed logins (per address and per user) before a lockout */
 		unsigned login_lockout_s;
 	} portal;
+	/* [policies]: the tables in policies/ (identification, DNS blocklist)
+	 * and the admin's additions to them */
+	struct {
+		char *dir;                 /* shipped tables: fingerprints.conf, blocklist.txt */
+		char *fingerprints_local;  /* admin's DHCP fingerprint lines, read after dir's; NULL = none */
+		char *auto_rules;          /* automatic decisions; NULL = off (the default) */
+		bool dns_blocking;         /* apply the blocklist through dnsmasq */
+		char *blocklist_local;     /* admin's own blocked domains; NULL = none */
+	} policies;
+	/* [checks]: the risky-service check of a device's open TCP ports */
+	struct {
+		bool enabled;
+		bool on_first_seen;        /* check each device when it first gets an address */
+		unsigned timeout_ms;       /* per connect */
+		unsigned per_minute;       /* devices checked per minute at most */
+		unsigned concurrency;      /* connects in flight at most */
+	} checks;
+	/* [alerts]: where alerts go besides the registry, the portal and the log */
+	struct {
+		char *webhook;             /* http(s) URL, JSON POST; NULL = none */
+		unsigned webhook_timeout_ms;
+		unsigned retry_max_s;      /* longest back-off between delivery attempts */
+		char *mail_to;             /* e-mail address(es) via sendmail; NULL = none */
+		char *sendmail;            /* the local sendmail program */
+	} alerts;
+	bool watch_unmanaged;       /* [network]: list MACs on the bridges that bypass the AP */
 	/* [dnsmasq]: files apgated writes for dnsmasq, and how it finds it */
 	char *dnsmasq_conf;         /* dnsmasq -C reads it */
 	char *dnsmasq_hosts;        /* dhcp-hostsfile, re-read on SIGHUP */
 	char *dnsmasq_pid;          /* dnsmasq's pid-file */
 	char *dnsmasq_leases;       /* dhcp-leasefile */
 	char *dnsmasq_script;       /* the lease helper dnsmasq runs (apgate-dhcp-script) */
+	char *dnsmasq_query_log;    /* dnsmasq's query log (log-facility), read for blocked look-ups */
 };
 
 /* Parses path. On success returns 0 and *out is a new snapshot freed with

@@ -122,6 +122,36 @@ struct ctl_lease {
  * negative errno (-EINVAL for a bad MAC, IP or action). */
 int ctl_lease(struct ctl *c, const struct ctl_lease *l);
 
+/* --- Alerts (ctl_alert.c) ---
+ * Kinds: "new_device" (a device waits for approval), "blocked" (a device
+ * was blocked), "risky_service" (the check found an open risky port),
+ * "repair_loop" (kept landing in the wrong place; raised by reg_hold()),
+ * "unmanaged" (a MAC on a bridge that bypassed the AP), "dns_blocked" (a
+ * device looked up a blocklisted name).
+ * Raises one: stored (reg_alert_add), logged at warn (so syslog has it),
+ * watchers told, and handed to the configured deliveries ([alerts]
+ * webhook, mail_to), which never block the loop and retry with back-off.
+ * An alert of the same kind for the same MAC that is still open is not
+ * raised again (returns 0). mac may be NULL (canonical otherwise). Returns
+ * the new alert's id (> 0), 0 for such a repeat, or a negative errno. */
+int64_t ctl_alert(struct ctl *c, const char *kind, const char *mac, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* --- The risky-service check (ctl_check.c) ---
+ * Queues a bounded TCP connect check of the device's current address (it
+ * must lie inside a configured zone's subnet) on the risky ports (telnet,
+ * FTP, SMB, RDP, VNC, HTTP admin pages, UPnP); non-blocking, rate-limited
+ * by [checks]. The result replaces the device's findings
+ * (reg_set_findings()) and each risky port found raises "risky_service".
+ * -ENOENT unknown device, -EADDRNOTAVAIL no address or one outside the
+ * zones, -ENOTSUP checks disabled, -EALREADY one is queued or running. */
+int ctl_check_device(struct ctl *c, const char *mac, const struct reg_actor *who);
+
+/* --- Identification (ctl_ident.c): the classification suggestion for
+ * a record, from the fingerprint tables loaded from [policies]. */
+struct guess;
+void ctl_guess(struct ctl *c, const struct reg_device *d, struct guess *out);
+
 /* Status of each BSS client, in config order. */
 struct ctl_bss_status {
 	const char *ifname;

@@ -1,17 +1,60 @@
-/* guess.h - a first guess at what kind of device a record is, for people
- * deciding about it (the staff portal shows "printer?"), from what the
- * device told us: its DHCP vendor class and host name, its vendor (OUI),
- * and whether its MAC is a private (randomised) address. Pure: no I/O.
+/* guess.h - what a device probably is, for the people deciding about it:
+ * "an iPhone with a private address: probably a staff phone", with the
+ * reasons. From what the device told us: its DHCP fingerprint (requested
+ * options, option 55, and vendor class, option 60) matched against a
+ * table in policies/ an admin can extend, its vendor (OUI), whether its
+ * MAC is locally administered (randomised), its host name, and what its
+ * user claimed on the captive page. Pure: no I/O except guess_load().
  * A guess is never a decision; the type people set always wins.
  */
 #ifndef APGATE_GUESS_H
 #define APGATE_GUESS_H
 
+#include <stdio.h>
+
 #include "model/reg.h"
 
-/* REG_TYPE_NONE when nothing points anywhere. *why (may be NULL) gets a
- * static phrase naming the clue ("DHCP vendor class", "host name",
- * "vendor", "private address"). */
+/* The fingerprint table: lines of policies/fingerprints.conf (format in
+ * that file's header). Read-only once loaded. */
+struct guess_tables;
+
+/* Loads the shipped table (path) and then the admin's (local, may be NULL;
+ * its lines win over the shipped ones). Each bad line is reported as
+ * "FILE:LINE: what is wrong" to errs (may be NULL) and skipped. *out is
+ * freed with guess_tables_free(). -errno when path cannot be read. */
+int guess_load(const char *path, const char *local, FILE *errs, struct guess_tables **out);
+void guess_tables_free(struct guess_tables *t);
+
+/* Why the guess says what it says: a code people's language turns into
+ * words (the portal's i18n key "reason.<code>") and its argument. */
+enum guess_reason_code {
+	GUESS_R_FINGERPRINT = 0, /* arg: the table entry's name, "iOS" */
+	GUESS_R_VENDOR_CLASS,    /* arg: option 60 */
+	GUESS_R_VENDOR,          /* arg: vendor name */
+	GUESS_R_PRIVATE_MAC,     /* arg: "" */
+	GUESS_R_HOSTNAME,        /* arg: the host name */
+	GUESS_R_CLAIM,           /* arg: "business" or "personal" */
+};
+const char *guess_reason_name(enum guess_reason_code c); /* "fingerprint", ... */
+
+#define GUESS_MAX_REASONS 6
+struct guess {
+	enum reg_type type;  /* REG_TYPE_NONE when nothing points anywhere */
+	enum reg_class cls;  /* suggested class (business/personal), NONE = no idea */
+	char os[32];         /* "iOS", "Android", "Windows", "printer", ...; "" unknown */
+	char summary[160];   /* English sentence for logs and the CLI:
+			      * "an iPhone with a private address: probably a staff phone" */
+	unsigned n_reasons;
+	struct {
+		enum guess_reason_code code;
+		char arg[96];
+	} reasons[GUESS_MAX_REASONS];
+};
+/* t may be NULL (no table: fingerprints give no hints). */
+void guess_device(const struct guess_tables *t, const struct reg_device *d, struct guess *out);
+
+/* Compatibility for callers that only need the type: guess_device()'s
+ * type with the first reason's code name in *why (may be NULL). */
 enum reg_type guess_type(const struct reg_device *d, const char **why);
 
 #endif

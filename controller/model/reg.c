@@ -180,7 +180,7 @@ enum st {
 	ST_DEV_ON_BSS, ST_DEV_DISCONNECT, ST_DEV_LEASE, ST_DEV_LEASE_CREATE, ST_DEV_UNLEASE,
 	ST_DEV_RESERVE, ST_DEV_RESERVED_BY,
 	ST_DEV_HOLD, ST_DEV_KEY, ST_DEV_KEY_OWNER, ST_DEV_REMAC,
-	ST_AL_INSERT, ST_AL_LIST, ST_AL_ACK, ST_AL_ACK_ALL,
+	ST_AL_INSERT, ST_AL_LIST, ST_AL_ACK, ST_AL_ACK_ALL, ST_AL_OPEN,
 	ST_DEV_CLAIM, ST_DEV_BY_IP,
 	ST_USER_ADD, ST_USER_HASH, ST_USER_ROLE, ST_USER_DEL, ST_USER_LOGIN, ST_USER_LIST,
 	ST_USER_GET, ST_USER_ADMINS,
@@ -260,6 +260,7 @@ static const char *const st_sql[ST__COUNT] = {
 		" ORDER BY id",
 	[ST_AL_ACK] = "UPDATE alerts SET acked_at = ?2, acked_by = ?3 WHERE id = ?1 AND acked_at = 0",
 	[ST_AL_ACK_ALL] = "UPDATE alerts SET acked_at = ?1, acked_by = ?2 WHERE acked_at = 0",
+	[ST_AL_OPEN] = "SELECT id FROM alerts WHERE acked_at = 0 AND kind = ?1 AND mac IS ?2 ORDER BY id DESC LIMIT 1",
 	[ST_DEV_CLAIM] = "UPDATE devices SET claim_name = ?2, claim_owner = ?3, claim_class = ?4,"
 		" claim_at = ?5 WHERE mac = ?1",
 	/* the partial index devices_by_ip needs "ip IS NOT NULL" spelled out */
@@ -1550,6 +1551,23 @@ int64_t reg_alert_add(struct reg *r, const char *kind, const char *mac, const ch
 		return ret;
 	ret = tx_end(r, alert_insert(r, kind, mac, message, now), false);
 	return ret < 0 ? ret : sqlite3_last_insert_rowid(r->db);
+}
+
+int64_t reg_alert_open(struct reg *r, const char *kind, const char *mac)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!r || !kind || (mac && !mac_ok(mac)))
+		return -EINVAL;
+	st = r->st[ST_AL_OPEN];
+	if (sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC) ||
+	    (mac ? sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 2)))
+		return bind_fail(r);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return sqlite3_column_int64(st, 0);
+	return rc == SQLITE_DONE ? 0 : db_fail(r, rc, "find an open alert");
 }
 
 int reg_alerts(struct reg *r, bool all, unsigned limit, reg_alert_cb cb, void *ud)

@@ -90,6 +90,9 @@ struct reg_device {
 	char *claim_owner;       /* "Anna" */
 	enum reg_class claim_cls; /* BUSINESS / PERSONAL, NONE = not said */
 	int64_t claim_at;        /* 0 = never */
+	/* The risky-service check (v6) */
+	int64_t checked_at;      /* last check; 0 = never */
+	unsigned n_findings;     /* open risky ports found by it */
 };
 void reg_device_free(struct reg_device *d);
 
@@ -288,6 +291,68 @@ int reg_alerts(struct reg *r, bool all, unsigned limit, reg_alert_cb cb, void *u
 /* Acknowledges alert id (0 = every open one). Returns how many were
  * acknowledged; -ENOENT for an id that is unknown or already acknowledged. */
 int reg_alert_ack(struct reg *r, int64_t id, const struct reg_actor *who, int64_t now);
+
+/* The id of the newest open alert of kind about mac (mac NULL: about no
+ * device), 0 when there is none, or a negative errno. */
+int64_t reg_alert_open(struct reg *r, const char *kind, const char *mac);
+
+/* --- Findings of the risky-service check (v6 table findings) --- */
+struct reg_finding {
+	const char *mac;
+	unsigned port;         /* TCP port found open */
+	const char *service;   /* "telnet", "ftp", "smb", "rdp", "vnc", "http-admin", "upnp" */
+	const char *detail;    /* may be NULL: e.g. a banner's first line */
+	int64_t found_at;
+};
+/* Replaces the device's findings by f[0..n) (a fresh check's result; n 0 =
+ * nothing open), sets its checked_at = now and appends a conn-kind event
+ * "check" (detail "open: telnet/23, ftp/21" or "nothing open"). One
+ * transaction, synchronous=NORMAL. -ENOENT unknown device. */
+int reg_set_findings(struct reg *r, const char *mac, const struct reg_finding *f, unsigned n,
+		     int64_t now);
+typedef int (*reg_finding_cb)(const struct reg_finding *f, void *ud);
+/* The findings of one device (mac NULL: of every device), by MAC then
+ * port. Strings valid during the callback; nested -EBUSY. */
+int reg_findings(struct reg *r, const char *mac, reg_finding_cb cb, void *ud);
+
+/* --- Unmanaged devices (v6 table unmanaged): MACs seen on a zone's
+ * bridge or the uplink segment that never came through hostapd or a
+ * managed wired port. Kept apart from devices: nobody decided anything. */
+struct reg_unmanaged {
+	const char *mac;
+	const char *where;     /* bridge or interface it was seen on */
+	const char *ip;        /* from the neighbour table, may be NULL */
+	int64_t first_seen, last_seen;
+};
+/* Records or refreshes one (where and a non-NULL ip replace the stored
+ * ones). Returns 1 when it is new, 0 when it was known, or a negative
+ * errno. synchronous=NORMAL. */
+int reg_unmanaged_seen(struct reg *r, const char *mac, const char *where, const char *ip,
+		       int64_t now);
+/* Drops it (it became a managed device). 0, or -ENOENT when not listed. */
+int reg_unmanaged_del(struct reg *r, const char *mac);
+typedef int (*reg_unmanaged_cb)(const struct reg_unmanaged *u, void *ud);
+/* Every unmanaged MAC, newest last_seen first. Nested -EBUSY. */
+int reg_unmanaged_list(struct reg *r, reg_unmanaged_cb cb, void *ud);
+
+/* --- Blocked DNS look-ups (v6 table dns_blocks), one row per device
+ * and domain --- */
+struct reg_dns_block {
+	const char *mac;       /* NULL when the asking address had no device */
+	const char *ip;        /* the address that asked */
+	const char *domain;
+	int64_t first_at, last_at;
+	unsigned count;
+};
+/* Counts one blocked look-up of domain by mac (NULL: unknown, then keyed
+ * by ip). *first (may be NULL) tells whether this device had not looked
+ * it up before. synchronous=NORMAL. */
+int reg_dns_block(struct reg *r, const char *mac, const char *ip, const char *domain, int64_t now,
+		  bool *first);
+typedef int (*reg_dns_block_cb)(const struct reg_dns_block *b, void *ud);
+/* The newest `limit` (0 = all) rows by last_at, newest first; of one
+ * device when mac is not NULL. Nested -EBUSY. */
+int reg_dns_blocks(struct reg *r, const char *mac, unsigned limit, reg_dns_block_cb cb, void *ud);
 
 /* --- Statements made on the captive page (not decisions) --- */
 struct reg_claim {
