@@ -65,12 +65,14 @@ table = src[src.index('static const struct key_def keys[]'):]
 table = table[:table.index('};')]
 kinds = {'SEC_APGATED': '[apgated]', 'SEC_HOSTAPD': '[hostapd]', 'SEC_NETWORK': '[network]',
          'SEC_DNSMASQ': '[dnsmasq]', 'SEC_WIFI': '[wifi]', 'SEC_REPAIR': '[repair]',
-         'SEC_PORTAL': '[portal]', 'SEC_BSS': '[bss IFNAME]', 'SEC_ZONE': '[zone NAME]'}
+         'SEC_PORTAL': '[portal]', 'SEC_POLICIES': '[policies]', 'SEC_CHECKS': '[checks]',
+         'SEC_ALERTS': '[alerts]', 'SEC_BSS': '[bss IFNAME]', 'SEC_ZONE': '[zone NAME]'}
 portal_dir = re.search(r'#define APGATE_PORTAL_DIR "([^"]*)"', src).group(1)
+policies_dir = re.search(r'#define APGATE_POLICIES_DIR "([^"]*)"', src).group(1)
 keys = []
-for m in re.finditer(r'\{\s*(SEC_\w+),\s*"(\w+)",\s*\w+,\s*[^,]*,\s*(NULL|NONE|APGATE_PORTAL_DIR|"[^"]*")', table):
+for m in re.finditer(r'\{\s*(SEC_\w+),\s*"(\w+)",\s*\w+,\s*[^,]*,\s*(NULL|NONE|APGATE_PORTAL_DIR|APGATE_POLICIES_DIR|"[^"]*")', table):
     kind, key, d = m.groups()
-    d = portal_dir if d == 'APGATE_PORTAL_DIR' else d
+    d = {'APGATE_PORTAL_DIR': portal_dir, 'APGATE_POLICIES_DIR': policies_dir}.get(d, d)
     keys.append((kinds[kind], key, d.strip('"') if d.startswith('"') else d))
 tap(len(keys) >= 50, 'cfg.c key table read (%d keys)' % len(keys))
 
