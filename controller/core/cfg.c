@@ -903,6 +903,28 @@ static void check_portal(struct parse *p)
 		     "longer than session_max (%u s)", c->portal.session_max_s);
 }
 
+/* Where alerts go: a URL libcurl can post to, addresses that cannot
+ * smuggle headers into the mail apgated hands to sendmail. */
+static void check_alerts(struct parse *p)
+{
+	const struct cfg *c = p->cfg;
+	const char *w = c->alerts.webhook, *m = c->alerts.mail_to;
+
+	if (w && strncmp(w, "http://", 7) != 0 && strncmp(w, "https://", 8) != 0)
+		perr(p, key_line(p, SEC_ALERTS, NULL, "webhook"), "webhook", "'%s' is not an http:// or https:// URL", w);
+	else if (w && (strlen(w) <= (w[4] == 's' ? 8u : 7u) || strpbrk(w, " \t\"<>\\^`{|}")))
+		perr(p, key_line(p, SEC_ALERTS, NULL, "webhook"), "webhook", "'%s' is not a usable URL (no host, or a space or quote in it)", w);
+	if (m) {
+		bool ok = *m != '\0';
+		for (const char *t = m; *t && ok; t++)
+			ok = (unsigned char)*t > ' ' || *t == ' ';
+		ok = ok && strchr(m, '@') && m[0] != '-';
+		if (!ok)
+			perr(p, key_line(p, SEC_ALERTS, NULL, "mail_to"), "mail_to",
+			     "'%s' is not one or more e-mail addresses (user@host, separated by commas)", m);
+	}
+}
+
 static void check_after(struct parse *p)
 {
 	bool zones = false;
@@ -949,6 +971,7 @@ static void check_after(struct parse *p)
 		perr(p, section_line(p, SEC_HOSTAPD), "ctrl_dir", "path too long for hostapd's sockets");
 	check_zones(p);
 	check_portal(p);
+	check_alerts(p);
 }
 
 int cfg_load(const char *path, FILE *errs, struct cfg **out)

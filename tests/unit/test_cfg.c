@@ -581,6 +581,79 @@ static void test_portal_keys(void **state)
 	free(errs);
 }
 
+/* Issue 8's sections: identification tables, the risky-service check,
+ * where alerts go. */
+static void test_policy_check_alert_keys(void **state)
+{
+	struct cfg *c = NULL;
+	char *errs = NULL, expect[512];
+	const char *path;
+
+	(void)state;
+	assert_int_equal(load(GOOD ZONES, &c, &errs, &path), 0);
+	assert_string_equal(c->policies.dir, APGATE_POLICIES_DIR);
+	assert_null(c->policies.fingerprints_local);
+	assert_null(c->policies.auto_rules); /* automatic decisions are off by default */
+	assert_true(c->policies.dns_blocking);
+	assert_true(c->checks.enabled);
+	assert_true(c->checks.on_first_seen);
+	assert_int_equal(c->checks.timeout_ms, 1500);
+	assert_int_equal(c->checks.per_minute, 6);
+	assert_int_equal(c->checks.concurrency, 16);
+	assert_null(c->alerts.webhook);
+	assert_null(c->alerts.mail_to);
+	assert_string_equal(c->alerts.sendmail, "/usr/sbin/sendmail");
+	assert_int_equal(c->alerts.retry_max_s, 600);
+	assert_true(c->watch_unmanaged);
+	assert_string_equal(c->dnsmasq_query_log, "/run/apgate/dnsmasq-queries.log");
+	cfg_free(c);
+	free(errs);
+
+	assert_int_equal(load(GOOD ZONES
+			      "[policies]\nfingerprints_local = /etc/apgate/fp.conf\nauto_rules = /etc/apgate/auto.conf\n"
+			      "dns_blocking = no\n[checks]\non_first_seen = no\nper_minute = 60\n"
+			      "[alerts]\nwebhook = https://alerts.example/hook?shop=12\nmail_to = it@example.org, boss@example.org\n",
+			      &c, &errs, &path), 0);
+	assert_string_equal(errs, "");
+	assert_string_equal(c->policies.auto_rules, "/etc/apgate/auto.conf");
+	assert_false(c->policies.dns_blocking);
+	assert_false(c->checks.on_first_seen);
+	assert_int_equal(c->checks.per_minute, 60);
+	assert_string_equal(c->alerts.webhook, "https://alerts.example/hook?shop=12");
+	assert_string_equal(c->alerts.mail_to, "it@example.org, boss@example.org");
+	cfg_free(c);
+	free(errs);
+
+	assert_int_equal(load(GOOD ZONES
+			      "[policies]\n"                        /* 22 */
+			      "auto_rules = rules.conf\n"           /* 23 */
+			      "[checks]\n"                          /* 24 */
+			      "timeout_ms = 50\n"                   /* 25 */
+			      "ports = 23\n"                        /* 26 */
+			      "[alerts]\n"                          /* 27 */
+			      "webhook = ftp://x/\n"                /* 28 */
+			      "mail_to = -oQ/tmp/x\n",              /* 29 */
+			      &c, &errs, &path), -EINVAL);
+	static const char *const want[] = {
+		"23: auto_rules: 'rules.conf' is not an absolute path",
+		"25: timeout_ms: '50' is not a whole number from 100 to 10000",
+		"26: ports: unknown key in [checks]",
+		"28: webhook: 'ftp://x/' is not an http:// or https:// URL",
+		"29: mail_to: '-oQ/tmp/x' is not one or more e-mail addresses",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(expect, sizeof(expect), "%s:%s", path, want[i]);
+		if (!strstr(errs, expect))
+			fail_msg("missing \"%s\" in:\n%s", expect, errs);
+	}
+	free(errs);
+	assert_int_equal(load(GOOD ZONES "[alerts]\nwebhook = http://\n", &c, &errs, &path), -EINVAL);
+	snprintf(expect, sizeof(expect), "%s:23: webhook: 'http://' is not a usable URL", path);
+	if (!strstr(errs, expect))
+		fail_msg("missing \"%s\" in:\n%s", expect, errs);
+	free(errs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -594,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_wifi_keys),
 		cmocka_unit_test(test_repair_ports_keys),
 		cmocka_unit_test(test_portal_keys),
+		cmocka_unit_test(test_policy_check_alert_keys),
 	};
 	return cmocka_run_group_tests_name("cfg", tests, setup, teardown);
 }
