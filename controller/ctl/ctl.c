@@ -858,6 +858,7 @@ void ctl_free(struct ctl *c)
 struct reg *ctl_reg(struct ctl *c) { return c->reg; }
 const struct cfg *ctl_cfg(const struct ctl *c) { return c->cfg; }
 const struct ctl_enforcers *ctl_enforcers(const struct ctl *c) { return &c->enf; }
+const struct oui *ctl_oui(const struct ctl *c) { return c->oui; }
 
 /* ---- decisions ---- */
 

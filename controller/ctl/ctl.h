@@ -66,6 +66,9 @@ struct reg *ctl_reg(struct ctl *c);
  * valid until the next ctl_set_cfg()) and the enforcers it drives. */
 const struct cfg *ctl_cfg(const struct ctl *c);
 const struct ctl_enforcers *ctl_enforcers(const struct ctl *c);
+/* The vendor index given to ctl_new() (may be NULL), for showing vendors of
+ * MACs that are not devices (unmanaged ones). */
+const struct oui *ctl_oui(const struct ctl *c);
 
 /* Decisions. mac may be in any usual spelling (-EINVAL otherwise). A
  * decision is stored durably first and then enforced in the same loop
