@@ -154,12 +154,52 @@ static const char schema_v5[] =
 	"  last_login INTEGER NOT NULL DEFAULT 0\n"
 	");\n";
 
+/* v6 (issue 8): checked_at - when the risky-service check last ran on the
+ * device (0 = never); findings - what that check found open, one row per
+ * device and port, replaced as a whole by each check (reg_set_findings())
+ * and removed with the device; unmanaged - MACs seen on a zone's bridge or
+ * the uplink that never came through hostapd or a managed port (kept apart
+ * from devices: nobody decided anything about them); dns_blocks - blocked
+ * look-ups counted per asker and domain, the asker being the device's MAC
+ * or, for an address with no device, the address (asker). */
+static const char schema_v6[] =
+	"ALTER TABLE devices ADD COLUMN checked_at INTEGER NOT NULL DEFAULT 0;\n"
+	"CREATE TABLE findings (\n"
+	"  mac      TEXT NOT NULL,\n"
+	"  port     INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),\n"
+	"  service  TEXT NOT NULL,\n"
+	"  detail   TEXT,\n"
+	"  found_at INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (mac, port)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE TABLE unmanaged (\n"
+	"  mac        TEXT PRIMARY KEY NOT NULL,\n"
+	"  seen_on    TEXT NOT NULL,\n"
+	"  ip         TEXT,\n"
+	"  first_seen INTEGER NOT NULL,\n"
+	"  last_seen  INTEGER NOT NULL\n"
+	") WITHOUT ROWID;\n"
+	"CREATE INDEX unmanaged_by_last_seen ON unmanaged(last_seen);\n"
+	"CREATE TABLE dns_blocks (\n"
+	"  id       INTEGER PRIMARY KEY,\n"
+	"  asker    TEXT NOT NULL,\n"
+	"  mac      TEXT,\n"
+	"  ip       TEXT NOT NULL,\n"
+	"  domain   TEXT NOT NULL,\n"
+	"  first_at INTEGER NOT NULL,\n"
+	"  last_at  INTEGER NOT NULL,\n"
+	"  count    INTEGER NOT NULL DEFAULT 1,\n"
+	"  UNIQUE (asker, domain)\n"
+	");\n"
+	"CREATE INDEX dns_blocks_by_last_at ON dns_blocks(last_at);\n";
+
 static const char *const migrations[] = {
 	schema_v1, /* v1 */
 	schema_v2, /* v2 */
 	schema_v3, /* v3 */
 	schema_v4, /* v4 */
 	schema_v5, /* v5 */
+	schema_v6, /* v6 */
 };
 #define REG_SCHEMA_LATEST ((int)ARRAY_SIZE(migrations))
 _Static_assert(ARRAY_SIZE(migrations) == REG_SCHEMA_VERSION, "reg.h: REG_SCHEMA_VERSION is the newest migration");
@@ -170,7 +210,8 @@ _Static_assert(ARRAY_SIZE(migrations) == REG_SCHEMA_VERSION, "reg.h: REG_SCHEMA_
 		 "vlan, connected, first_seen, last_seen, decided_by, decided_via, decided_at, " \
 		 "dhcp_vendor_class, dhcp_options, dhcp_hostname, reserved_ip, " \
 		 "held_at, port, psk_keyid, psk_ssid, psk_hex, " \
-		 "claim_name, claim_owner, claim_class, claim_at"
+		 "claim_name, claim_owner, claim_class, claim_at, checked_at, " \
+		 "(SELECT count(*) FROM findings f WHERE f.mac = devices.mac)"
 #define EV_COLS "id, ts, kind, action, mac, bss, actor, via, detail"
 
 enum st {
@@ -184,6 +225,9 @@ enum st {
 	ST_DEV_CLAIM, ST_DEV_BY_IP,
 	ST_USER_ADD, ST_USER_HASH, ST_USER_ROLE, ST_USER_DEL, ST_USER_LOGIN, ST_USER_LIST,
 	ST_USER_GET, ST_USER_ADMINS,
+	ST_FI_CLEAR, ST_FI_INSERT, ST_FI_LIST, ST_FI_REMAC, ST_DEV_CHECKED,
+	ST_UM_INSERT, ST_UM_UPDATE, ST_UM_DEL, ST_UM_LIST,
+	ST_DB_GET, ST_DB_INSERT, ST_DB_UPDATE, ST_DB_LIST,
 	ST_EV_INSERT, ST_EV_LIST, ST_EV_LIST_MAC, ST_EV_AUDIT, ST_EV_LAST, ST_EV_PRUNE,
 	ST__COUNT
 };
@@ -274,6 +318,27 @@ static const char *const st_sql[ST__COUNT] = {
 	[ST_USER_LIST] = "SELECT name, role, hash, created_at, last_login FROM users ORDER BY name",
 	[ST_USER_GET] = "SELECT name, role, hash, created_at, last_login FROM users WHERE name = ?1",
 	[ST_USER_ADMINS] = "SELECT count(*) FROM users WHERE role = 'admin'",
+	[ST_FI_CLEAR] = "DELETE FROM findings WHERE mac = ?1",
+	[ST_FI_INSERT] = "INSERT INTO findings (mac, port, service, detail, found_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_FI_LIST] = "SELECT mac, port, service, detail, found_at FROM findings"
+		" WHERE ?1 IS NULL OR mac = ?1 ORDER BY mac, port",
+	[ST_FI_REMAC] = "UPDATE findings SET mac = ?2 WHERE mac = ?1",
+	[ST_DEV_CHECKED] = "UPDATE devices SET checked_at = ?2 WHERE mac = ?1",
+	[ST_UM_INSERT] = "INSERT INTO unmanaged (mac, seen_on, ip, first_seen, last_seen)"
+		" VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (mac) DO NOTHING",
+	[ST_UM_UPDATE] = "UPDATE unmanaged SET seen_on = ?2, ip = coalesce(?3, ip),"
+		" last_seen = ?4 WHERE mac = ?1",
+	[ST_UM_DEL] = "DELETE FROM unmanaged WHERE mac = ?1",
+	[ST_UM_LIST] = "SELECT mac, seen_on, ip, first_seen, last_seen FROM unmanaged"
+		" ORDER BY last_seen DESC, mac",
+	[ST_DB_GET] = "SELECT id FROM dns_blocks WHERE asker = ?1 AND domain = ?2",
+	[ST_DB_INSERT] = "INSERT INTO dns_blocks (asker, mac, ip, domain, first_at, last_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+	[ST_DB_UPDATE] = "UPDATE dns_blocks SET ip = ?2, last_at = max(last_at, ?3),"
+		" count = count + 1 WHERE id = ?1",
+	[ST_DB_LIST] = "SELECT mac, ip, domain, first_at, last_at, count FROM dns_blocks"
+		" WHERE ?1 IS NULL OR mac = ?1 ORDER BY last_at DESC, id DESC LIMIT ?2",
 	[ST_EV_INSERT] =
 		"INSERT INTO events (ts, kind, action, mac, bss, actor, via, detail)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -1178,6 +1243,16 @@ int reg_block(struct reg *r, const char *mac, const struct reg_actor *who, int64
 	return tx_end(r, block_tx(r, mac, who, now), true);
 }
 
+/* Removes every finding of mac (forget, readdress, a new check). */
+static int findings_clear(struct reg *r, const char *mac)
+{
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_FI_CLEAR];
+
+	if (bind_str(st, 1, mac))
+		return bind_fail(r);
+	return st_done(r, st, "clear findings");
+}
+
 static int forget_tx(struct reg *r, const char *mac, const struct reg_actor *who, int64_t now)
 {
 	_cleanup_sqlite_free_ char *state = NULL, *label = NULL, *detail = NULL;
@@ -1194,6 +1269,8 @@ static int forget_tx(struct reg *r, const char *mac, const struct reg_actor *who
 		if (ret < 0)
 			return ret;
 	}
+	if ((ret = findings_clear(r, mac)) < 0)
+		return ret;
 	detail = label ? sqlite3_mprintf("was %s, label=%s", state, label)
 		       : sqlite3_mprintf("was %s", state);
 	if (!detail)
@@ -1509,6 +1586,15 @@ static int readdress_tx(struct reg *r, const char *old_mac, const char *new_mac,
 		if ((ret = st_done(r, st, "drop placeholder")) < 0)
 			return ret;
 	}
+	if ((ret = findings_clear(r, new_mac)) < 0)
+		return ret;
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_FI_REMAC];
+		if (bind_str(st, 1, old_mac) || bind_str(st, 2, new_mac))
+			return bind_fail(r);
+		if ((ret = st_done(r, st, "move findings")) < 0)
+			return ret;
+	}
 	{
 		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_REMAC];
 		if (bind_str(st, 1, old_mac) || bind_str(st, 2, new_mac))
@@ -1618,6 +1704,254 @@ int reg_alert_ack(struct reg *r, int64_t id, const struct reg_actor *who, int64_
 	if (ret < 0)
 		return ret;
 	return id && n == 0 ? -ENOENT : n;
+}
+
+/* ---- risky-service findings, unmanaged MACs, blocked look-ups (v6) ---- */
+
+static bool port_ok(unsigned port)
+{
+	return port >= 1 && port <= 65535;
+}
+
+static int set_findings_tx(struct reg *r, const char *mac, const struct reg_finding *f, unsigned n,
+			   int64_t now)
+{
+	_cleanup_sqlite_free_ char *detail = NULL;
+	sqlite3_str *s;
+	int ret;
+
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DEV_CHECKED];
+		if (bind_str(st, 1, mac) || sqlite3_bind_int64(st, 2, now))
+			return bind_fail(r);
+		if ((ret = st_done(r, st, "record check")) < 0)
+			return ret;
+	}
+	if (sqlite3_changes(r->db) == 0)
+		return -ENOENT;
+	if ((ret = findings_clear(r, mac)) < 0)
+		return ret;
+	s = sqlite3_str_new(r->db);
+	sqlite3_str_appendall(s, n ? "open: " : "nothing open");
+	for (unsigned i = 0; i < n; i++) {
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_FI_INSERT];
+		if (bind_str(st, 1, mac) || sqlite3_bind_int(st, 2, (int)f[i].port) ||
+		    bind_str(st, 3, f[i].service) || bind_str(st, 4, f[i].detail) ||
+		    sqlite3_bind_int64(st, 5, now)) {
+			sqlite3_free(sqlite3_str_finish(s));
+			return bind_fail(r);
+		}
+		if ((ret = st_done(r, st, "insert finding")) < 0) {
+			sqlite3_free(sqlite3_str_finish(s));
+			return ret;
+		}
+		sqlite3_str_appendf(s, "%s%s/%u", i ? ", " : "", f[i].service, f[i].port);
+	}
+	if (sqlite3_str_errcode(s) != SQLITE_OK) {
+		sqlite3_free(sqlite3_str_finish(s));
+		return -ENOMEM;
+	}
+	detail = sqlite3_str_finish(s);
+	return ev_insert(r, now, "conn", "check", mac, NULL, NULL, detail);
+}
+
+int reg_set_findings(struct reg *r, const char *mac, const struct reg_finding *f, unsigned n,
+		     int64_t now)
+{
+	int ret;
+
+	if (!r || !mac_ok(mac) || (n && !f))
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		if (!port_ok(f[i].port) || !f[i].service || !*f[i].service ||
+		    !str_ok(f[i].service) || !str_ok(f[i].detail))
+			return -EINVAL;
+		for (unsigned j = 0; j < i; j++)
+			if (f[j].port == f[i].port)
+				return -EINVAL;
+	}
+	ret = tx_begin(r, false);
+	if (ret < 0)
+		return ret;
+	ret = tx_end(r, set_findings_tx(r, mac, f, n, now), false);
+	if (ret == 0)
+		maybe_prune(r);
+	return ret;
+}
+
+int reg_findings(struct reg *r, const char *mac, reg_finding_cb cb, void *ud)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!r || !cb || (mac && !mac_ok(mac)))
+		return -EINVAL;
+	if (sqlite3_stmt_busy(r->st[ST_FI_LIST]))
+		return -EBUSY;
+	st = r->st[ST_FI_LIST];
+	if (bind_str(st, 1, mac))
+		return bind_fail(r);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reg_finding fi = {
+			.mac = col_str(st, 0), .port = (unsigned)sqlite3_column_int(st, 1),
+			.service = col_str(st, 2), .detail = col_str(st, 3),
+			.found_at = sqlite3_column_int64(st, 4),
+		};
+		int ret = cb(&fi, ud);
+		if (ret)
+			return ret;
+	}
+	return rc == SQLITE_DONE ? 0 : db_fail(r, rc, "list findings");
+}
+
+static int unmanaged_tx(struct reg *r, const char *mac, const char *where, const char *ip,
+			int64_t now)
+{
+	int ret;
+
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_UM_INSERT];
+		if (bind_str(st, 1, mac) || bind_str(st, 2, where) || bind_str(st, 3, ip) ||
+		    sqlite3_bind_int64(st, 4, now))
+			return bind_fail(r);
+		if ((ret = st_done(r, st, "insert unmanaged")) < 0)
+			return ret;
+	}
+	if (sqlite3_changes(r->db) == 1)
+		return 1;
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_UM_UPDATE];
+		if (bind_str(st, 1, mac) || bind_str(st, 2, where) || bind_str(st, 3, ip) ||
+		    sqlite3_bind_int64(st, 4, now))
+			return bind_fail(r);
+		return st_done(r, st, "update unmanaged");
+	}
+}
+
+int reg_unmanaged_seen(struct reg *r, const char *mac, const char *where, const char *ip,
+		       int64_t now)
+{
+	int ret, res;
+
+	if (!r || !mac_ok(mac) || !where || !*where || !str_ok(where) || (ip && !ip_ok(ip)))
+		return -EINVAL;
+	ret = tx_begin(r, false);
+	if (ret < 0)
+		return ret;
+	res = unmanaged_tx(r, mac, where, ip, now);
+	ret = tx_end(r, res < 0 ? res : 0, false);
+	return ret < 0 ? ret : res;
+}
+
+int reg_unmanaged_del(struct reg *r, const char *mac)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int ret;
+
+	if (!r || !mac_ok(mac))
+		return -EINVAL;
+	st = r->st[ST_UM_DEL];
+	if (bind_str(st, 1, mac))
+		return bind_fail(r);
+	ret = st_done(r, st, "drop unmanaged");
+	return ret < 0 ? ret : sqlite3_changes(r->db) ? 0 : -ENOENT;
+}
+
+int reg_unmanaged_list(struct reg *r, reg_unmanaged_cb cb, void *ud)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!r || !cb)
+		return -EINVAL;
+	if (sqlite3_stmt_busy(r->st[ST_UM_LIST]))
+		return -EBUSY;
+	st = r->st[ST_UM_LIST];
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reg_unmanaged u = {
+			.mac = col_str(st, 0), .where = col_str(st, 1), .ip = col_str(st, 2),
+			.first_seen = sqlite3_column_int64(st, 3),
+			.last_seen = sqlite3_column_int64(st, 4),
+		};
+		int ret = cb(&u, ud);
+		if (ret)
+			return ret;
+	}
+	return rc == SQLITE_DONE ? 0 : db_fail(r, rc, "list unmanaged");
+}
+
+static int dns_block_tx(struct reg *r, const char *mac, const char *ip, const char *domain,
+			int64_t now, bool *first)
+{
+	const char *asker = mac ? mac : ip;
+	int64_t id = 0;
+	int rc;
+
+	{
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DB_GET];
+		if (bind_str(st, 1, asker) || bind_str(st, 2, domain))
+			return bind_fail(r);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			id = sqlite3_column_int64(st, 0);
+		else if (rc != SQLITE_DONE)
+			return db_fail(r, rc, "find blocked look-up");
+	}
+	*first = id == 0;
+	if (id) {
+		_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DB_UPDATE];
+		if (sqlite3_bind_int64(st, 1, id) || bind_str(st, 2, ip) ||
+		    sqlite3_bind_int64(st, 3, now))
+			return bind_fail(r);
+		return st_done(r, st, "count blocked look-up");
+	}
+	_cleanup_reset_ sqlite3_stmt *st = r->st[ST_DB_INSERT];
+	if (bind_str(st, 1, asker) || bind_str(st, 2, mac) || bind_str(st, 3, ip) ||
+	    bind_str(st, 4, domain) || sqlite3_bind_int64(st, 5, now))
+		return bind_fail(r);
+	return st_done(r, st, "insert blocked look-up");
+}
+
+int reg_dns_block(struct reg *r, const char *mac, const char *ip, const char *domain, int64_t now,
+		  bool *first)
+{
+	bool is_first = false;
+	int ret;
+
+	if (!r || (mac && !mac_ok(mac)) || !ip_ok(ip) || !domain || !*domain || !str_ok(domain))
+		return -EINVAL;
+	ret = tx_begin(r, false);
+	if (ret < 0)
+		return ret;
+	ret = tx_end(r, dns_block_tx(r, mac, ip, domain, now, &is_first), false);
+	if (ret == 0 && first)
+		*first = is_first;
+	return ret;
+}
+
+int reg_dns_blocks(struct reg *r, const char *mac, unsigned limit, reg_dns_block_cb cb, void *ud)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!r || !cb || (mac && !mac_ok(mac)))
+		return -EINVAL;
+	if (sqlite3_stmt_busy(r->st[ST_DB_LIST]))
+		return -EBUSY;
+	st = r->st[ST_DB_LIST];
+	if (bind_str(st, 1, mac) || sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1))
+		return bind_fail(r);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reg_dns_block b = {
+			.mac = col_str(st, 0), .ip = col_str(st, 1), .domain = col_str(st, 2),
+			.first_at = sqlite3_column_int64(st, 3), .last_at = sqlite3_column_int64(st, 4),
+			.count = (unsigned)sqlite3_column_int64(st, 5),
+		};
+		int ret = cb(&b, ud);
+		if (ret)
+			return ret;
+	}
+	return rc == SQLITE_DONE ? 0 : db_fail(r, rc, "list blocked look-ups");
 }
 
 /* ---- captive claims, addresses ---- */
@@ -2039,6 +2373,8 @@ static void row_device(sqlite3_stmt *st, struct reg_device *d)
 		reg_class_parse(col_str(st, 28), &cls);
 	d->claim_cls = cls;
 	d->claim_at = sqlite3_column_int64(st, 29);
+	d->checked_at = sqlite3_column_int64(st, 30);
+	d->n_findings = (unsigned)sqlite3_column_int64(st, 31);
 }
 
 void reg_device_free(struct reg_device *d)

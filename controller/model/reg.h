@@ -40,7 +40,7 @@ enum reg_type {
 };
 #define REG_STATE_COUNT 4
 
-#define REG_SCHEMA_VERSION 5         /* the newest schema this build writes */
+#define REG_SCHEMA_VERSION 6         /* the newest schema this build writes */
 #define REG_STR_MAX 65536              /* bytes per stored string */
 #define REG_CONN_KEEP_DEFAULT 100000u  /* see reg_set_conn_keep() */
 

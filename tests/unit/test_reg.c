@@ -2244,8 +2244,8 @@ static void v4_file_migrates_to_v5_keeping_everything(void **state)
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'users'"), 0);
 
 	assert_int_equal(reg_open(path, &r), 0);
-	assert_int_equal(reg_schema_version(r), 5);
-	assert_int_equal(raw_int(path, "PRAGMA user_version"), 5);
+	assert_int_equal(reg_schema_version(r), REG_SCHEMA_VERSION);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), REG_SCHEMA_VERSION);
 
 	assert_int_equal(reg_count(r, c), 0);
 	assert_int_equal(c[REG_APPROVED], 1);
@@ -2317,7 +2317,7 @@ static void v4_file_migrates_to_v5_keeping_everything(void **state)
 
 	/* Opening again does not migrate again, and keeps the new data. */
 	assert_int_equal(reg_open(path, &r), 0);
-	assert_int_equal(reg_schema_version(r), 5);
+	assert_int_equal(reg_schema_version(r), REG_SCHEMA_VERSION);
 	assert_int_equal(reg_get(r, MAC_B, &d), 0);
 	assert_string_equal(d->claim_name, "Anna's phone");
 	reg_device_free(d);
@@ -2330,6 +2330,347 @@ static void v4_file_migrates_to_v5_keeping_everything(void **state)
 	}
 	/* the fixture itself is untouched */
 	assert_int_equal(raw_int(V4_FIXTURE, "PRAGMA user_version"), 4);
+}
+
+/* ---- v6: risky-service findings, unmanaged MACs, blocked look-ups ---- */
+
+struct fnds {
+	size_t n;
+	struct { char mac[18]; unsigned port; char service[16]; char detail[64]; int64_t at; } f[16];
+	bool nested;
+	struct reg *r;
+};
+
+static int collect_finding(const struct reg_finding *fi, void *ud)
+{
+	struct fnds *v = ud;
+
+	assert_true(v->n < ARRAY_SIZE(v->f));
+	util_strlcpy(v->f[v->n].mac, fi->mac, sizeof(v->f[0].mac));
+	v->f[v->n].port = fi->port;
+	util_strlcpy(v->f[v->n].service, fi->service, sizeof(v->f[0].service));
+	util_strlcpy(v->f[v->n].detail, fi->detail ? fi->detail : "(null)", sizeof(v->f[0].detail));
+	v->f[v->n].at = fi->found_at;
+	v->n++;
+	if (v->nested)
+		assert_int_equal(reg_findings(v->r, NULL, collect_finding, ud), -EBUSY);
+	return 0;
+}
+
+static void findings_replace_count_and_go_with_the_device(void **state)
+{
+	struct fx *f = *state;
+	struct reg_device *d;
+	struct fnds got = { 0 };
+	struct evs all = { 0 };
+	const struct reg_finding two[] = {
+		{ .port = 23, .service = "telnet", .detail = "login: \x1b[31m<b>" },
+		{ .port = 21, .service = "ftp" },
+	};
+	const struct reg_finding one[] = { { .port = 3389, .service = "rdp" } };
+
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_A, "wlan0", 1000, NULL), 0);
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_B, "wlan0", 1000, NULL), 0);
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->checked_at, 0);
+	assert_int_equal(d->n_findings, 0);
+	reg_device_free(d);
+
+	assert_int_equal(reg_set_findings(f->r, MAC_A, two, 2, 2000), 0);
+	assert_int_equal(reg_set_findings(f->r, MAC_B, one, 1, 2100), 0);
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->checked_at, 2000);
+	assert_int_equal(d->n_findings, 2);
+	reg_device_free(d);
+	/* by MAC, then port; strings verbatim */
+	got.nested = true;
+	got.r = f->r;
+	assert_int_equal(reg_findings(f->r, NULL, collect_finding, &got), 0);
+	assert_int_equal(got.n, 3);
+	assert_string_equal(got.f[0].mac, MAC_A);
+	assert_int_equal(got.f[0].port, 21);
+	assert_string_equal(got.f[0].detail, "(null)");
+	assert_int_equal(got.f[1].port, 23);
+	assert_string_equal(got.f[1].service, "telnet");
+	assert_string_equal(got.f[1].detail, "login: \x1b[31m<b>");
+	assert_int_equal(got.f[1].at, 2000);
+	assert_string_equal(got.f[2].mac, MAC_B);
+	got = (struct fnds){ 0 };
+	assert_int_equal(reg_findings(f->r, MAC_B, collect_finding, &got), 0);
+	assert_int_equal(got.n, 1);
+	assert_int_equal(got.f[0].port, 3389);
+
+	/* a fresh check replaces everything, also with nothing open */
+	assert_int_equal(reg_set_findings(f->r, MAC_A, NULL, 0, 3000), 0);
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->checked_at, 3000);
+	assert_int_equal(d->n_findings, 0);
+	reg_device_free(d);
+	got = (struct fnds){ 0 };
+	assert_int_equal(reg_findings(f->r, MAC_A, collect_finding, &got), 0);
+	assert_int_equal(got.n, 0);
+
+	/* each check is a conn event */
+	assert_int_equal(reg_events_mac(f->r, MAC_A, 0, collect, &all), 0);
+	assert_int_equal(all.n, 3);
+	assert_string_equal(all.e[1].action, "check");
+	assert_string_equal(all.e[1].kind, "conn");
+	assert_string_equal(all.e[1].detail, "open: telnet/23, ftp/21");
+	assert_string_equal(all.e[2].detail, "nothing open");
+	evs_free(&all);
+
+	/* unknown device, bad findings: nothing changes */
+	assert_int_equal(reg_set_findings(f->r, MAC_C, one, 1, 4000), -ENOENT);
+	const struct reg_finding bad_port[] = { { .port = 0, .service = "x" } };
+	const struct reg_finding big_port[] = { { .port = 65536, .service = "x" } };
+	const struct reg_finding no_svc[] = { { .port = 80 } };
+	const struct reg_finding dup[] = { { .port = 80, .service = "http-admin" },
+					   { .port = 80, .service = "http-admin" } };
+	assert_int_equal(reg_set_findings(f->r, MAC_B, bad_port, 1, 4000), -EINVAL);
+	assert_int_equal(reg_set_findings(f->r, MAC_B, big_port, 1, 4000), -EINVAL);
+	assert_int_equal(reg_set_findings(f->r, MAC_B, no_svc, 1, 4000), -EINVAL);
+	assert_int_equal(reg_set_findings(f->r, MAC_B, dup, 2, 4000), -EINVAL);
+	assert_int_equal(reg_set_findings(f->r, MAC_B, NULL, 1, 4000), -EINVAL);
+	assert_int_equal(reg_set_findings(f->r, "00:22:72:00:00:0B", one, 1, 4000), -EINVAL);
+	assert_int_equal(reg_findings(f->r, "nope", collect_finding, &got), -EINVAL);
+	d = get(f->r, MAC_B);
+	assert_int_equal(d->checked_at, 2100);
+	assert_int_equal(d->n_findings, 1);
+	reg_device_free(d);
+
+	/* the findings follow a new address and go with a forgotten device */
+	assert_int_equal(reg_readdress(f->r, MAC_B, MAC_D, "same key", 5000), 0);
+	got = (struct fnds){ 0 };
+	assert_int_equal(reg_findings(f->r, NULL, collect_finding, &got), 0);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.f[0].mac, MAC_D);
+	assert_int_equal(reg_forget(f->r, MAC_D, &it, 6000), 0);
+	got = (struct fnds){ 0 };
+	assert_int_equal(reg_findings(f->r, NULL, collect_finding, &got), 0);
+	assert_int_equal(got.n, 0);
+	/* a device seen again after forget starts without findings */
+	assert_int_equal(observe(f->r, REG_OBS_CONNECTED, MAC_D, "wlan0", 7000, NULL), 0);
+	d = get(f->r, MAC_D);
+	assert_int_equal(d->n_findings, 0);
+	assert_int_equal(d->checked_at, 0);
+	reg_device_free(d);
+	reopen(f);
+	d = get(f->r, MAC_A);
+	assert_int_equal(d->checked_at, 3000);
+	reg_device_free(d);
+}
+
+struct ums {
+	size_t n;
+	struct { char mac[18]; char where[32]; char ip[48]; int64_t first, last; } u[8];
+	struct reg *r;
+};
+
+static int collect_unmanaged(const struct reg_unmanaged *u, void *ud)
+{
+	struct ums *v = ud;
+
+	assert_true(v->n < ARRAY_SIZE(v->u));
+	util_strlcpy(v->u[v->n].mac, u->mac, sizeof(v->u[0].mac));
+	util_strlcpy(v->u[v->n].where, u->where, sizeof(v->u[0].where));
+	util_strlcpy(v->u[v->n].ip, u->ip ? u->ip : "(null)", sizeof(v->u[0].ip));
+	v->u[v->n].first = u->first_seen;
+	v->u[v->n].last = u->last_seen;
+	v->n++;
+	if (v->r)
+		assert_int_equal(reg_unmanaged_list(v->r, collect_unmanaged, ud), -EBUSY);
+	return 0;
+}
+
+static void unmanaged_seen_listed_and_dropped(void **state)
+{
+	struct fx *f = *state;
+	struct ums got = { 0 };
+	struct reg_device *d = NULL;
+
+	assert_int_equal(reg_unmanaged_seen(f->r, MAC_A, "br-work", NULL, 1000), 1);
+	assert_int_equal(reg_unmanaged_seen(f->r, MAC_B, "br-work", "10.77.0.99", 2000), 1);
+	assert_int_equal(reg_unmanaged_seen(f->r, MAC_A, "eth1", "192.0.2.7", 3000), 0);
+	/* a NULL ip keeps the stored one */
+	assert_int_equal(reg_unmanaged_seen(f->r, MAC_B, "br-work", NULL, 2500), 0);
+	got.r = f->r;
+	assert_int_equal(reg_unmanaged_list(f->r, collect_unmanaged, &got), 0);
+	assert_int_equal(got.n, 2);
+	assert_string_equal(got.u[0].mac, MAC_A); /* newest last_seen first */
+	assert_string_equal(got.u[0].where, "eth1");
+	assert_string_equal(got.u[0].ip, "192.0.2.7");
+	assert_int_equal(got.u[0].first, 1000);
+	assert_int_equal(got.u[0].last, 3000);
+	assert_string_equal(got.u[1].mac, MAC_B);
+	assert_string_equal(got.u[1].ip, "10.77.0.99");
+	assert_int_equal(got.u[1].last, 2500);
+	/* not devices: nobody decided anything */
+	assert_int_equal(reg_get(f->r, MAC_A, &d), -ENOENT);
+
+	assert_int_equal(reg_unmanaged_del(f->r, MAC_A), 0);
+	assert_int_equal(reg_unmanaged_del(f->r, MAC_A), -ENOENT);
+	reopen(f);
+	got = (struct ums){ 0 };
+	assert_int_equal(reg_unmanaged_list(f->r, collect_unmanaged, &got), 0);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.u[0].mac, MAC_B);
+	/* bad input */
+	assert_int_equal(reg_unmanaged_seen(f->r, "00-22-72-00-00-0a", "br-work", NULL, 1), -EINVAL);
+	assert_int_equal(reg_unmanaged_seen(f->r, MAC_C, NULL, NULL, 1), -EINVAL);
+	assert_int_equal(reg_unmanaged_seen(f->r, MAC_C, "", NULL, 1), -EINVAL);
+	assert_int_equal(reg_unmanaged_seen(f->r, MAC_C, "br-work", "10.77.0.999", 1), -EINVAL);
+	assert_int_equal(reg_unmanaged_del(f->r, NULL), -EINVAL);
+	assert_int_equal(reg_unmanaged_list(f->r, NULL, NULL), -EINVAL);
+}
+
+struct dbs {
+	size_t n;
+	struct { char mac[18]; char ip[48]; char domain[64]; int64_t first, last; unsigned count; } b[8];
+};
+
+static int collect_dns_block(const struct reg_dns_block *b, void *ud)
+{
+	struct dbs *v = ud;
+
+	assert_true(v->n < ARRAY_SIZE(v->b));
+	util_strlcpy(v->b[v->n].mac, b->mac ? b->mac : "(null)", sizeof(v->b[0].mac));
+	util_strlcpy(v->b[v->n].ip, b->ip, sizeof(v->b[0].ip));
+	util_strlcpy(v->b[v->n].domain, b->domain, sizeof(v->b[0].domain));
+	v->b[v->n].first = b->first_at;
+	v->b[v->n].last = b->last_at;
+	v->b[v->n].count = b->count;
+	v->n++;
+	return 0;
+}
+
+static void dns_blocks_counted_per_device_and_domain(void **state)
+{
+	struct fx *f = *state;
+	struct dbs got = { 0 };
+	bool first = false;
+
+	assert_int_equal(reg_dns_block(f->r, MAC_A, "10.77.0.20", "evil.example", 1000, &first), 0);
+	assert_true(first);
+	assert_int_equal(reg_dns_block(f->r, MAC_A, "10.77.0.21", "evil.example", 2000, &first), 0);
+	assert_false(first);
+	assert_int_equal(reg_dns_block(f->r, MAC_A, "10.77.0.21", "phish.example", 2500, &first), 0);
+	assert_true(first);
+	/* no device: keyed by the address */
+	assert_int_equal(reg_dns_block(f->r, NULL, "10.77.0.99", "evil.example", 3000, &first), 0);
+	assert_true(first);
+	assert_int_equal(reg_dns_block(f->r, NULL, "10.77.0.99", "evil.example", 3500, NULL), 0);
+	assert_int_equal(reg_dns_block(f->r, NULL, "10.77.0.98", "evil.example", 3600, &first), 0);
+	assert_true(first);
+
+	assert_int_equal(reg_dns_blocks(f->r, NULL, 0, collect_dns_block, &got), 0);
+	assert_int_equal(got.n, 4);
+	assert_string_equal(got.b[0].ip, "10.77.0.98"); /* newest first */
+	assert_string_equal(got.b[1].mac, "(null)");
+	assert_string_equal(got.b[1].ip, "10.77.0.99");
+	assert_int_equal(got.b[1].count, 2);
+	assert_int_equal(got.b[1].first, 3000);
+	assert_int_equal(got.b[1].last, 3500);
+	assert_string_equal(got.b[2].domain, "phish.example");
+	assert_string_equal(got.b[3].mac, MAC_A);
+	assert_string_equal(got.b[3].domain, "evil.example");
+	assert_string_equal(got.b[3].ip, "10.77.0.21"); /* the latest asking address */
+	assert_int_equal(got.b[3].count, 2);
+	got = (struct dbs){ 0 };
+	assert_int_equal(reg_dns_blocks(f->r, MAC_A, 1, collect_dns_block, &got), 0);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.b[0].domain, "phish.example");
+
+	assert_int_equal(reg_dns_block(f->r, MAC_A, NULL, "x.example", 1, NULL), -EINVAL);
+	assert_int_equal(reg_dns_block(f->r, MAC_A, "10.77.0.20", "", 1, NULL), -EINVAL);
+	assert_int_equal(reg_dns_block(f->r, MAC_A, "10.77.0.20", NULL, 1, NULL), -EINVAL);
+	assert_int_equal(reg_dns_block(f->r, "zz", "10.77.0.20", "x.example", 1, NULL), -EINVAL);
+	assert_int_equal(reg_dns_blocks(f->r, "zz", 0, collect_dns_block, &got), -EINVAL);
+}
+
+/* tests/unit/data/registry-v5.db was written by the v5 build (commit
+ * fd21c4f) with tests/unit/data/make-registry-v5.c: an approved till with
+ * lease and reservation, a pending phone with a claim, a forgotten printer
+ * (9 events, 4 of them audit), an admin user, one open alert. */
+#define V5_FIXTURE "tests/unit/data/registry-v5.db"
+
+static void v5_file_migrates_to_v6_keeping_everything(void **state)
+{
+	struct fx *f = *state;
+	char path[128], mac[18];
+	struct reg *r = NULL;
+	struct reg_device *d;
+	struct evs all = { 0 };
+	struct users v = { 0 };
+	struct fnds got = { 0 };
+	int alerts = 0;
+	const struct reg_finding tn[] = { { .port = 23, .service = "telnet" } };
+
+	snprintf(path, sizeof(path), "%s/v5.db", f->dir);
+	copy_file(V5_FIXTURE, path);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 5);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'findings'"), 0);
+
+	assert_int_equal(reg_open(path, &r), 0);
+	assert_int_equal(reg_schema_version(r), 6);
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), 6);
+
+	assert_int_equal(reg_get(r, MAC_A, &d), 0);
+	assert_int_equal(d->state, REG_APPROVED);
+	assert_string_equal(d->label, "Till 1");
+	assert_string_equal(d->ip, "10.77.0.20");
+	assert_string_equal(d->reserved_ip, "10.77.0.20");
+	assert_string_equal(d->dhcp_hostname, "TILL-1");
+	assert_int_equal(d->checked_at, 0);
+	assert_int_equal(d->n_findings, 0);
+	reg_device_free(d);
+	assert_int_equal(reg_get(r, MAC_B, &d), 0);
+	assert_int_equal(d->state, REG_PENDING);
+	assert_string_equal(d->claim_name, "Ben's phone");
+	assert_string_equal(d->claim_owner, "Ben");
+	assert_int_equal(d->claim_cls, REG_CLASS_PERSONAL);
+	assert_int_equal(d->claim_at, 4500);
+	reg_device_free(d);
+	assert_int_equal(reg_get(r, MAC_C, &d), -ENOENT); /* forgotten */
+	assert_int_equal(reg_find_ip(r, "10.77.9.30", mac), 0);
+	assert_string_equal(mac, MAC_B);
+	assert_int_equal(reg_events(r, 0, 0, collect, &all), 0);
+	assert_int_equal(all.n, 9);
+	assert_string_equal(all.e[5].action, "claim");
+	assert_string_equal(all.e[5].detail, "name=Ben's phone, owner=Ben, as personal");
+	assert_string_equal(all.e[7].action, "forget");
+	assert_string_equal(all.e[7].detail, "was pending");
+	assert_string_equal(all.e[8].action, "user_add");
+	evs_free(&all);
+	assert_int_equal(reg_alerts(r, false, 0, count_alert, &alerts), 0);
+	assert_int_equal(alerts, 1);
+	assert_int_equal(reg_alert_open(r, "repair_loop", MAC_B), 1);
+	assert_int_equal(reg_users(r, user_cb, &v), 0);
+	assert_int_equal(v.n, 1);
+
+	/* the v6 parts work on the migrated file; ids go on from 9 */
+	assert_int_equal(reg_set_findings(r, MAC_A, tn, 1, 8000), 0);
+	assert_int_equal(reg_last_event_id(r), 10);
+	assert_int_equal(reg_unmanaged_seen(r, MAC_D, "br-work", NULL, 8100), 1);
+	assert_int_equal(reg_dns_block(r, MAC_A, "10.77.0.20", "evil.example", 8200, NULL), 0);
+	reg_close(r);
+
+	/* opening again does not migrate again, and keeps the new data */
+	assert_int_equal(reg_open(path, &r), 0);
+	assert_int_equal(reg_schema_version(r), 6);
+	assert_int_equal(reg_findings(r, MAC_A, collect_finding, &got), 0);
+	assert_int_equal(got.n, 1);
+	assert_int_equal(reg_get(r, MAC_A, &d), 0);
+	assert_int_equal(d->n_findings, 1);
+	assert_int_equal(d->checked_at, 8000);
+	reg_device_free(d);
+	reg_close(r);
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < ARRAY_SIZE(suffix); i++) {
+		char p[160];
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		unlink(p);
+	}
+	assert_int_equal(raw_int(V5_FIXTURE, "PRAGMA user_version"), 5);
 }
 
 /* ---- files written by every earlier schema version ----
@@ -2985,6 +3326,10 @@ int main(void)
 		T(users_bad_input_changes_nothing),
 		T(last_admin_is_kept),
 		T(v4_file_migrates_to_v5_keeping_everything),
+		T(findings_replace_count_and_go_with_the_device),
+		T(unmanaged_seen_listed_and_dropped),
+		T(dns_blocks_counted_per_device_and_domain),
+		T(v5_file_migrates_to_v6_keeping_everything),
 		T(v1_file_migrates_keeping_everything),
 		T(v2_file_migrates_keeping_everything),
 		T(v3_file_migrates_keeping_everything),
