@@ -55,6 +55,7 @@ endif
 
 # ---- modules (one .c/.h pair each; includes go downward only) ----
 CORE_SRC  := controller/core/util.c controller/core/log.c controller/core/mac.c
+CORE_SRC  += controller/core/csv.c
 CFG_SRC   := controller/core/cfg.c
 REG_SRC   := controller/model/reg.c
 OUI_SRC   := controller/model/oui.c

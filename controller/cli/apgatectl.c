@@ -24,6 +24,7 @@
 
 #include <sodium.h>
 
+#include "csv.h"
 #include "mac.h"
 #include "qr.h"
 #include "util.h"
@@ -45,7 +46,8 @@ static const char usage_text[] =
 	"  status [--check]             health of the daemon and every part it watches;\n"
 	"                               --check: exit status 3 when a problem is reported\n"
 	"  devices [--state S]          the inventory (S: pending, approved, blocked, guest)\n"
-	"  show MAC                     one device and its recent history\n"
+	"  show MAC                     one device: what it probably is and why, the risky\n"
+	"                               services found, blocked look-ups, recent history\n"
 	"  approve MAC --as business|personal [--label T] [--owner T] [--type T] [--key]\n"
 	"                               T for --type: pc, phone, tablet, printer, pos, payment, signage, other;\n"
 	"                               --key: also issue its own Wi-Fi key (see key)\n"
@@ -59,6 +61,14 @@ static const char usage_text[] =
 	"  release MAC                  let repair try again on a device it held\n"
 	"  alerts [--all]               what needs a look (--all: acknowledged ones too)\n"
 	"  ack ID|--all                 acknowledge an alert, or all open ones\n"
+	"  check MAC [--wait[=SECONDS]] check a device for risky services now (telnet, FTP,\n"
+	"                               SMB, RDP, VNC, admin pages, UPnP); --wait: wait for\n"
+	"                               the result (default 60 s) and print the findings\n"
+	"  unmanaged                    devices seen on the LAN that bypass the access point\n"
+	"  dns-blocks [MAC]             blocked DNS look-ups (of one device)\n"
+	"  inventory [--csv|--json]     every device with type, zone, vendor, first and last\n"
+	"                               seen, findings, owner; unmanaged ones too; counts\n"
+	"                               by type and zone (--csv: for spreadsheets)\n"
 	"  user list                    the portal's users and their roles\n"
 	"  user add NAME [--role admin|approver]\n"
 	"                               a portal user (default approver: approves devices;\n"
@@ -526,6 +536,417 @@ static int parse_mac_arg(const char *cmd, int argc, char **argv, int idx, char m
 	return 0;
 }
 
+/* ---- issue 8: the check, suggestions, unmanaged MACs, blocked look-ups,
+ * the inventory ---- */
+
+/* Why the suggestion says what it says, in words (guess.h reason codes). */
+static void put_reason(json_t *r)
+{
+	const char *code = jstr(r, "code"), *arg = jstr(r, "arg");
+
+	if (!code)
+		code = "";
+	if (!strcmp(code, "fingerprint")) {
+		fputs("DHCP fingerprint of ", stdout);
+		put_text(arg, 60, false);
+	} else if (!strcmp(code, "vendor_class")) {
+		fputs("DHCP vendor class \"", stdout);
+		put_text(arg, 60, false);
+		putchar('"');
+	} else if (!strcmp(code, "vendor")) {
+		fputs("made by ", stdout);
+		put_text(arg, 60, false);
+	} else if (!strcmp(code, "private_mac")) {
+		fputs("private (randomised) address", stdout);
+	} else if (!strcmp(code, "hostname")) {
+		fputs("host name \"", stdout);
+		put_text(arg, 60, false);
+		putchar('"');
+	} else if (!strcmp(code, "claim")) {
+		fputs("its user says it is ", stdout);
+		put_text(arg, 20, false);
+	} else {
+		put_text(code, 30, false);
+		if (arg && *arg) {
+			fputs(": ", stdout);
+			put_text(arg, 60, false);
+		}
+	}
+}
+
+static void put_suggestion(json_t *g)
+{
+	json_t *r;
+	size_t i;
+
+	if (!jstr(g, "summary") && !json_array_size(json_object_get(g, "reasons"))) {
+		puts("no idea yet (nothing the device sent points anywhere)");
+		return;
+	}
+	put_text(jstr(g, "summary") ? jstr(g, "summary") : "?", 160, false);
+	json_array_foreach(json_object_get(g, "reasons"), i, r) {
+		fputs(i == 0 ? " (" : ", ", stdout);
+		put_reason(r);
+	}
+	puts(json_array_size(json_object_get(g, "reasons")) ? ")" : "");
+}
+
+/* One finding: "telnet on port 23: advice" (+ what the service said). */
+static void put_finding(json_t *f, const char *indent)
+{
+	fputs(indent, stdout);
+	put_text(jstr(f, "service"), 20, false);
+	printf(" on port %lld", (long long)json_integer_value(json_object_get(f, "port")));
+	if (jstr(f, "detail")) {
+		fputs(" (\"", stdout);
+		put_text(jstr(f, "detail"), 60, false);
+		fputs("\")", stdout);
+	}
+	printf("\n%s  ", indent);
+	put_text(jstr(f, "advice"), 300, false);
+	putchar('\n');
+}
+
+static void put_dns_block(json_t *b, bool with_mac)
+{
+	put_time(jstr(b, "last_at"), 20);
+	if (with_mac)
+		put_text(jstr(b, "mac") ? jstr(b, "mac") : "(no device)", 18, true);
+	put_text(jstr(b, "ip"), 16, true);
+	printf("%6lld  ", (long long)json_integer_value(json_object_get(b, "count")));
+	put_text(jstr(b, "domain"), 120, false);
+	putchar('\n');
+}
+
+/* The parts "show" gained with issue 8. */
+static void print_show_extra(json_t *d)
+{
+	json_t *x;
+	size_t i;
+
+	printf("%-12s ", "suggestion");
+	put_suggestion(json_object_get(d, "suggestion"));
+	printf("%-12s ", "checked");
+	if (jstr(d, "checked_at")) {
+		put_time(jstr(d, "checked_at"), 0);
+		printf(" (%zu risky service%s found)\n", json_array_size(json_object_get(d, "findings")),
+		       json_array_size(json_object_get(d, "findings")) == 1 ? "" : "s");
+	} else {
+		puts("never (apgatectl check MAC)");
+	}
+	x = json_object_get(d, "findings");
+	if (json_array_size(x)) {
+		json_t *f;
+		puts("findings:");
+		json_array_foreach(x, i, f)
+			put_finding(f, "  ");
+	}
+	x = json_object_get(d, "dns_blocks");
+	if (json_array_size(x)) {
+		json_t *b;
+		printf("blocked DNS look-ups (%zu domain%s):\n", json_array_size(x), json_array_size(x) == 1 ? "" : "s");
+		printf("  %-20s%-16s%6s  %s\n", "LAST", "FROM IP", "TIMES", "DOMAIN");
+		json_array_foreach(x, i, b) {
+			fputs("  ", stdout);
+			put_dns_block(b, false);
+		}
+	}
+}
+
+static int cmd_check(struct conn *c, const struct opts *o, int argc, char **argv)
+{
+	static const struct option lo[] = { { "wait", optional_argument, NULL, 'w' }, { 0, 0, 0, 0 } };
+	char mac[MAC_STR_LEN];
+	long wait_s = 0;
+	json_t *r, *d = NULL;
+	int opt, rc;
+
+	optind = 0; /* glibc: full re-initialisation, forgets the '+' of the global parse */
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (opt == 'w' && !optarg)
+			wait_s = 60;
+		else if (opt == 'w' && util_parse_long(optarg, 1, 3600, &wait_s) == 0)
+			continue;
+		else
+			return usage_error("check MAC [--wait[=SECONDS]] (1-3600, default 60)");
+	}
+	if ((rc = parse_mac_arg("check", argc, argv, optind, mac)))
+		return rc;
+	if (optind + 1 < argc)
+		return usage_error("check: unexpected argument '%s'", argv[optind + 1]);
+	r = call(c, json_pack("{s:s, s:s}", "cmd", "check", "mac", mac));
+	if (!r)
+		return 1;
+	char *before = jstr(r, "checked_before") ? strdup(jstr(r, "checked_before")) : NULL;
+	if (!wait_s) {
+		if (o->json)
+			print_json(r);
+		else
+			printf("check of %s queued (see apgatectl show %s, or use --wait)\n", mac, mac);
+		json_decref(r);
+		free(before);
+		return 0;
+	}
+	json_decref(r);
+	if (!o->json) {
+		printf("check of %s queued; waiting for the result...\n", mac);
+		fflush(stdout);
+	}
+	long long end = util_mono_ms() + wait_s * 1000;
+	for (;;) {
+		r = call(c, json_pack("{s:s, s:s}", "cmd", "show", "mac", mac));
+		if (!r) {
+			free(before);
+			return 1;
+		}
+		d = json_object_get(r, "device");
+		const char *now = jstr(d, "checked_at");
+		if (now && (!before || strcmp(now, before)))
+			break;
+		json_decref(r);
+		if (util_mono_ms() >= end) {
+			fprintf(stderr, "apgatectl: no result for %s within %ld s (the check may still be queued)\n", mac,
+				wait_s);
+			free(before);
+			return 1;
+		}
+		usleep(200 * 1000);
+	}
+	free(before);
+	json_t *fs = json_object_get(d, "findings"), *f;
+	size_t i;
+	if (o->json) {
+		json_t *out = json_pack("{s:s, s:O, s:O}", "mac", mac, "checked_at", json_object_get(d, "checked_at"),
+					"findings", fs);
+		print_json(out);
+		json_decref(out);
+	} else if (!json_array_size(fs)) {
+		printf("%s: no risky service found\n", mac);
+	} else {
+		printf("%s: %zu risky service%s found:\n", mac, json_array_size(fs), json_array_size(fs) == 1 ? "" : "s");
+		json_array_foreach(fs, i, f)
+			put_finding(f, "  ");
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_unmanaged(struct conn *c, const struct opts *o, int argc, char **argv)
+{
+	json_t *r, *arr, *u;
+	size_t i;
+
+	if (argc > 1)
+		return usage_error("unmanaged: unexpected argument '%s'", argv[1]);
+	r = call(c, json_pack("{s:s}", "cmd", "unmanaged"));
+	if (!r)
+		return 1;
+	arr = json_object_get(r, "unmanaged");
+	if (o->json) {
+		print_json(arr);
+	} else if (!json_array_size(arr)) {
+		puts("no unmanaged devices seen (every MAC came through the access point or a managed port)");
+	} else {
+		printf("%-18s%-26s%-12s%-16s%-20s%s\n", "MAC", "VENDOR", "WHERE", "IP", "FIRST SEEN", "LAST SEEN");
+		json_array_foreach(arr, i, u) {
+			put_text(jstr(u, "mac"), 18, true);
+			put_text(jstr(u, "vendor") ? jstr(u, "vendor")
+			       : json_is_true(json_object_get(u, "private")) ? "(private address)" : NULL, 25, true);
+			putchar(' ');
+			put_text(jstr(u, "where"), 11, true);
+			putchar(' ');
+			put_text(jstr(u, "ip"), 16, true);
+			put_time(jstr(u, "first_seen"), 20);
+			put_time(jstr(u, "last_seen"), 0);
+			putchar('\n');
+		}
+		printf("%zu unmanaged device(s): they bypass the access point (apgatectl alerts)\n", json_array_size(arr));
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int cmd_dns_blocks(struct conn *c, const struct opts *o, int argc, char **argv)
+{
+	char mac[MAC_STR_LEN];
+	json_t *req, *r, *arr, *b;
+	size_t i;
+	int rc;
+
+	if (argc > 2)
+		return usage_error("dns-blocks [MAC]: unexpected argument '%s'", argv[2]);
+	req = json_pack("{s:s}", "cmd", "dns_blocks");
+	if (argc == 2) {
+		if ((rc = parse_mac_arg("dns-blocks", argc, argv, 1, mac))) {
+			json_decref(req);
+			return rc;
+		}
+		json_object_set_new(req, "mac", json_string(mac));
+	}
+	r = call(c, req);
+	if (!r)
+		return 1;
+	arr = json_object_get(r, "dns_blocks");
+	if (o->json) {
+		print_json(arr);
+	} else if (!json_array_size(arr)) {
+		puts(argc == 2 ? "no blocked look-ups by this device" : "no blocked look-ups");
+	} else {
+		printf("%-20s%-18s%-16s%6s  %s\n", "LAST", "DEVICE", "FROM IP", "TIMES", "DOMAIN");
+		json_array_foreach(arr, i, b)
+			put_dns_block(b, true);
+		printf("%zu blocked domain look-up(s)\n", json_array_size(arr));
+	}
+	json_decref(r);
+	return 0;
+}
+
+/* ---- inventory ---- */
+
+static const char *const inv_cols[] = { "label", "hostname", "mac", "type", "zone", "state", "vendor", "ip",
+					"first_seen", "last_seen", "findings", "n_findings", "owner", "managed" };
+
+/* One device's value of an inventory column, as text ("" when none). */
+static void inv_value(json_t *d, const char *col, char *buf, size_t size)
+{
+	json_t *v = json_object_get(d, col);
+	size_t i, off = 0;
+	json_t *x;
+
+	buf[0] = '\0';
+	if (!strcmp(col, "findings")) {
+		json_array_foreach(v, i, x)
+			off += (size_t)snprintf(buf + off, off < size ? size - off : 0, "%s%s", i ? " " : "",
+						json_string_value(x) ? json_string_value(x) : "?");
+		if (off >= size && size > 4)
+			memcpy(buf + size - 4, "...", 4);
+	} else if (json_is_string(v)) {
+		util_strlcpy(buf, json_string_value(v), size);
+	} else if (json_is_integer(v)) {
+		snprintf(buf, size, "%lld", (long long)json_integer_value(v));
+	} else if (json_is_boolean(v)) {
+		util_strlcpy(buf, json_is_true(v) ? "yes" : "no", size);
+	}
+}
+
+static int inv_csv(json_t *devs)
+{
+	char buf[4096];
+	json_t *d;
+	size_t i;
+
+	for (size_t k = 0; k < ARRAY_SIZE(inv_cols); k++)
+		printf("%s%s", k ? "," : "", inv_cols[k]);
+	fputs(CSV_EOL, stdout);
+	json_array_foreach(devs, i, d) {
+		for (size_t k = 0; k < ARRAY_SIZE(inv_cols); k++) {
+			inv_value(d, inv_cols[k], buf, sizeof(buf));
+			char *f = csv_field(buf);
+			if (!f) {
+				fprintf(stderr, "apgatectl: out of memory\n");
+				return 1;
+			}
+			printf("%s%s", k ? "," : "", f);
+			free(f);
+		}
+		fputs(CSV_EOL, stdout);
+	}
+	return 0;
+}
+
+static void put_counts(const char *what, json_t *o)
+{
+	const char *k;
+	json_t *v;
+	bool first = true;
+
+	printf("%-9s", what);
+	json_object_foreach(o, k, v) {
+		printf("%s", first ? " " : ", ");
+		put_text(k, 20, false);
+		printf(" %lld", (long long)json_integer_value(v));
+		first = false;
+	}
+	putchar('\n');
+}
+
+static void inv_text(json_t *r)
+{
+	json_t *devs = json_object_get(r, "devices"), *d, *counts = json_object_get(r, "counts");
+	char fnd[256];
+	size_t i;
+
+	printf("%-22s%-18s%-10s%-11s%-10s%-22s%-16s%-17s%-17s%-16s%s\n", "NAME", "MAC", "TYPE", "ZONE", "STATE",
+	       "VENDOR", "IP", "FIRST SEEN", "LAST SEEN", "FINDINGS", "OWNER");
+	json_array_foreach(devs, i, d) {
+		const char *name = jstr(d, "label") ? jstr(d, "label") : jstr(d, "hostname");
+		if (!json_is_true(json_object_get(d, "managed")))
+			name = "(unmanaged)";
+		put_text(name, 21, true);
+		putchar(' ');
+		put_text(jstr(d, "mac"), 18, true);
+		put_text(jstr(d, "type"), 10, true);
+		put_text(jstr(d, "zone"), 11, true);
+		put_text(jstr(d, "state"), 10, true);
+		put_text(jstr(d, "vendor"), 21, true);
+		putchar(' ');
+		put_text(jstr(d, "ip"), 16, true);
+		/* minutes are enough to find a device */
+		char t1[17] = "-", t2[17] = "-";
+		if (jstr(d, "first_seen"))
+			snprintf(t1, sizeof(t1), "%.16s", jstr(d, "first_seen"));
+		if (jstr(d, "last_seen"))
+			snprintf(t2, sizeof(t2), "%.16s", jstr(d, "last_seen"));
+		for (char *p = t1; *p; p++)
+			if (*p == 'T')
+				*p = ' ';
+		for (char *p = t2; *p; p++)
+			if (*p == 'T')
+				*p = ' ';
+		put_text(t1, 17, true);
+		put_text(t2, 17, true);
+		inv_value(d, "findings", fnd, sizeof(fnd));
+		put_text(fnd[0] ? fnd : "-", 15, true);
+		putchar(' ');
+		put_text(jstr(d, "owner"), 30, false);
+		putchar('\n');
+	}
+	printf("%lld device(s), %lld of them unmanaged (bypassing the access point); times in UTC\n",
+	       (long long)json_integer_value(json_object_get(counts, "total")),
+	       (long long)json_integer_value(json_object_get(counts, "unmanaged")));
+	put_counts("by type:", json_object_get(counts, "by_type"));
+	put_counts("by zone:", json_object_get(counts, "by_zone"));
+	puts("(a type ending in ? is a guess: nobody has set it yet)");
+}
+
+static int cmd_inventory(struct conn *c, const struct opts *o, int argc, char **argv)
+{
+	bool csv = false, json = o->json;
+	json_t *r;
+	int rc = 0;
+
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--csv"))
+			csv = true;
+		else
+			return usage_error("inventory [--csv|--json]: unexpected argument '%s'", argv[k]);
+	}
+	if (csv && json)
+		return usage_error("inventory: --csv or --json, not both");
+	r = call(c, json_pack("{s:s}", "cmd", "inventory"));
+	if (!r)
+		return 1;
+	json_object_del(r, "ok");
+	if (json)
+		print_json(r);
+	else if (csv)
+		rc = inv_csv(json_object_get(r, "devices"));
+	else
+		inv_text(r);
+	json_decref(r);
+	return rc;
+}
+
 static int cmd_show(struct conn *c, const struct opts *o, int argc, char **argv)
 {
 	static const char *const fields[] = { "state", "class", "type", "label", "owner", "vendor", "hostname",
@@ -568,6 +989,7 @@ static int cmd_show(struct conn *c, const struct opts *o, int argc, char **argv)
 			putchar('\n');
 		}
 	}
+	print_show_extra(d);
 	ev = json_object_get(d, "events");
 	printf("history (%zu most recent):\n", json_array_size(ev));
 	json_array_foreach(ev, i, e) {
@@ -672,11 +1094,28 @@ static int cmd_key(struct conn *c, const struct opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* An alert's kind in words (ctl.h lists the kinds). */
+static const char *alert_kind_text(const char *kind)
+{
+	static const char *const names[][2] = {
+		{ "new_device", "new device" },     { "blocked", "blocked" },
+		{ "risky_service", "risky service" }, { "repair_loop", "wrong place" },
+		{ "unmanaged", "bypasses AP" },     { "dns_blocked", "blocked domain" },
+	};
+
+	for (size_t i = 0; kind && i < ARRAY_SIZE(names); i++)
+		if (!strcmp(kind, names[i][0]))
+			return names[i][1];
+	return kind;
+}
+
 static void put_alert(json_t *a)
 {
 	printf("#%-5lld ", (long long)json_integer_value(json_object_get(a, "id")));
 	put_time(jstr(a, "ts"), 0);
-	printf("  %-12s ", jstr(a, "kind"));
+	fputs("  ", stdout);
+	put_text(alert_kind_text(jstr(a, "kind")), 15, true);
+	put_text(jstr(a, "mac") ? jstr(a, "mac") : "", 18, true);
 	put_text(jstr(a, "message"), 400, false);
 	if (jstr(a, "acked_by")) {
 		printf("  (acknowledged by ");
@@ -1111,7 +1550,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "status") && strcmp(cmd, "devices") && strcmp(cmd, "show") && strcmp(cmd, "approve") &&
 	    strcmp(cmd, "block") && strcmp(cmd, "forget") && strcmp(cmd, "events") && strcmp(cmd, "reserve") &&
 	    strcmp(cmd, "key") && strcmp(cmd, "revoke") && strcmp(cmd, "release") && strcmp(cmd, "alerts") &&
-	    strcmp(cmd, "ack") && strcmp(cmd, "user") && strcmp(cmd, "help"))
+	    strcmp(cmd, "ack") && strcmp(cmd, "user") && strcmp(cmd, "help") && strcmp(cmd, "check") &&
+	    strcmp(cmd, "unmanaged") && strcmp(cmd, "dns-blocks") && strcmp(cmd, "inventory"))
 		return usage_error("unknown command '%s'", cmd);
 	if (!strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
@@ -1146,6 +1586,14 @@ int main(int argc, char **argv)
 		rc = cmd_ack(&c, &o, argc, argv);
 	else if (!strcmp(cmd, "user"))
 		rc = cmd_user(&c, &o, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "check"))
+		rc = cmd_check(&c, &o, argc, argv);
+	else if (!strcmp(cmd, "unmanaged"))
+		rc = cmd_unmanaged(&c, &o, argc, argv);
+	else if (!strcmp(cmd, "dns-blocks"))
+		rc = cmd_dns_blocks(&c, &o, argc, argv);
+	else if (!strcmp(cmd, "inventory"))
+		rc = cmd_inventory(&c, &o, argc, argv);
 	else
 		rc = cmd_events(&c, &o, argc, argv);
 	conn_close(&c);

@@ -29,6 +29,9 @@
 #include "front/staff.h"
 #include "io/fw.h"
 #include "log.h"
+#include "model/guess.h"
+#include "model/oui.h"
+#include "model/policy.h"
 #include "qr.h"
 #include "mac.h"
 #include "util.h"
@@ -174,6 +177,9 @@ static json_t *device_json(const struct reg_device *d)
 		json_object_set_new(j, "claim_owner", json_text(d->claim_owner));
 		json_object_set_new(j, "claim_class", json_text(reg_class_name(d->claim_cls)));
 		json_object_set_new(j, "claimed_at", json_time(d->claim_at));
+		/* the risky-service check: when it last ran, how many it found */
+		json_object_set_new(j, "checked_at", json_time(d->checked_at));
+		json_object_set_new(j, "n_findings", json_integer(d->n_findings));
 	}
 	return j;
 }
@@ -206,6 +212,7 @@ static const char *errno_code(int err)
 	case EPERM: return "permission_denied";
 	case EALREADY: return "already";
 	case ENOTSUP: return "not_supported";
+	case EADDRNOTAVAIL: return "no_address";
 	default: return "internal";
 	}
 }
@@ -936,6 +943,8 @@ static json_t *verb_devices(struct client *cl, json_t *req)
 	return json_pack("{s:b, s:o}", "ok", 1, "devices", arr);
 }
 
+static int show_extra(struct ctl *c, const struct reg_device *d, json_t *dj);
+
 static int event_cb(const struct reg_event *e, void *ud)
 {
 	return json_array_append_new(ud, event_json(e)) == 0 ? 0 : -ENOMEM;
@@ -956,7 +965,12 @@ static json_t *verb_show(struct client *cl, json_t *req)
 	if (r < 0)
 		return errno_reply(r, "registry");
 	dj = device_json(d);
+	r = dj ? show_extra(cl->adm->ctl, d, dj) : -ENOMEM;
 	reg_device_free(d);
+	if (r < 0) {
+		json_decref(dj);
+		return errno_reply(r, "registry");
+	}
 	ev = json_array();
 	r = reg_events_mac(ctl_reg(cl->adm->ctl), mac, 50, event_cb, ev);
 	if (r < 0) {
@@ -1331,6 +1345,292 @@ static json_t *verb_user_list(struct client *cl, json_t *req)
 	return json_pack("{s:b, s:o}", "ok", 1, "users", arr);
 }
 
+/* ---- issue 8: suggestion, findings, the check, unmanaged MACs, blocked
+ * look-ups, the inventory ---- */
+
+/* What to do about an open risky service, in plain words. */
+static const char *finding_advice(const char *service)
+{
+	static const struct {
+		const char *service, *advice;
+	} advice[] = {
+		{ "telnet", "Telnet sends passwords unencrypted: turn it off in the device's settings, or ask its supplier to." },
+		{ "ftp", "FTP sends passwords unencrypted: turn it off, or ask the supplier for a secure way to transfer files." },
+		{ "smb", "Windows file sharing is open: share only what is needed, protect it with a password and keep the device updated." },
+		{ "rdp", "Remote desktop is open: turn it off unless your IT support needs it, and use a strong password." },
+		{ "vnc", "Remote screen access (VNC) is open: turn it off, or set a strong password." },
+		{ "http-admin", "An admin web page is open: change its default password, and turn it off if nobody needs it." },
+		{ "upnp", "UPnP is on: turn it off in the device's settings; it lets programs open the network without asking." },
+	};
+
+	for (size_t i = 0; service && i < ARRAY_SIZE(advice); i++)
+		if (!strcmp(service, advice[i].service))
+			return advice[i].advice;
+	return "An unexpected service is open: ask the device's supplier whether it is needed.";
+}
+
+static json_t *guess_json(struct ctl *c, const struct reg_device *d)
+{
+	struct guess g;
+	json_t *reasons = json_array();
+
+	memset(&g, 0, sizeof(g));
+	ctl_guess(c, d, &g);
+	for (unsigned i = 0; i < g.n_reasons && i < GUESS_MAX_REASONS; i++)
+		json_array_append_new(reasons, json_pack("{s:s, s:o}", "code", guess_reason_name(g.reasons[i].code),
+							 "arg", json_text(g.reasons[i].arg)));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "type", json_str_or_null(reg_type_name(g.type)),
+			 "class", json_str_or_null(reg_class_name(g.cls)), "os", json_text(g.os[0] ? g.os : NULL),
+			 "summary", json_text(g.summary[0] ? g.summary : NULL), "reasons", reasons);
+}
+
+static json_t *finding_json(const struct reg_finding *f)
+{
+	return json_pack("{s:I, s:o, s:o, s:o, s:s}", "port", (json_int_t)f->port, "service", json_text(f->service),
+			 "detail", json_text(f->detail), "found_at", json_time(f->found_at),
+			 "advice", finding_advice(f->service));
+}
+
+static int finding_cb(const struct reg_finding *f, void *ud)
+{
+	return json_array_append_new(ud, finding_json(f)) == 0 ? 0 : -ENOMEM;
+}
+
+static json_t *dns_block_json(const struct reg_dns_block *b)
+{
+	return json_pack("{s:o, s:o, s:o, s:I, s:o, s:o}", "mac", json_text(b->mac), "ip", json_text(b->ip),
+			 "domain", json_text(b->domain), "count", (json_int_t)b->count,
+			 "first_at", json_time(b->first_at), "last_at", json_time(b->last_at));
+}
+
+static int dns_block_cb(const struct reg_dns_block *b, void *ud)
+{
+	return json_array_append_new(ud, dns_block_json(b)) == 0 ? 0 : -ENOMEM;
+}
+
+/* The extra parts of "show": the suggestion, the findings with advice and
+ * the blocked look-ups. */
+static int show_extra(struct ctl *c, const struct reg_device *d, json_t *dj)
+{
+	json_t *f = json_array(), *b = json_array();
+	int r;
+
+	json_object_set_new(dj, "suggestion", guess_json(c, d));
+	r = reg_findings(ctl_reg(c), d->mac, finding_cb, f);
+	if (r == 0)
+		r = reg_dns_blocks(ctl_reg(c), d->mac, 50, dns_block_cb, b);
+	json_object_set_new(dj, "findings", f);
+	json_object_set_new(dj, "dns_blocks", b);
+	return r;
+}
+
+static json_t *verb_check(struct client *cl, json_t *req)
+{
+	char mac[MAC_STR_LEN];
+	struct reg_actor who = { cl->user, "cli" };
+	struct reg_device *d = NULL;
+	json_t *err;
+	int64_t before;
+	int r;
+
+	if ((err = need_mac(req, mac)))
+		return err;
+	r = reg_get(ctl_reg(cl->adm->ctl), mac, &d);
+	if (r == -ENOENT)
+		return err_reply("not_found", "no device %s in the registry", mac);
+	if (r < 0)
+		return errno_reply(r, "registry");
+	before = d->checked_at;
+	reg_device_free(d);
+	r = ctl_check_device(cl->adm->ctl, mac, &who);
+	switch (r) {
+	case 0:
+		break;
+	case -ENOENT:
+		return err_reply("not_found", "no device %s in the registry", mac);
+	case -EADDRNOTAVAIL:
+		return err_reply("no_address", "%s has no address inside the shop's zones to check", mac);
+	case -ENOTSUP:
+		return err_reply("not_supported", "checks are turned off ([checks] in apgate.conf)");
+	case -EALREADY:
+		return err_reply("already", "a check of %s is already queued or running", mac);
+	default:
+		return errno_reply(r, "check not queued");
+	}
+	/* checked_at before: the caller waits for it to change */
+	return json_pack("{s:b, s:b, s:s, s:o}", "ok", 1, "queued", 1, "mac", mac, "checked_before",
+			 json_time(before));
+}
+
+struct unm_walk {
+	struct ctl *ctl;
+	json_t *arr;
+};
+
+static json_t *unmanaged_json(struct ctl *c, const struct reg_unmanaged *u)
+{
+	struct mac m;
+	const char *vendor = mac_parse(u->mac, &m) == 0 ? oui_lookup(ctl_oui(c), &m) : NULL;
+
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "mac", json_text(u->mac), "vendor", json_text(vendor),
+			 "where", json_text(u->where), "ip", json_text(u->ip), "first_seen", json_time(u->first_seen),
+			 "last_seen", json_time(u->last_seen), "private",
+			 mac_parse(u->mac, &m) == 0 && mac_is_local(&m));
+}
+
+static int unm_cb(const struct reg_unmanaged *u, void *ud)
+{
+	struct unm_walk *w = ud;
+
+	return json_array_append_new(w->arr, unmanaged_json(w->ctl, u)) == 0 ? 0 : -ENOMEM;
+}
+
+static json_t *verb_unmanaged(struct client *cl, json_t *req)
+{
+	struct unm_walk w = { cl->adm->ctl, json_array() };
+	int r;
+
+	(void)req;
+	r = reg_unmanaged_list(ctl_reg(cl->adm->ctl), unm_cb, &w);
+	if (r < 0) {
+		json_decref(w.arr);
+		return errno_reply(r, "registry");
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "unmanaged", w.arr);
+}
+
+static json_t *verb_dns_blocks(struct client *cl, json_t *req)
+{
+	char mac[MAC_STR_LEN];
+	json_t *arr, *err, *lim = json_object_get(req, "limit");
+	int r;
+
+	if (get_str(req, "mac") && (err = need_mac(req, mac)))
+		return err;
+	if (lim && (!json_is_integer(lim) || json_integer_value(lim) < 0 || json_integer_value(lim) > 100000))
+		return err_reply("invalid_argument", "'limit' must be a whole number from 0 to 100000");
+	arr = json_array();
+	r = reg_dns_blocks(ctl_reg(cl->adm->ctl), get_str(req, "mac") ? mac : NULL,
+			   lim ? (unsigned)json_integer_value(lim) : 200, dns_block_cb, arr);
+	if (r < 0) {
+		json_decref(arr);
+		return errno_reply(r, "registry");
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "dns_blocks", arr);
+}
+
+/* The inventory: every device with what people need to count and find it,
+ * the unmanaged MACs, and counts by type and zone. */
+struct inv {
+	struct ctl *ctl;
+	json_t *findings;  /* mac -> ["telnet/23", ...] */
+	json_t *devices;
+	json_t *by_type, *by_zone;
+};
+
+static int inv_finding_cb(const struct reg_finding *f, void *ud)
+{
+	struct inv *v = ud;
+	json_t *a = json_object_get(v->findings, f->mac);
+	char s[64];
+
+	if (!a) {
+		a = json_array();
+		if (json_object_set_new(v->findings, f->mac, a) < 0)
+			return -ENOMEM;
+	}
+	snprintf(s, sizeof(s), "%.40s/%u", f->service ? f->service : "?", f->port);
+	return json_array_append_new(a, json_text(s)) == 0 ? 0 : -ENOMEM;
+}
+
+static void count_up(json_t *o, const char *key)
+{
+	json_object_set_new(o, key, json_integer(json_integer_value(json_object_get(o, key)) + 1));
+}
+
+static int inv_device_cb(const struct reg_device *d, void *ud)
+{
+	struct inv *v = ud;
+	const char *type = reg_type_name(d->type), *zone = policy_access_name(policy_access(d));
+	bool guessed = false;
+	char tbuf[40];
+	json_t *svc = json_object_get(v->findings, d->mac), *j;
+
+	if (!type) {
+		struct guess g;
+		memset(&g, 0, sizeof(g));
+		ctl_guess(v->ctl, d, &g);
+		type = reg_type_name(g.type);
+		guessed = type != NULL;
+	}
+	snprintf(tbuf, sizeof(tbuf), "%s%s", type ? type : "unknown", guessed ? "?" : "");
+	j = json_pack("{s:s, s:o, s:o, s:s, s:b, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:o}",
+		      "mac", d->mac, "label", json_text(d->label),
+		      "hostname", json_text(d->hostname ? d->hostname : d->dhcp_hostname), "type", tbuf,
+		      "type_guessed", guessed, "zone", zone, "state", reg_state_name(d->state),
+		      "vendor", json_text(d->vendor), "ip", json_text(d->ip), "first_seen", json_time(d->first_seen),
+		      "last_seen", json_time(d->last_seen), "owner", json_text(d->owner),
+		      "checked_at", json_time(d->checked_at), "findings", svc ? json_incref(svc) : json_array(),
+		      "n_findings", (json_int_t)(svc ? json_array_size(svc) : d->n_findings), "managed", 1,
+		      "where", json_text(d->bss ? d->bss : d->port));
+	if (!j)
+		return -ENOMEM;
+	count_up(v->by_type, type ? type : "unknown");
+	count_up(v->by_zone, zone);
+	return json_array_append_new(v->devices, j) == 0 ? 0 : -ENOMEM;
+}
+
+static int inv_unmanaged_cb(const struct reg_unmanaged *u, void *ud)
+{
+	struct inv *v = ud;
+	json_t *j = unmanaged_json(v->ctl, u);
+
+	if (!j)
+		return -ENOMEM;
+	json_object_set_new(j, "label", json_null());
+	json_object_set_new(j, "hostname", json_null());
+	json_object_set_new(j, "type", json_string("unknown"));
+	json_object_set_new(j, "type_guessed", json_false());
+	json_object_set_new(j, "zone", json_string("unmanaged"));
+	json_object_set_new(j, "state", json_string("unmanaged"));
+	json_object_set_new(j, "owner", json_null());
+	json_object_set_new(j, "checked_at", json_null());
+	json_object_set_new(j, "findings", json_array());
+	json_object_set_new(j, "n_findings", json_integer(0));
+	json_object_set_new(j, "managed", json_false());
+	count_up(v->by_type, "unknown");
+	count_up(v->by_zone, "unmanaged");
+	return json_array_append_new(v->devices, j) == 0 ? 0 : -ENOMEM;
+}
+
+static json_t *verb_inventory(struct client *cl, json_t *req)
+{
+	struct reg *reg = ctl_reg(cl->adm->ctl);
+	struct inv v = { .ctl = cl->adm->ctl, .findings = json_object(), .devices = json_array(),
+			 .by_type = json_object(), .by_zone = json_object() };
+	size_t n_unmanaged;
+	int r;
+
+	(void)req;
+	r = reg_findings(reg, NULL, inv_finding_cb, &v);
+	if (r == 0)
+		r = reg_list(reg, NULL, inv_device_cb, &v);
+	n_unmanaged = json_array_size(v.devices);
+	if (r == 0)
+		r = reg_unmanaged_list(reg, inv_unmanaged_cb, &v);
+	n_unmanaged = json_array_size(v.devices) - n_unmanaged;
+	json_decref(v.findings);
+	if (r < 0) {
+		json_decref(v.devices);
+		json_decref(v.by_type);
+		json_decref(v.by_zone);
+		return errno_reply(r, "registry");
+	}
+	return json_pack("{s:b, s:o, s:o, s:{s:I, s:I, s:o, s:o}}", "ok", 1, "generated", json_time(util_now_ms()),
+			 "devices", v.devices, "counts", "total", (json_int_t)json_array_size(v.devices),
+			 "unmanaged", (json_int_t)n_unmanaged, "by_type", v.by_type, "by_zone", v.by_zone);
+}
+
 static void follow_cb(void *ud);
 
 static json_t *verb_events(struct client *cl, json_t *req)
@@ -1400,6 +1700,10 @@ static const struct {
 	{ "release", verb_release },
 	{ "alerts", verb_alerts },
 	{ "ack", verb_ack },
+	{ "check", verb_check },
+	{ "unmanaged", verb_unmanaged },
+	{ "dns_blocks", verb_dns_blocks },
+	{ "inventory", verb_inventory },
 	{ "user_add", verb_user_add },
 	{ "user_passwd", verb_user_passwd },
 	{ "user_role", verb_user_role },
@@ -1432,7 +1736,7 @@ static json_t *dispatch(struct client *cl, const char *line, size_t len)
 		}
 	}
 	if (!reply)
-		reply = err_reply("unknown_command", "unknown command '%.40s' (try: ping, status, devices, show, approve, block, forget, reserve, events, lease)", cmd);
+		reply = err_reply("unknown_command", "unknown command '%.40s' (try: ping, status, devices, show, approve, block, forget, reserve, events, alerts, check, unmanaged, dns_blocks, inventory)", cmd);
 	json_decref(req);
 	return reply;
 }

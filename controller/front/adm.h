@@ -4,7 +4,9 @@
  *
  * Request:  {"cmd":"approve","mac":"02:..","as":"business","label":"Till 1"}
  * Reply:    {"ok":true,...}  or  {"ok":false,"error":{"code":"not_found","message":"..."}}
- * Verbs: ping, status, devices, show, approve, block, forget, events, and
+ * Verbs: ping, status, devices, show (with the suggestion, findings and
+ * blocked look-ups), approve, block, forget, events, alerts, ack, check,
+ * unmanaged, dns_blocks, inventory, users, and
  * lease (from dnsmasq's lease helper, root only).
  * "events" with "follow":true keeps the connection and sends one
  * {"event":{...}} line per new timeline entry.
