@@ -70,8 +70,8 @@ FW_IPTC_SRC := $(FW_SRC) controller/io/fw_iptc.c
 FRONT_SRC = controller/front/adm.c controller/front/captive.c controller/front/staff.c \
             controller/front/web.c controller/front/auth.c controller/model/guess.c $(TLS_SRC) $(QR_SRC)
 WEB_LIBS  = $(SSL_LIBS) $(CRYPTO_LIBS) $(SODIUM_LIBS) $(QR_LIBS)
-NL_SRC    := controller/io/nl.c controller/io/nlsock.c
-WPORT_SRC := controller/io/wport.c controller/io/nlsock.c
+NL_SRC    := controller/io/nl.c controller/io/nlsock.c controller/io/linkw.c
+WPORT_SRC := controller/io/wport.c controller/io/nlsock.c controller/io/linkw.c
 HFILES_SRC := controller/io/hfiles.c
 QR_SRC    := controller/core/qr.c
 TLS_SRC   := controller/front/tls.c

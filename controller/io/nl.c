@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "io/linkw.h"
 #include "io/nlsock.h"
 #include "log.h"
 #include "util.h"
@@ -48,6 +49,9 @@ struct brport {
 	struct nl_sock *ev;    /* RTNLGRP_LINK */
 	struct nl_cb *ev_cb;   /* the ev socket's callbacks (a reference) */
 	struct nl_sock *req;   /* requests */
+	const struct linkw_ops *lw; /* the writes (isolation) */
+	void *lw_ud;
+	struct linkw *own_lw;  /* lw_ud when no writer was given */
 	struct event *ev_read;
 	int *ports;            /* ifindexes known isolated */
 	unsigned n_ports, cap_ports;
@@ -153,23 +157,11 @@ static int get_link(struct brport *b, const char *name, int ifindex, struct link
 	return r == 0 && li->ifindex == 0 ? -ENODEV : r;
 }
 
-/* RTM_SETLINK, AF_BRIDGE, IFLA_PROTINFO(nested){IFLA_BRPORT_ISOLATED=1}:
- * what `bridge link set dev X isolated on` sends. */
+/* The write goes through the writer (linkw.h): this process's own
+ * netlink socket, or the privileged helper. */
 static int set_isolated(struct brport *b, int ifindex)
 {
-	struct nl_msg *msg = nlsock_link_msg(RTM_SETLINK, 0, AF_BRIDGE, ifindex);
-	struct nlattr *nest;
-
-	if (!msg)
-		return -ENOMEM;
-	/* the kernel reads IFLA_PROTINFO as a nest only with NLA_F_NESTED */
-	nest = nla_nest_start(msg, IFLA_PROTINFO | NLA_F_NESTED);
-	if (!nest || nla_put_u8(msg, IFLA_BRPORT_ISOLATED, 1) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
-	nla_nest_end(msg, nest);
-	return request(b, msg, NULL, NULL);
+	return b->lw->isolate(b->lw_ud, b->ifname, ifindex);
 }
 
 /* Isolates one port; cleared = it was known isolated before. */
@@ -414,16 +406,36 @@ static void close_socks(struct brport *b)
 
 int brport_new(struct event_base *base, const char *bridge_ifname, struct brport **out)
 {
+	return brport_new_with(base, bridge_ifname, NULL, NULL, out);
+}
+
+int brport_new_with(struct event_base *base, const char *bridge_ifname, const struct linkw_ops *lw,
+		    void *lw_ud, struct brport **out)
+{
 	struct brport *b;
 	int r;
 
-	if (!base || !bridge_ifname || !*bridge_ifname || strlen(bridge_ifname) >= IFNAMSIZ)
+	if (!base || !bridge_ifname || !*bridge_ifname || strlen(bridge_ifname) >= IFNAMSIZ ||
+	    (lw && (!lw->isolate)))
 		return -EINVAL;
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
 	b->base = base;
 	util_strlcpy(b->ifname, bridge_ifname, sizeof(b->ifname));
+	if (lw) {
+		b->lw = lw;
+		b->lw_ud = lw_ud;
+	} else {
+		r = linkw_new(&b->own_lw);
+		if (r < 0) {
+			log_err("bridge %s: netlink: %s", b->ifname, strerror(-r));
+			free(b);
+			return r;
+		}
+		b->lw = &linkw_ops_direct;
+		b->lw_ud = b->own_lw;
+	}
 	/* The event socket first: nothing enslaved after the dump is missed. */
 	r = open_sock(&b->ev, true);
 	if (r == 0)
@@ -456,6 +468,7 @@ void brport_free(struct brport *b)
 	if (!b)
 		return;
 	close_socks(b);
+	linkw_free(b->own_lw);
 	free(b->ports);
 	free(b);
 }

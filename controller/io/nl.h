@@ -46,6 +46,7 @@
 
 struct event_base;
 struct brport;
+struct linkw_ops;
 
 struct brport_stats {
 	bool active;            /* the interface is a bridge being followed */
@@ -64,6 +65,13 @@ struct brport_stats {
  * sockets cannot be set up or the start-up reconcile failed. *out is owned
  * by the caller, freed with brport_free(). */
 int brport_new(struct event_base *base, const char *bridge_ifname, struct brport **out);
+
+/* The same, with the isolation requests (RTM_SETLINK, the only write)
+ * made through lw (io/linkw.h; kept by reference, a static table; lw_ud
+ * borrowed): apgated passes the privileged helper's client (priv/priv.h).
+ * brport_new() uses linkw_ops_direct on a socket of its own. */
+int brport_new_with(struct event_base *base, const char *bridge_ifname, const struct linkw_ops *lw,
+		    void *lw_ud, struct brport **out);
 
 /* Stops following the bridge; the isolation flags stay. NULL is allowed. */
 void brport_free(struct brport *b);

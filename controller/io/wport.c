@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "io/linkw.h"
 #include "io/nlsock.h"
 #include "log.h"
 #include "mac.h"
@@ -56,6 +57,9 @@ struct wport {
 	struct nl_sock *ev;    /* RTNLGRP_LINK + RTNLGRP_NEIGH */
 	struct nl_cb *ev_cb;   /* the ev socket's callbacks (a reference) */
 	struct nl_sock *req;   /* requests */
+	const struct linkw_ops *lw; /* the writes (moves) */
+	void *lw_ud;
+	struct linkw *own_lw;  /* lw_ud until wport_set_writer() */
 	struct event *ev_read;
 	unsigned busy;         /* entry points on the stack that call back */
 	bool dying;            /* wport_free() called from a callback */
@@ -170,25 +174,6 @@ static int get_link(struct wport *w, const char *name, int ifindex, struct link_
 	}
 	r = request(w, msg, on_link, li);
 	return r == 0 && li->ifindex == 0 ? -ENODEV : r;
-}
-
-/* RTM_SETLINK: IFLA_MASTER = master (when >= 0) and/or IFF_UP set or
- * cleared (when up >= 0). */
-static int set_link(struct wport *w, int ifindex, int master, int up)
-{
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
-	struct nl_msg *msg = nlmsg_alloc_simple(RTM_SETLINK, 0);
-
-	if (up >= 0) {
-		ifi.ifi_change = IFF_UP;
-		ifi.ifi_flags = up ? IFF_UP : 0;
-	}
-	if (!msg || nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    (master >= 0 && nla_put_u32(msg, IFLA_MASTER, (uint32_t)master) < 0)) {
-		nlmsg_free(msg); /* NULL is allowed */
-		return -ENOMEM;
-	}
-	return request(w, msg, NULL, NULL);
 }
 
 /* ---- ports: presence ---- */
@@ -455,62 +440,15 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 
 /* ---- moves ---- */
 
-static const char *link_name(struct wport *w, int ifindex, char buf[IFNAMSIZ])
-{
-	struct link_info li;
-
-	if (ifindex == 0)
-		return "(no bridge)";
-	if (get_link(w, NULL, ifindex, &li) < 0 || !li.name[0])
-		snprintf(buf, IFNAMSIZ, "#%d", ifindex);
-	else
-		util_strlcpy(buf, li.name, IFNAMSIZ);
-	return buf;
-}
-
+/* The move itself (look-ups, RTM_SETLINK, the bounce) is the writer's
+ * (linkw.h): this process's own netlink socket, or the privileged helper. */
 static int do_move(struct wport *w, const char *port, const char *bridge, bool bounce)
 {
-	struct link_info pl, bl;
-	char old[IFNAMSIZ];
-	int r;
-
 	if (!port_by_name(w, port))
 		return -EINVAL;
 	if (!valid_ifname(bridge))
 		return -EINVAL;
-	r = get_link(w, port, 0, &pl);
-	if (r < 0)
-		return r;
-	r = get_link(w, bridge, 0, &bl);
-	if (r < 0)
-		return r;
-	if (!bl.is_bridge)
-		return -ENOTTY;
-	if (pl.master == bl.ifindex)
-		return 0;
-	link_name(w, pl.master, old);
-	r = set_link(w, pl.ifindex, bl.ifindex, -1);
-	if (r < 0) {
-		log_err("wired port %s: cannot move it from %s to %s: %s", port, old, bridge, strerror(-r));
-		return r;
-	}
-	log_info("wired port %s moved from %s to %s%s", port, old, bridge, bounce ? " (link bounced)" : "");
-	if (bounce) {
-		r = set_link(w, pl.ifindex, -1, 0);
-		if (r < 0) {
-			log_err("wired port %s: cannot set it down: %s", port, strerror(-r));
-			return r;
-		}
-		w->st.bounces++;
-	}
-	if (bounce || !(pl.flags & IFF_UP)) {
-		r = set_link(w, pl.ifindex, -1, 1);
-		if (r < 0) {
-			log_err("wired port %s: cannot set it up: %s", port, strerror(-r));
-			return r;
-		}
-	}
-	return 1;
+	return w->lw->move(w->lw_ud, port, bridge, bounce);
 }
 
 int wport_move(struct wport *w, const char *port, const char *bridge, bool bounce)
@@ -522,6 +460,8 @@ int wport_move(struct wport *w, const char *port, const char *bridge, bool bounc
 	r = do_move(w, port, bridge, bounce);
 	if (r == 1)
 		w->st.moves++;
+	if (r == 1 && bounce)
+		w->st.bounces++;
 	else if (r < 0)
 		w->st.failed++;
 	if (r < 0 && r != -EINVAL)
@@ -569,6 +509,7 @@ static void destroy(struct wport *w)
 		nl_cb_put(w->ev_cb);
 	nl_socket_free(w->ev); /* NULL is allowed */
 	nl_socket_free(w->req);
+	linkw_free(w->own_lw);
 	free(w);
 }
 
@@ -601,6 +542,10 @@ int wport_new(struct event_base *base, const char *const *ports, unsigned n,
 	r = open_sock(&w->ev, true);
 	if (r == 0)
 		r = open_sock(&w->req, false);
+	if (r == 0)
+		r = linkw_new(&w->own_lw);
+	w->lw = &linkw_ops_direct;
+	w->lw_ud = w->own_lw;
 	if (r == 0) {
 		nl_socket_modify_cb(w->ev, NL_CB_VALID, NL_CB_CUSTOM, on_notify, w);
 		w->ev_cb = nl_socket_get_cb(w->ev);
@@ -641,6 +586,16 @@ void wport_free(struct wport *w)
 		return;
 	}
 	destroy(w);
+}
+
+void wport_set_writer(struct wport *w, const struct linkw_ops *lw, void *ud)
+{
+	if (!w || !lw || !lw->move)
+		return;
+	w->lw = lw;
+	w->lw_ud = ud;
+	linkw_free(w->own_lw);
+	w->own_lw = NULL;
 }
 
 void wport_get_stats(const struct wport *w, struct wport_stats *st)

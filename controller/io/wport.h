@@ -42,6 +42,7 @@
 
 struct event_base;
 struct wport;
+struct linkw_ops;
 
 #define WPORT_MAX 32
 
@@ -109,6 +110,11 @@ int wport_master(struct wport *w, const char *port, char *buf, size_t len);
  * calling on_station for every entry on the ports (the controller calls it
  * after start-up reconciliation). Returns 0 or a negative errno. */
 int wport_rescan(struct wport *w);
+
+/* Makes wport_move() go through lw (io/linkw.h; a static table, ud
+ * borrowed): apgated passes the privileged helper's client (priv/priv.h).
+ * Until then moves use linkw_ops_direct on a socket of the module's own. */
+void wport_set_writer(struct wport *w, const struct linkw_ops *lw, void *ud);
 
 void wport_get_stats(const struct wport *w, struct wport_stats *st);
 
