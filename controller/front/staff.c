@@ -8,12 +8,14 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "csv.h"
 #include "ctl/ctl.h"
 #include "front/auth.h"
 #include "front/tls.h"
@@ -21,6 +23,7 @@
 #include "log.h"
 #include "mac.h"
 #include "model/guess.h"
+#include "model/oui.h"
 #include "model/policy.h"
 #include "model/reg.h"
 #include "util.h"
@@ -70,6 +73,8 @@ struct staff {
 	unsigned watch;
 	struct event *heartbeat;
 	struct staff_counts counts;
+	unsigned n_alerts;  /* open alerts, for the badge ... */
+	bool alerts_valid;  /* ... until the timeline grows */
 };
 
 /* One request being answered. */
@@ -118,6 +123,11 @@ static void time_el(struct evbuffer *b, const char *cls, int64_t ms)
 
 /* ---- page frame ---- */
 
+static unsigned alerts_open(struct staff *s);
+struct guess;
+static void suggestion_line(struct rq *q, struct evbuffer *b, const struct guess *g);
+
+
 static void page_begin(struct rq *q, struct evbuffer *b, const char *title_key, const char *active)
 {
 	static const struct {
@@ -126,6 +136,7 @@ static void page_begin(struct rq *q, struct evbuffer *b, const char *title_key, 
 	} nav[] = {
 		{ "nav-pending", "/", "staff.nav.pending", false },
 		{ "nav-devices", "/devices", "staff.nav.devices", false },
+		{ "nav-alerts", "/alerts", "staff.nav.alerts", false },
 		{ "nav-audit", "/audit", "staff.nav.audit", false },
 		{ "nav-users", "/users", "staff.nav.users", true },
 	};
@@ -147,6 +158,13 @@ static void page_begin(struct rq *q, struct evbuffer *b, const char *title_key, 
 			T(nav[i].key);
 			if (!strcmp(nav[i].id, "nav-pending"))
 				evbuffer_add_printf(b, " <span id=\"pending-count\" class=\"badge\"></span>");
+			if (!strcmp(nav[i].id, "nav-alerts")) {
+				unsigned n = alerts_open(q->s);
+				if (n)
+					evbuffer_add_printf(b, " <span id=\"alert-count\" class=\"badge\">%u</span>", n);
+				else
+					evbuffer_add_printf(b, " <span id=\"alert-count\" class=\"badge\"></span>");
+			}
 			evbuffer_add_printf(b, "</a>");
 		}
 		evbuffer_add_printf(b, "</nav><form class=\"logout\" method=\"post\" action=\"/logout\">"
@@ -320,7 +338,18 @@ static int pending_item(const struct reg_device *d, void *ud)
 		web_esc(b, name, 80);
 	else
 		T("staff.unnamed");
-	evbuffer_add_printf(b, "</a>\n<dl class=\"facts\"><dt>");
+	evbuffer_add_printf(b, "</a>\n");
+	if (!d->type) {
+		struct guess g;
+		memset(&g, 0, sizeof(g));
+		ctl_guess(q->s->ctl, d, &g);
+		if (g.type || g.cls || g.n_reasons) {
+			evbuffer_add_printf(b, "<p class=\"suggestion\">");
+			suggestion_line(q, b, &g);
+			evbuffer_add_printf(b, "</p>\n");
+		}
+	}
+	evbuffer_add_printf(b, "<dl class=\"facts\"><dt>");
 	T("staff.field.type");
 	evbuffer_add_printf(b, "</dt><dd class=\"dev-type\">");
 	T(type_key(guess));
@@ -545,7 +574,13 @@ static void get_devices(struct rq *q)
 	page_begin(q, b, "staff.devices.title", "nav-devices");
 	evbuffer_add_printf(b, "<p class=\"count\" id=\"devices-total\" data-count=\"%u\">", c->total);
 	T("staff.devices.total");
-	evbuffer_add_printf(b, " %u</p>\n<div class=\"charts\">", c->total);
+	evbuffer_add_printf(b, " %u</p>\n<p class=\"links\"><a id=\"unmanaged-link\" href=\"/unmanaged\">", c->total);
+	T("staff.unmanaged.title");
+	evbuffer_add_printf(b, "</a> &middot; <a id=\"inventory-print\" href=\"/inventory/print\">");
+	T("staff.inventory.title");
+	evbuffer_add_printf(b, "</a> &middot; <a id=\"inventory-csv\" href=\"/inventory.csv\" download>");
+	T("staff.inventory.csv");
+	evbuffer_add_printf(b, "</a></p>\n<div class=\"charts\">");
 	static const char *const tkeys[] = { "type.unknown", "type.pc", "type.phone", "type.tablet", "type.printer",
 					     "type.pos", "type.payment", "type.signage", "type.other" };
 	chart(q, b, "chart-type", "staff.chart.type", tkeys, NULL, c->by_type, ARRAY_SIZE(tkeys));
@@ -580,6 +615,696 @@ static void get_devices(struct rq *q)
 		evbuffer_add_printf(b, " <a rel=\"next\" href=\"/devices?%s%s%spage=%ld\">&rarr;</a>", sq, sv, amp, page + 1);
 	evbuffer_add_printf(b, "</nav>\n");
 	evbuffer_free(w.rows);
+	page_end(q, b);
+	send_page(q, HTTP_OK, b);
+}
+
+static void on_change(void *ud);
+
+/* ---- issue 8: suggestions, findings, alerts, unmanaged MACs, the
+ * printable inventory ---- */
+
+static const char *const alert_kinds[] = { "new_device", "blocked", "risky_service", "repair_loop", "unmanaged",
+					   "dns_blocked" };
+static const char *const advice_services[] = { "telnet", "ftp", "smb", "rdp", "vnc", "http-admin", "upnp" };
+
+/* "alert.kind.<kind>" for the kinds ctl.h lists, else NULL. */
+static const char *alert_kind_key(const char *kind, char *buf, size_t size)
+{
+	for (size_t i = 0; kind && i < ARRAY_SIZE(alert_kinds); i++)
+		if (!strcmp(kind, alert_kinds[i])) {
+			snprintf(buf, size, "alert.kind.%s", kind);
+			return buf;
+		}
+	return NULL;
+}
+
+static const char *advice_key(const char *service, char *buf, size_t size)
+{
+	for (size_t i = 0; service && i < ARRAY_SIZE(advice_services); i++)
+		if (!strcmp(service, advice_services[i])) {
+			snprintf(buf, size, "advice.%s", service);
+			return buf;
+		}
+	return "advice.other";
+}
+
+/* "Probably a phone (personal): DHCP fingerprint iOS, private address";
+ * nothing when the guess has nothing to say. */
+static void suggestion_line(struct rq *q, struct evbuffer *b, const struct guess *g)
+{
+	char key[48];
+
+	if (!g->type && !g->cls && !g->n_reasons)
+		return;
+	evbuffer_add_printf(b, "<span class=\"suggest-type\" data-type=\"%s\">", g->type ? reg_type_name(g->type) : "");
+	T("staff.suggest.probably");
+	evbuffer_add_printf(b, " ");
+	T(type_key(g->type));
+	if (g->cls) {
+		evbuffer_add_printf(b, " (");
+		T(g->cls == REG_CLASS_PERSONAL ? "staff.suggest.personal" : "staff.suggest.business");
+		evbuffer_add_printf(b, ")");
+	}
+	evbuffer_add_printf(b, "</span>");
+	for (unsigned i = 0; i < g->n_reasons && i < GUESS_MAX_REASONS; i++) {
+		const char *name = guess_reason_name(g->reasons[i].code), *arg = g->reasons[i].arg;
+		evbuffer_add_printf(b, "%s<span class=\"reason\" data-code=\"%s\">", i ? ", " : ": ", name ? name : "");
+		snprintf(key, sizeof(key), "reason.%s", name ? name : "unknown");
+		T(key);
+		if (g->reasons[i].code == GUESS_R_CLAIM) {
+			evbuffer_add_printf(b, " ");
+			T(!strcmp(arg, "personal") ? "staff.suggest.personal" : "staff.suggest.business");
+		} else if (arg[0]) {
+			evbuffer_add_printf(b, " <q>");
+			web_esc(b, arg, 64);
+			evbuffer_add_printf(b, "</q>");
+		}
+		evbuffer_add_printf(b, "</span>");
+	}
+}
+
+/* ---- alerts ---- */
+
+static int count_open(const struct reg_alert *a, void *ud)
+{
+	(void)a;
+	(*(unsigned *)ud)++;
+	return 0;
+}
+
+/* Open alerts, for the badge; kept until the timeline grows. */
+static unsigned alerts_open(struct staff *s)
+{
+	if (!s->alerts_valid) {
+		unsigned n = 0;
+		if (reg_alerts(ctl_reg(s->ctl), false, 0, count_open, &n) < 0)
+			return s->n_alerts;
+		s->n_alerts = n;
+		s->alerts_valid = true;
+	}
+	return s->n_alerts;
+}
+
+struct alert_walk {
+	struct rq *q;
+	struct evbuffer *list;
+	unsigned n;
+};
+
+static int alert_item(const struct reg_alert *a, void *ud)
+{
+	struct alert_walk *w = ud;
+	struct rq *q = w->q;
+	struct evbuffer *b = evbuffer_new();
+	char key[48], m[MAC_STR_LEN];
+	const char *k = alert_kind_key(a->kind, key, sizeof(key));
+
+	if (!b)
+		return -ENOMEM;
+	evbuffer_add_printf(b, "<li class=\"alert card\" data-id=\"%lld\" data-kind=\"", (long long)a->id);
+	web_esc(b, a->kind, 32);
+	evbuffer_add_printf(b, "\"><p><span class=\"tag alert-kind\">");
+	if (k)
+		T(k);
+	else
+		web_esc(b, a->kind, 32);
+	evbuffer_add_printf(b, "</span> ");
+	time_el(b, "ts", a->ts);
+	if (a->mac && mac_canon(a->mac, m) == 0)
+		evbuffer_add_printf(b, " <a class=\"alert-device\" href=\"/device/%s\"><code>%s</code></a>", m, m);
+	evbuffer_add_printf(b, "</p><p class=\"alert-msg\">");
+	web_esc(b, a->message, 400);
+	evbuffer_add_printf(b, "</p><form method=\"post\" action=\"/alerts/%lld/ack\"><input type=\"hidden\" name=\"csrf\" "
+			       "value=\"%s\"><button class=\"ack\" type=\"submit\">",
+			    (long long)a->id, auth_sess_csrf(q->sess));
+	T("staff.alerts.ack");
+	evbuffer_add_printf(b, "</button></form></li>\n");
+	evbuffer_prepend_buffer(w->list, b); /* newest first */
+	evbuffer_free(b);
+	w->n++;
+	return 0;
+}
+
+/* The inside of #alerts: open alerts, newest first. */
+static int alerts_list(struct rq *q, struct evbuffer *b)
+{
+	struct alert_walk w = { .q = q, .list = evbuffer_new() };
+	int r;
+
+	if (!w.list)
+		return -ENOMEM;
+	r = reg_alerts(ctl_reg(q->s->ctl), false, 200, alert_item, &w);
+	if (r < 0) {
+		evbuffer_free(w.list);
+		return r;
+	}
+	evbuffer_add_printf(b, "<p class=\"count\" id=\"alerts-open\" data-count=\"%u\">", w.n);
+	if (!w.n)
+		T("staff.alerts.none");
+	else
+		evbuffer_add_printf(b, "%u", w.n);
+	evbuffer_add_printf(b, "</p>\n");
+	if (w.n) {
+		evbuffer_add_printf(b, "<form id=\"ack-all\" method=\"post\" action=\"/alerts/ack-all\"><input type=\"hidden\" "
+				       "name=\"csrf\" value=\"%s\"><button class=\"ack-all\" type=\"submit\" data-confirm=\"",
+				    auth_sess_csrf(q->sess));
+		T("staff.alerts.confirm_all");
+		evbuffer_add_printf(b, "\">");
+		T("staff.alerts.ack_all");
+		evbuffer_add_printf(b, "</button></form>\n");
+	}
+	evbuffer_add_printf(b, "<ul class=\"alerts devices\">\n");
+	evbuffer_add_buffer(b, w.list);
+	evbuffer_add_printf(b, "</ul>\n");
+	evbuffer_free(w.list);
+	return 0;
+}
+
+static void get_alerts(struct rq *q, bool fragment)
+{
+	struct evbuffer *b = evbuffer_new();
+	int r;
+
+	if (!b)
+		return fail(q, HTTP_INTERNAL, "staff.error.internal");
+	if (!fragment) {
+		page_begin(q, b, "staff.alerts.title", "nav-alerts");
+		evbuffer_add_printf(b, "<p class=\"explain\">");
+		T("staff.alerts.explain");
+		evbuffer_add_printf(b, "</p>\n<section id=\"alerts\" data-live=\"/fragment/alerts\">\n");
+	}
+	r = alerts_list(q, b);
+	if (r < 0) {
+		evbuffer_free(b);
+		return fail_errno(q, r);
+	}
+	if (!fragment) {
+		evbuffer_add_printf(b, "</section>\n");
+		page_end(q, b);
+	}
+	send_page(q, HTTP_OK, b);
+}
+
+static void get_alert_count(struct rq *q)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b)
+		return web_error(q->req, HTTP_INTERNAL, "Internal Server Error");
+	evbuffer_add_printf(b, "%u", alerts_open(q->s));
+	web_reply(q->req, HTTP_OK, "OK", "text/plain; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+/* POST /alerts/<id>/ack or /alerts/ack-all (approvers and admins). */
+static void post_alert_ack(struct rq *q, const char *what)
+{
+	struct reg_actor who = { .who = auth_sess_user(q->sess), .via = "portal" };
+	long id = 0;
+	char idbuf[24];
+	const char *end = strstr(what, "/ack");
+	int r;
+
+	if (strcmp(what, "ack-all")) {
+		size_t n = end ? (size_t)(end - what) : 0;
+		if (!end || strcmp(end, "/ack") || !n || n >= sizeof(idbuf))
+			return fail(q, HTTP_NOTFOUND, "staff.error.not_found");
+		memcpy(idbuf, what, n);
+		idbuf[n] = '\0';
+		if (util_parse_long(idbuf, 1, LONG_MAX, &id) < 0)
+			return fail(q, HTTP_NOTFOUND, "staff.error.not_found");
+	}
+	r = reg_alert_ack(ctl_reg(q->s->ctl), id, &who, util_now_ms());
+	if (r < 0 && r != -ENOENT) /* already acknowledged: nothing to do */
+		return fail_errno(q, r);
+	if (r > 0) {
+		log_info("portal: %s acknowledged %s", who.who, id ? idbuf : "every open alert");
+		q->s->alerts_valid = false;
+		on_change(q->s); /* other pages' badges */
+	}
+	web_redirect(q->req, 303, "/alerts");
+}
+
+/* ---- device detail: suggestion, findings, blocked look-ups ---- */
+
+struct find_walk {
+	struct rq *q;
+	struct evbuffer *b;
+	unsigned n;
+};
+
+static int finding_item(const struct reg_finding *f, void *ud)
+{
+	struct find_walk *w = ud;
+	struct rq *q = w->q;
+	struct evbuffer *b = w->b;
+	char key[48];
+
+	evbuffer_add_printf(b, "<li class=\"finding\" data-service=\"");
+	web_esc(b, f->service, 32);
+	evbuffer_add_printf(b, "\" data-port=\"%u\"><strong>", f->port);
+	web_esc(b, f->service, 32);
+	evbuffer_add_printf(b, "</strong> (");
+	T("staff.findings.port");
+	evbuffer_add_printf(b, " %u)", f->port);
+	if (f->detail && *f->detail) {
+		evbuffer_add_printf(b, " <q class=\"banner\">");
+		web_esc(b, f->detail, 80);
+		evbuffer_add_printf(b, "</q>");
+	}
+	evbuffer_add_printf(b, "<br><span class=\"advice\">");
+	T(advice_key(f->service, key, sizeof(key)));
+	evbuffer_add_printf(b, "</span></li>\n");
+	w->n++;
+	return 0;
+}
+
+static int dns_block_item(const struct reg_dns_block *d, void *ud)
+{
+	struct find_walk *w = ud;
+	struct evbuffer *b = w->b;
+
+	evbuffer_add_printf(b, "<tr class=\"dns-block\"><td class=\"domain\">");
+	web_esc(b, d->domain, 120);
+	evbuffer_add_printf(b, "</td><td class=\"times\">%u</td><td>", d->count);
+	time_el(b, "last", d->last_at);
+	evbuffer_add_printf(b, "</td></tr>\n");
+	w->n++;
+	return 0;
+}
+
+/* The sections under a device's facts. Returns 0 or a negative errno. */
+static int device_extra(struct rq *q, struct evbuffer *b, const struct reg_device *d)
+{
+	struct guess g;
+	struct evbuffer *tmp = evbuffer_new();
+	struct find_walk w = { .q = q, .b = tmp };
+	int r;
+
+	if (!tmp)
+		return -ENOMEM;
+	memset(&g, 0, sizeof(g));
+	ctl_guess(q->s->ctl, d, &g);
+	evbuffer_add_printf(b, "<section id=\"suggestion\" class=\"card\"><h2>");
+	T("staff.suggest.title");
+	evbuffer_add_printf(b, "</h2><p class=\"suggestion\">");
+	if (g.type || g.cls || g.n_reasons)
+		suggestion_line(q, b, &g);
+	else
+		T("staff.suggest.none");
+	evbuffer_add_printf(b, "</p></section>\n<section id=\"findings\" class=\"card\"><h2>");
+	T("staff.findings.title");
+	evbuffer_add_printf(b, "</h2>\n");
+	r = reg_findings(ctl_reg(q->s->ctl), d->mac, finding_item, &w);
+	if (r < 0)
+		goto out;
+	evbuffer_add_printf(b, "<p class=\"checked\" data-checked=\"%s\">", d->checked_at ? "yes" : "no");
+	if (d->checked_at) {
+		T("staff.findings.checked");
+		evbuffer_add_printf(b, " ");
+		time_el(b, "dev-checked", d->checked_at);
+		evbuffer_add_printf(b, ". ");
+		T(w.n ? "staff.findings.some" : "staff.findings.none");
+	} else {
+		T("staff.findings.never");
+	}
+	evbuffer_add_printf(b, "</p>\n");
+	if (w.n) {
+		evbuffer_add_printf(b, "<ul class=\"findings\">\n");
+		evbuffer_add_buffer(b, tmp);
+		evbuffer_add_printf(b, "</ul>\n");
+	}
+	evbuffer_add_printf(b, "<form id=\"check-now\" method=\"post\" action=\"/device/%s/check\"><input type=\"hidden\" "
+			       "name=\"csrf\" value=\"%s\"><button class=\"check\" type=\"submit\">",
+			    d->mac, auth_sess_csrf(q->sess));
+	T("staff.findings.check_now");
+	evbuffer_add_printf(b, "</button></form></section>\n");
+	evbuffer_drain(tmp, evbuffer_get_length(tmp));
+	w.n = 0;
+	r = reg_dns_blocks(ctl_reg(q->s->ctl), d->mac, 50, dns_block_item, &w);
+	if (r < 0)
+		goto out;
+	if (w.n) {
+		evbuffer_add_printf(b, "<section id=\"dns-blocks\" class=\"card\"><h2>");
+		T("staff.dns.title");
+		evbuffer_add_printf(b, "</h2><p class=\"explain\">");
+		T("staff.dns.explain");
+		evbuffer_add_printf(b, "</p><div class=\"scroll\"><table><thead><tr><th>");
+		T("staff.dns.domain");
+		evbuffer_add_printf(b, "</th><th>");
+		T("staff.dns.times");
+		evbuffer_add_printf(b, "</th><th>");
+		T("staff.field.last_seen");
+		evbuffer_add_printf(b, "</th></tr></thead><tbody>\n");
+		evbuffer_add_buffer(b, tmp);
+		evbuffer_add_printf(b, "</tbody></table></div></section>\n");
+	}
+out:
+	evbuffer_free(tmp);
+	return r;
+}
+
+static void post_check(struct rq *q, const char *mac)
+{
+	struct reg_actor who = { .who = auth_sess_user(q->sess), .via = "portal" };
+	char back[64];
+	int r = ctl_check_device(q->s->ctl, mac, &who);
+
+	switch (r) {
+	case 0:
+	case -EALREADY: /* queued already: the page shows the result when it is in */
+		break;
+	case -EADDRNOTAVAIL:
+		return fail(q, 409, "staff.findings.no_address");
+	case -ENOTSUP:
+		return fail(q, 409, "staff.findings.disabled");
+	default:
+		return fail_errno(q, r);
+	}
+	if (r == 0)
+		log_info("portal: %s asked for a check of %s", who.who, mac);
+	snprintf(back, sizeof(back), "/device/%s", mac);
+	web_redirect(q->req, 303, back);
+}
+
+/* ---- unmanaged devices ---- */
+
+static int unmanaged_row(const struct reg_unmanaged *u, void *ud)
+{
+	struct find_walk *w = ud;
+	struct evbuffer *b = w->b;
+	struct mac m;
+	const char *vendor = mac_parse(u->mac, &m) == 0 ? oui_lookup(ctl_oui(w->q->s->ctl), &m) : NULL;
+
+	evbuffer_add_printf(b, "<tr class=\"unmanaged\" data-mac=\"");
+	web_esc(b, u->mac, 20);
+	evbuffer_add_printf(b, "\"><td><code>");
+	web_esc(b, u->mac, 20);
+	evbuffer_add_printf(b, "</code></td><td>");
+	web_esc(b, vendor, 60);
+	evbuffer_add_printf(b, "</td><td>");
+	web_esc(b, u->where, 32);
+	evbuffer_add_printf(b, "</td><td>");
+	web_esc(b, u->ip, 48);
+	evbuffer_add_printf(b, "</td><td>");
+	time_el(b, "first", u->first_seen);
+	evbuffer_add_printf(b, "</td><td>");
+	time_el(b, "last", u->last_seen);
+	evbuffer_add_printf(b, "</td></tr>\n");
+	w->n++;
+	return 0;
+}
+
+static void get_unmanaged(struct rq *q)
+{
+	struct evbuffer *b = evbuffer_new(), *rows = evbuffer_new();
+	struct find_walk w = { .q = q, .b = rows };
+	int r;
+
+	if (!b || !rows) {
+		if (b)
+			evbuffer_free(b);
+		if (rows)
+			evbuffer_free(rows);
+		return fail(q, HTTP_INTERNAL, "staff.error.internal");
+	}
+	r = reg_unmanaged_list(ctl_reg(q->s->ctl), unmanaged_row, &w);
+	if (r < 0) {
+		evbuffer_free(b);
+		evbuffer_free(rows);
+		return fail_errno(q, r);
+	}
+	page_begin(q, b, "staff.unmanaged.title", "nav-devices");
+	evbuffer_add_printf(b, "<p class=\"explain\">");
+	T("staff.unmanaged.explain");
+	evbuffer_add_printf(b, "</p>\n<p class=\"count\" id=\"unmanaged-count\" data-count=\"%u\">", w.n);
+	if (w.n)
+		evbuffer_add_printf(b, "%u", w.n);
+	else
+		T("staff.unmanaged.none");
+	evbuffer_add_printf(b, "</p>\n<div class=\"scroll\"><table id=\"unmanaged\"><thead><tr><th>MAC</th><th>");
+	T("staff.field.vendor");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.unmanaged.where");
+	evbuffer_add_printf(b, "</th><th>IP</th><th>");
+	T("staff.field.seen");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.last_seen");
+	evbuffer_add_printf(b, "</th></tr></thead><tbody>\n");
+	evbuffer_add_buffer(b, rows);
+	evbuffer_add_printf(b, "</tbody></table></div>\n");
+	evbuffer_free(rows);
+	page_end(q, b);
+	send_page(q, HTTP_OK, b);
+}
+
+/* ---- the inventory for print and as CSV ---- */
+
+struct print_walk {
+	struct rq *q;
+	struct evbuffer *rows;
+	bool csv;
+	unsigned by_type[REG_TYPE_OTHER + 1];
+	unsigned by_zone[Z_N];
+	unsigned unmanaged, total;
+	char services[512]; /* findings of the device being walked */
+};
+
+static int services_item(const struct reg_finding *f, void *ud)
+{
+	struct print_walk *w = ud;
+	size_t n = strlen(w->services);
+
+	snprintf(w->services + n, sizeof(w->services) - n, "%s%.40s/%u", n ? " " : "", f->service ? f->service : "?",
+		 f->port);
+	return 0;
+}
+
+static void csv_put(struct evbuffer *b, const char *s, bool last)
+{
+	char *f = csv_field(s);
+
+	if (f)
+		evbuffer_add_printf(b, "%s%s", f, last ? CSV_EOL : ",");
+	else
+		evbuffer_add_printf(b, "%s", last ? CSV_EOL : ",");
+	free(f);
+}
+
+static void print_cell(struct evbuffer *b, const char *cls, const char *s, size_t max)
+{
+	evbuffer_add_printf(b, "<td class=\"%s\">", cls);
+	if (s && *s)
+		web_esc(b, s, max);
+	else
+		evbuffer_add_printf(b, "-");
+	evbuffer_add_printf(b, "</td>");
+}
+
+static int print_item(const struct reg_device *d, void *ud)
+{
+	struct print_walk *w = ud;
+	struct rq *q = w->q;
+	struct evbuffer *b = w->rows;
+	enum reg_type t = d->type;
+	bool guessed = false;
+	unsigned z = zone_of(d);
+	char first[32], last[32], type[40];
+	int r;
+
+	if (!t) {
+		struct guess g;
+		memset(&g, 0, sizeof(g));
+		ctl_guess(q->s->ctl, d, &g);
+		t = g.type <= REG_TYPE_OTHER ? g.type : REG_TYPE_NONE;
+		guessed = t != REG_TYPE_NONE;
+	}
+	w->services[0] = '\0';
+	if (d->n_findings && (r = reg_findings(ctl_reg(q->s->ctl), d->mac, services_item, w)) < 0)
+		return r;
+	w->by_type[t]++;
+	w->by_zone[z]++;
+	w->total++;
+	iso_time(d->first_seen, first, sizeof(first));
+	iso_time(d->last_seen, last, sizeof(last));
+	if (w->csv) {
+		char nf[16];
+		snprintf(type, sizeof(type), "%s%s", t ? reg_type_name(t) : "unknown", guessed ? "?" : "");
+		snprintf(nf, sizeof(nf), "%u", d->n_findings);
+		csv_put(b, d->label, false);
+		csv_put(b, d->hostname ? d->hostname : d->dhcp_hostname, false);
+		csv_put(b, d->mac, false);
+		csv_put(b, type, false);
+		csv_put(b, policy_access_name(policy_access(d)), false);
+		csv_put(b, reg_state_name(d->state), false);
+		csv_put(b, d->vendor, false);
+		csv_put(b, d->ip, false);
+		csv_put(b, first, false);
+		csv_put(b, last, false);
+		csv_put(b, w->services, false);
+		csv_put(b, nf, false);
+		csv_put(b, d->owner, false);
+		csv_put(b, "yes", true);
+		return 0;
+	}
+	evbuffer_add_printf(b, "<tr data-mac=\"%s\" data-zone=\"%s\">", d->mac, policy_access_name(policy_access(d)));
+	print_cell(b, "name", display_name(d), 60);
+	evbuffer_add_printf(b, "<td><code>%s</code></td><td class=\"type\">", d->mac);
+	T(type_key(t));
+	if (guessed)
+		evbuffer_add_printf(b, "?");
+	evbuffer_add_printf(b, "</td><td class=\"zone\">");
+	T(zone_keys[z]);
+	evbuffer_add_printf(b, "</td>");
+	print_cell(b, "vendor", d->vendor, 40);
+	print_cell(b, "ip", d->ip, 48);
+	evbuffer_add_printf(b, "<td>");
+	time_el(b, "first", d->first_seen);
+	evbuffer_add_printf(b, "</td><td>");
+	time_el(b, "last", d->last_seen);
+	evbuffer_add_printf(b, "</td>");
+	print_cell(b, "findings", w->services, 0);
+	print_cell(b, "owner", d->owner, 60);
+	evbuffer_add_printf(b, "</tr>\n");
+	return 0;
+}
+
+static int print_unmanaged(const struct reg_unmanaged *u, void *ud)
+{
+	struct print_walk *w = ud;
+	struct rq *q = w->q;
+	struct evbuffer *b = w->rows;
+	struct mac m;
+	const char *vendor = mac_parse(u->mac, &m) == 0 ? oui_lookup(ctl_oui(q->s->ctl), &m) : NULL;
+	char first[32], last[32];
+
+	w->unmanaged++;
+	w->total++;
+	w->by_type[REG_TYPE_NONE]++;
+	iso_time(u->first_seen, first, sizeof(first));
+	iso_time(u->last_seen, last, sizeof(last));
+	if (w->csv) {
+		const char *vals[] = { NULL, NULL, u->mac, "unknown", "unmanaged", "unmanaged", vendor, u->ip,
+				       first, last, "", "0", NULL, "no" };
+		for (size_t i = 0; i < ARRAY_SIZE(vals); i++)
+			csv_put(b, vals[i], i + 1 == ARRAY_SIZE(vals));
+		return 0;
+	}
+	evbuffer_add_printf(b, "<tr class=\"unmanaged\" data-zone=\"unmanaged\"><td class=\"name\">");
+	T("staff.unmanaged.one");
+	evbuffer_add_printf(b, "</td><td><code>");
+	web_esc(b, u->mac, 20);
+	evbuffer_add_printf(b, "</code></td><td class=\"type\">");
+	T("type.unknown");
+	evbuffer_add_printf(b, "</td><td class=\"zone\">");
+	T("zone.unmanaged");
+	evbuffer_add_printf(b, "</td>");
+	print_cell(b, "vendor", vendor, 40);
+	print_cell(b, "ip", u->ip, 48);
+	evbuffer_add_printf(b, "<td>");
+	time_el(b, "first", u->first_seen);
+	evbuffer_add_printf(b, "</td><td>");
+	time_el(b, "last", u->last_seen);
+	evbuffer_add_printf(b, "</td><td>-</td><td>-</td></tr>\n");
+	return 0;
+}
+
+static void count_table(struct rq *q, struct evbuffer *b, const char *id, const char *title_key,
+			const char *const *keys, const unsigned *counts, unsigned n, unsigned extra,
+			const char *extra_key)
+{
+	evbuffer_add_printf(b, "<table class=\"counts\" id=\"%s\"><caption>", id);
+	T(title_key);
+	evbuffer_add_printf(b, "</caption><tbody>");
+	for (unsigned i = 0; i < n; i++) {
+		if (!counts[i])
+			continue;
+		evbuffer_add_printf(b, "<tr><th>");
+		T(keys[i]);
+		evbuffer_add_printf(b, "</th><td data-count=\"%u\">%u</td></tr>", counts[i], counts[i]);
+	}
+	if (extra) {
+		evbuffer_add_printf(b, "<tr><th>");
+		T(extra_key);
+		evbuffer_add_printf(b, "</th><td data-count=\"%u\">%u</td></tr>", extra, extra);
+	}
+	evbuffer_add_printf(b, "</tbody></table>\n");
+}
+
+static void get_inventory(struct rq *q, bool csv)
+{
+	static const char *const tkeys[] = { "type.unknown", "type.pc", "type.phone", "type.tablet", "type.printer",
+					     "type.pos", "type.payment", "type.signage", "type.other" };
+	struct evbuffer *b = evbuffer_new();
+	struct print_walk *w = calloc(1, sizeof(*w));
+	char now[32];
+	int r;
+
+	if (!b || !w || !(w->rows = evbuffer_new())) {
+		if (b)
+			evbuffer_free(b);
+		free(w);
+		return fail(q, HTTP_INTERNAL, "staff.error.internal");
+	}
+	w->q = q;
+	w->csv = csv;
+	if (csv)
+		evbuffer_add_printf(w->rows, "label,hostname,mac,type,zone,state,vendor,ip,first_seen,last_seen,findings,"
+					     "n_findings,owner,managed" CSV_EOL);
+	r = reg_list(ctl_reg(q->s->ctl), NULL, print_item, w);
+	if (r == 0)
+		r = reg_unmanaged_list(ctl_reg(q->s->ctl), print_unmanaged, w);
+	if (r < 0) {
+		evbuffer_free(b);
+		evbuffer_free(w->rows);
+		free(w);
+		return fail_errno(q, r);
+	}
+	if (csv) {
+		evhttp_add_header(evhttp_request_get_output_headers(q->req), "Content-Disposition",
+				  "attachment; filename=\"apgate-inventory.csv\"");
+		web_reply(q->req, HTTP_OK, "OK", "text/csv; charset=utf-8", w->rows);
+		evbuffer_free(w->rows);
+		evbuffer_free(b);
+		free(w);
+		return;
+	}
+	page_begin(q, b, "staff.inventory.title", "nav-devices");
+	fmt_time(util_now_ms(), now, sizeof(now));
+	evbuffer_add_printf(b, "<p class=\"printed\">");
+	T("staff.inventory.as_of");
+	evbuffer_add_printf(b, " %s &middot; <span id=\"inventory-total\" data-count=\"%u\">", now, w->total);
+	T("staff.devices.total");
+	evbuffer_add_printf(b, " %u</span></p>\n<p class=\"no-print\"><a id=\"inventory-csv\" href=\"/inventory.csv\" "
+			       "download>", w->total);
+	T("staff.inventory.csv");
+	evbuffer_add_printf(b, "</a> &middot; ");
+	T("staff.inventory.print_hint");
+	evbuffer_add_printf(b, "</p>\n<div class=\"count-tables\">");
+	count_table(q, b, "count-type", "staff.chart.type", tkeys, w->by_type, ARRAY_SIZE(tkeys), 0, NULL);
+	count_table(q, b, "count-zone", "staff.chart.zone", zone_keys, w->by_zone, Z_N, w->unmanaged, "zone.unmanaged");
+	evbuffer_add_printf(b, "</div>\n<table id=\"inventory\" class=\"print\"><thead><tr><th>");
+	T("staff.field.name");
+	evbuffer_add_printf(b, "</th><th>MAC</th><th>");
+	T("staff.field.type");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.zone");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.vendor");
+	evbuffer_add_printf(b, "</th><th>IP</th><th>");
+	T("staff.field.seen");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.last_seen");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.findings.title");
+	evbuffer_add_printf(b, "</th><th>");
+	T("staff.field.owner");
+	evbuffer_add_printf(b, "</th></tr></thead><tbody>\n");
+	evbuffer_add_buffer(b, w->rows);
+	evbuffer_add_printf(b, "</tbody></table>\n");
+	evbuffer_free(w->rows);
+	free(w);
 	page_end(q, b);
 	send_page(q, HTTP_OK, b);
 }
@@ -739,7 +1464,11 @@ static void get_device(struct rq *q, const char *mac)
 	evbuffer_add_printf(b, "</dl>\n");
 	snprintf(back, sizeof(back), "/device/%s", d->mac);
 	decision_buttons(q, b, d->mac, back, true);
-	evbuffer_add_printf(b, "</section>\n<h2>");
+	evbuffer_add_printf(b, "</section>\n");
+	r = device_extra(q, b, d);
+	if (r < 0)
+		log_warn("portal: the checks of %s could not be read: %s", d->mac, strerror(-r));
+	evbuffer_add_printf(b, "<h2>");
 	T("staff.device.history");
 	evbuffer_add_printf(b, "</h2>\n<ol id=\"history\" class=\"events\">\n");
 	evbuffer_add_buffer(b, w.list);
@@ -775,6 +1504,8 @@ static void post_device(struct rq *q, const char *mac, const char *verb, struct 
 		r = ctl_block(q->s->ctl, m, &who);
 	} else if (!strcmp(verb, "forget")) {
 		r = ctl_forget(q->s->ctl, m, &who);
+	} else if (!strcmp(verb, "check")) {
+		return post_check(q, m);
 	} else {
 		return fail(q, HTTP_NOTFOUND, "staff.error.not_found");
 	}
@@ -1156,6 +1887,7 @@ static void on_change(void *ud)
 	char msg[64];
 
 	s->counts.valid = false;
+	s->alerts_valid = false;
 	if (!s->streams)
 		return;
 	snprintf(msg, sizeof(msg), "event: change\ndata: %lld\n\n", (long long)reg_last_event_id(ctl_reg(s->ctl)));
@@ -1241,6 +1973,8 @@ static void route_post(struct rq *q)
 		web_redirect(q->req, 303, "/login");
 	} else if (device_path(q->path, mac, sizeof(mac), &verb) && *verb) {
 		post_device(q, mac, verb, &form);
+	} else if (!strncmp(q->path, "/alerts/", 8)) {
+		post_alert_ack(q, q->path + 8);
 	} else if (!strcmp(q->path, "/users") || !strncmp(q->path, "/users/", 7)) {
 		const char *name = q->path + 7, *end;
 		if (auth_sess_role(q->sess) != REG_ROLE_ADMIN)
@@ -1313,6 +2047,18 @@ static void on_request(struct evhttp_request *req, void *ud)
 		get_devices(&q);
 	else if (!strcmp(q.path, "/audit"))
 		get_audit(&q);
+	else if (!strcmp(q.path, "/alerts"))
+		get_alerts(&q, false);
+	else if (!strcmp(q.path, "/fragment/alerts"))
+		get_alerts(&q, true);
+	else if (!strcmp(q.path, "/fragment/alert-count"))
+		get_alert_count(&q);
+	else if (!strcmp(q.path, "/unmanaged"))
+		get_unmanaged(&q);
+	else if (!strcmp(q.path, "/inventory/print"))
+		get_inventory(&q, false);
+	else if (!strcmp(q.path, "/inventory.csv"))
+		get_inventory(&q, true);
 	else if (!strcmp(q.path, "/users"))
 		auth_sess_role(q.sess) == REG_ROLE_ADMIN ? get_users(&q, NULL) : fail(&q, 403, "staff.error.admin_only");
 	else if (!strcmp(q.path, "/events"))
