@@ -64,11 +64,12 @@ HAPD_SRC  := controller/io/hapd_ev.c controller/io/hapd.c
 DNSM_SRC  := controller/io/dnsm.c
 CTL_SRC   = controller/ctl/ctl.c controller/ctl/ctl_acl.c controller/ctl/ctl_repair.c \
             controller/ctl/ctl_keys.c controller/ctl/ctl_ports.c controller/ctl/ctl_alert.c controller/model/place.c \
+            controller/ctl/ctl_ident.c controller/ctl/ctl_auto.c controller/model/guess.c \
             $(WPORT_SRC) $(HFILES_SRC)
 FW_SRC    := controller/io/fw.c controller/io/fw_plan.c
 FW_IPTC_SRC := $(FW_SRC) controller/io/fw_iptc.c
 FRONT_SRC = controller/front/adm.c controller/front/captive.c controller/front/staff.c \
-            controller/front/web.c controller/front/auth.c controller/model/guess.c $(TLS_SRC) $(QR_SRC)
+            controller/front/web.c controller/front/auth.c $(TLS_SRC) $(QR_SRC)
 WEB_LIBS  = $(SSL_LIBS) $(CRYPTO_LIBS) $(SODIUM_LIBS) $(QR_LIBS)
 NL_SRC    := controller/io/nl.c controller/io/nlsock.c controller/io/linkw.c
 WPORT_SRC := controller/io/wport.c controller/io/nlsock.c controller/io/linkw.c

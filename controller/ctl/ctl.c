@@ -601,6 +601,8 @@ static int observe(struct bss_client *b, enum reg_obs_kind kind, const char *mac
 			 reg_state_name(o.initial));
 		if (o.initial != REG_PENDING) /* a visitor: guest access at once */
 			ctl_enforce_device(c, mac);
+		else
+			auto_on_device(c, mac);
 	}
 	return 0;
 }
@@ -782,6 +784,7 @@ int ctl_set_cfg(struct ctl *c, const struct cfg *cfg)
 	c->n_bss = cfg->n_bss;
 	c->cfg = cfg;
 	if (c->started_ms) { /* a reload: the zones (and the work VLAN) may have changed */
+		ident_reload(c);
 		c->fw_stuck = false;
 		ctl_enforce_all(c);
 		fw_check_arm(c);
@@ -824,6 +827,8 @@ int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
 		keys_sync(c, false);
 		r = ports_init(c);
 	}
+	if (r == 0)
+		r = ident_init(c);
 	c->started_ms = util_now_ms();
 	if (r < 0) {
 		ctl_free(c);
@@ -842,6 +847,7 @@ void ctl_free(struct ctl *c)
 	for (unsigned i = 0; i < c->n_bss; i++)
 		bss_free(c->bss[i]);
 	repair_free(c);
+	ident_free(c);
 	free(c->bss);
 	if (c->retry_ev)
 		event_free(c->retry_ev);
@@ -1020,6 +1026,8 @@ int ctl_lease(struct ctl *c, const struct ctl_lease *l)
 		if (rl.initial != REG_PENDING)
 			ctl_enforce_device(c, mac);
 	}
+	if (rl.seen) /* its fingerprint may be new */
+		auto_on_device(c, mac);
 	ctl_notify(c);
 	return 0;
 }

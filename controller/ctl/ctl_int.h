@@ -8,6 +8,8 @@
  *                 steer it (802.11v), and stop after too many tries
  *   ctl_keys.c    per-device keys (PPSK): issue, revoke, recognise by keyid
  *   ctl_ports.c   wired ports moved between the zones' bridges
+ *   ctl_ident.c   identification: fingerprint tables, ctl_guess()
+ *   ctl_auto.c    automatic decisions ([policies] auto_rules)
  *
  * One struct ctl, owned by ctl.c (ctl_new/ctl_free); each part keeps its
  * state in its own sub-struct and has _init and _free functions called from there.
@@ -79,6 +81,16 @@ struct ports {
 	unsigned long moves;
 };
 
+/* Identification (ctl_ident.c) and automatic decisions (ctl_auto.c). */
+struct guess_tables;
+struct guess_rules;
+struct ident {
+	struct guess_tables *tables; /* NULL: no fingerprint table */
+	struct guess_rules *rules;   /* NULL: auto-rules off */
+	bool warned_missing;         /* the shipped table's absence was logged */
+	unsigned long auto_approved;
+};
+
 struct ctl {
 	struct event_base *base;
 	const struct cfg *cfg;
@@ -106,6 +118,7 @@ struct ctl {
 
 	struct repair repair;
 	struct ports ports;
+	struct ident ident;
 
 	unsigned long applied, failed;
 	struct lat_hist lat;
@@ -162,6 +175,18 @@ int keys_sync(struct ctl *c, bool force);
 /* AP-STA-CONNECTED with a keyid: the device holding that key moves to
  * this MAC if it had another one (private address rotation). */
 void keys_on_connected(struct bss_client *b, const char *canon, const char *keyid);
+
+/* ctl_ident.c: loads [policies]' tables (and the auto-rules); at start
+ * -EINVAL for a refused auto-rules file, on reload the old ones stay. */
+int ident_init(struct ctl *c);
+void ident_reload(struct ctl *c);
+void ident_free(struct ctl *c);
+
+/* ctl_auto.c */
+int auto_load(struct ctl *c, bool starting);
+/* A pending device was created or learned more about itself: apply the
+ * first matching auto-rule, if any. */
+void auto_on_device(struct ctl *c, const char *mac);
 
 /* ctl_ports.c */
 int ports_init(struct ctl *c);

@@ -117,6 +117,7 @@ static void on_station(const char *port, const char *mac, void *ud)
 	}
 	if (created)
 		log_info("new device %s behind wired port %s (vendor %s): pending", mac, port, vendor ? vendor : "unknown");
+	auto_on_device(c, mac); /* its port is known now */
 	ports_place(c, port);
 	ctl_notify(c);
 }
