@@ -64,6 +64,7 @@ HAPD_SRC  := controller/io/hapd_ev.c controller/io/hapd.c
 DNSM_SRC  := controller/io/dnsm.c
 CTL_SRC   = controller/ctl/ctl.c controller/ctl/ctl_acl.c controller/ctl/ctl_repair.c \
             controller/ctl/ctl_keys.c controller/ctl/ctl_ports.c controller/ctl/ctl_alert.c controller/model/place.c \
+            controller/ctl/ctl_check.c controller/ctl/ctl_unmanaged.c controller/io/fdb.c \
             controller/ctl/ctl_ident.c controller/ctl/ctl_auto.c controller/model/guess.c \
             $(WPORT_SRC) $(HFILES_SRC)
 FW_SRC    := controller/io/fw.c controller/io/fw_plan.c

@@ -604,6 +604,8 @@ static int observe(struct bss_client *b, enum reg_obs_kind kind, const char *mac
 		else
 			auto_on_device(c, mac);
 	}
+	if (kind == REG_OBS_CONNECTED || kind == REG_OBS_PRESENT)
+		unmanaged_on_managed(c, mac);
 	return 0;
 }
 
@@ -818,6 +820,7 @@ int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
 		c->enf = *enf;
 	c->n_host_macs = UINT_MAX; /* nothing written yet: the first decision walks */
 	repair_init(c);
+	check_init(c);
 	/* Start-up is recovery: the network is made to match the registry
 	 * before any hostapd event is heard. A failure is retried. */
 	ctl_enforce_all(c);
@@ -827,6 +830,8 @@ int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
 		keys_sync(c, false);
 		r = ports_init(c);
 	}
+	if (r == 0)
+		unmanaged_init(c); /* a failure is logged; the rest works without it */
 	if (r == 0)
 		r = ident_init(c);
 	c->started_ms = util_now_ms();
@@ -843,7 +848,9 @@ void ctl_free(struct ctl *c)
 {
 	if (!c)
 		return;
+	unmanaged_free(c);
 	ports_free(c);
+	check_free(c);
 	for (unsigned i = 0; i < c->n_bss; i++)
 		bss_free(c->bss[i]);
 	repair_free(c);
@@ -1029,6 +1036,8 @@ int ctl_lease(struct ctl *c, const struct ctl_lease *l)
 	if (rl.seen) /* its fingerprint may be new */
 		auto_on_device(c, mac);
 	ctl_notify(c);
+	if (rl.seen)
+		check_on_lease(c, mac);
 	return 0;
 }
 

@@ -10,6 +10,8 @@
  *   ctl_ports.c   wired ports moved between the zones' bridges
  *   ctl_ident.c   identification: fingerprint tables, ctl_guess()
  *   ctl_auto.c    automatic decisions ([policies] auto_rules)
+ *   ctl_check.c   the risky-service check of a device's open TCP ports
+ *   ctl_unmanaged.c  devices that bypass the AP (bridge FDB, neighbours)
  *
  * One struct ctl, owned by ctl.c (ctl_new/ctl_free); each part keeps its
  * state in its own sub-struct and has _init and _free functions called from there.
@@ -81,6 +83,32 @@ struct ports {
 	unsigned long moves;
 };
 
+/* The risky-service check (ctl_check.c): jobs waiting for a token of the
+ * per-minute bucket, and jobs whose connects run. */
+struct chk_job;
+struct checks {
+	struct chk_job *queue, *running;
+	unsigned n_queued;
+	unsigned inflight;           /* connects in flight over all jobs */
+	double tokens;
+	long long tok_ms;            /* monotonic, last refill; 0 = full bucket */
+	struct event *tick;          /* a token will be there */
+	unsigned long queued, done;
+};
+
+/* Devices that bypass the AP (ctl_unmanaged.c): the fdb observer and the
+ * MACs listed, mirrored from the registry. */
+struct fdb;
+struct um_ent;
+struct unmanaged {
+	struct fdb *fdb;             /* NULL: not watching */
+	struct um_ent *ent;
+	unsigned n, cap;
+	char gw_mac[8][MAC_STR_LEN]; /* MACs of the uplink's gateways */
+	unsigned n_gw;
+	unsigned long found;
+};
+
 /* Identification (ctl_ident.c) and automatic decisions (ctl_auto.c). */
 struct guess_tables;
 struct guess_rules;
@@ -119,6 +147,8 @@ struct ctl {
 	struct repair repair;
 	struct ports ports;
 	struct ident ident;
+	struct checks checks;
+	struct unmanaged unmanaged;
 
 	unsigned long applied, failed;
 	struct lat_hist lat;
@@ -176,6 +206,13 @@ int keys_sync(struct ctl *c, bool force);
  * this MAC if it had another one (private address rotation). */
 void keys_on_connected(struct bss_client *b, const char *canon, const char *keyid);
 
+/* ctl_check.c */
+void check_init(struct ctl *c);
+void check_free(struct ctl *c);
+/* The device got or renewed a lease: check it if it never was ([checks]
+ * on_first_seen). */
+void check_on_lease(struct ctl *c, const char *canon);
+
 /* ctl_ident.c: loads [policies]' tables (and the auto-rules); at start
  * -EINVAL for a refused auto-rules file, on reload the old ones stay. */
 int ident_init(struct ctl *c);
@@ -187,6 +224,14 @@ int auto_load(struct ctl *c, bool starting);
 /* A pending device was created or learned more about itself: apply the
  * first matching auto-rule, if any. */
 void auto_on_device(struct ctl *c, const char *mac);
+
+/* ctl_unmanaged.c */
+/* Starts watching ([network] watch_unmanaged); 0 or a negative errno
+ * (logged; apgated runs on without the watch). */
+int unmanaged_init(struct ctl *c);
+void unmanaged_free(struct ctl *c);
+/* hostapd reported canon: it is managed, drop it from the list. */
+void unmanaged_on_managed(struct ctl *c, const char *canon);
 
 /* ctl_ports.c */
 int ports_init(struct ctl *c);
