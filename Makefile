@@ -197,6 +197,10 @@ $(BUILD)/apgate-hostapd-conf: $(call obj,$(HCONF_BIN_SRC))
 $(BUILD)/tests/hfiles_tool: $(call obj,tests/system/hfiles_tool.c $(CORE_SRC) $(HFILES_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CRYPTO_LIBS)
+tests: $(BUILD)/tests/reg_seed
+$(BUILD)/tests/reg_seed: $(call obj,tests/system/reg_seed.c $(CORE_SRC) $(REG_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 define unit_rule
 $(BUILD)/tests/$(1): $$(call obj,$$($(1)_SRC))
