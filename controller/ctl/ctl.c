@@ -20,6 +20,7 @@
 #include "util.h"
 
 #define ENFORCE_RETRY_MS 2000
+#define CTL_OBS_RETRY_MS 3000 /* hostapd's list asked again after a failed record */
 
 /* ---- watchers ---- */
 
@@ -593,6 +594,10 @@ static int observe(struct bss_client *b, enum reg_obs_kind kind, const char *mac
 		c->failed++;
 		log_err("registry: cannot record %s of %s on %s: %s", reg_obs_name(kind), mac,
 			b->ifname, strerror(-r));
+		/* full, locked, I/O error: hostapd's station list, asked again
+		 * later, brings back what this event said */
+		if (r != -EINVAL)
+			hapd_conn_resync(b->conn, CTL_OBS_RETRY_MS);
 		return r;
 	}
 	if (created) {

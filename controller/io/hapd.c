@@ -100,6 +100,7 @@ struct hapd_conn {
 	unsigned ev_gen;         /* bumps whenever the event socket changes */
 
 	struct event *attach_timer, *req_timer, *ping_timer, *retry_timer, *pump_ev;
+	struct event *resync_timer; /* hapd_conn_resync() */
 
 	struct req *q_head, *q_tail;
 	struct req *inflight;
@@ -1086,10 +1087,30 @@ static void on_ev_readable(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* hapd_conn_resync()'s timer: walk the station list again when up (a walk
+ * under way or a re-attach will deliver a list anyway). */
+static void on_resync_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct hapd_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	hold(c);
+	if (!c->freed && c->state == ST_UP) {
+		c->state = ST_WALKING;
+		c->walk_steps = 0;
+		if (walk_send(c, -1) < 0)
+			link_lost(c, -ENOMEM, "STA walk");
+		else
+			pump(c);
+	}
+	release(c);
+}
+
 static void destroy(struct hapd_conn *c)
 {
 	struct event *evs[] = { c->attach_timer, c->req_timer, c->ping_timer,
-				c->retry_timer, c->pump_ev };
+				c->retry_timer, c->pump_ev, c->resync_timer };
 
 	for (size_t i = 0; i < ARRAY_SIZE(evs); i++)
 		if (evs[i])
@@ -1152,7 +1173,9 @@ int hapd_conn_new(struct event_base *base, const struct hapd_conn_cfg *cfg,
 	c->ping_timer = event_new(base, -1, EV_PERSIST, on_ping_timer, c);
 	c->retry_timer = evtimer_new(base, on_retry, c);
 	c->pump_ev = event_new(base, -1, 0, on_pump, c);
-	if (!c->attach_timer || !c->req_timer || !c->ping_timer || !c->retry_timer || !c->pump_ev)
+	c->resync_timer = evtimer_new(base, on_resync_timer, c);
+	if (!c->attach_timer || !c->req_timer || !c->ping_timer || !c->retry_timer || !c->pump_ev ||
+	    !c->resync_timer)
 		goto nomem;
 
 	/* the first attempt runs from the loop, like every later one */
@@ -1179,6 +1202,7 @@ void hapd_conn_free(struct hapd_conn *c)
 		(void)send(c->ev_fd, "DETACH", 6, MSG_DONTWAIT | MSG_NOSIGNAL);
 	go_idle(c);
 	evtimer_del(c->retry_timer);
+	evtimer_del(c->resync_timer);
 	event_del(c->pump_ev);
 	fail_all(c, -ECANCELED);
 	release(c);
@@ -1188,6 +1212,14 @@ void hapd_conn_stats(const struct hapd_conn *c, struct hapd_stats *st)
 {
 	*st = c->st;
 	st->stations = (unsigned)c->live.n;
+}
+
+void hapd_conn_resync(struct hapd_conn *c, unsigned delay_ms)
+{
+	struct timeval tv = tv_of_ms(delay_ms);
+
+	if (c && !c->freed && !evtimer_pending(c->resync_timer, NULL))
+		evtimer_add(c->resync_timer, &tv);
 }
 
 const char *hapd_conn_ifname(const struct hapd_conn *c) { return c->ifname; }

@@ -92,6 +92,12 @@ struct hapd_stats {
 	unsigned stations;        /* authorized: from the last resync, +/- events since */
 };
 void hapd_conn_stats(const struct hapd_conn *c, struct hapd_stats *st);
+/* Walks STA-FIRST/STA-NEXT again in delay_ms and hands the list to
+ * on_resync, as after an attach (e.g. when events could not be recorded:
+ * the list brings back what they said). Once: a call while one is pending
+ * changes nothing; nothing happens while not attached (the next attach
+ * walks anyway). Never calls back from inside. NULL is allowed. */
+void hapd_conn_resync(struct hapd_conn *c, unsigned delay_ms);
 const char *hapd_conn_ifname(const struct hapd_conn *c);
 
 #endif

@@ -347,6 +347,33 @@ static void test_attach_and_resync(void **state)
 	assert_int_equal(f->link_down, 0);
 }
 
+/* hapd_conn_resync(): the list is walked again after the delay, once for
+ * several calls, with what hostapd holds then; nothing while not attached. */
+static void test_resync_on_request(void **state)
+{
+	struct fx *f = *state;
+	unsigned walks;
+
+	start_peer(f);
+	assert_int_equal(peer_add_sta(f->peer, "02:00:00:00:01:01", 0, NULL), 0);
+	attach(f);
+	assert_int_equal(f->resyncs, 1);
+	assert_int_equal(f->n_stas, 1);
+	assert_int_equal(peer_add_sta(f->peer, "02:00:00:00:01:02", 0, NULL), 0);
+	walks = count_cmd(f->peer, "STA-FIRST");
+	hapd_conn_resync(f->conn, 100);
+	hapd_conn_resync(f->conn, 100); /* pending already: nothing more */
+	assert_int_equal(f->resyncs, 1); /* never from inside */
+	WAIT_FOR(f, f->resyncs == 2, 2000);
+	assert_int_equal(f->n_stas, 2);
+	assert_string_equal(f->stas[0].mac, "02:00:00:00:01:02");
+	spin(f, 300);
+	assert_int_equal(f->resyncs, 2);
+	assert_int_equal(count_cmd(f->peer, "STA-FIRST"), walks + 1);
+	assert_int_equal(f->link_down, 0);
+	hapd_conn_resync(NULL, 0);
+}
+
 static void test_events_typed(void **state)
 {
 	struct fx *f = *state;
@@ -837,6 +864,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_attach_and_resync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resync_on_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_typed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_station_count_follows_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_counted_link_kept, setup, teardown),
