@@ -105,6 +105,7 @@ UNIT_TESTS += test_ctl_fw
 UNIT_TESTS += test_hfiles test_qr
 UNIT_TESTS += test_tls
 UNIT_TESTS += test_auth test_web
+UNIT_TESTS += test_guess
 test_captive_SRC   = tests/unit/test_captive.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
                       $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC) controller/front/captive.c \
                       controller/front/web.c controller/front/auth.c $(QR_SRC)
@@ -145,6 +146,7 @@ test_ctl_fw_LIBS   := $(NL_LIBS) $(CRYPTO_LIBS)
 test_auth_SRC      := tests/unit/test_auth.c $(CORE_SRC) controller/front/auth.c
 test_auth_LIBS     := $(SODIUM_LIBS)
 test_web_SRC       := tests/unit/test_web.c $(CORE_SRC) controller/front/web.c
+test_guess_SRC     := tests/unit/test_guess.c $(CORE_SRC) $(REG_SRC) controller/model/guess.c
 test_place_SRC     := tests/unit/test_place.c controller/model/place.c $(POLICY_SRC) $(CORE_SRC) $(CFG_SRC)
 
 # ---- fuzz targets (tests/fuzz/, libFuzzer): one per parser of outside input ----

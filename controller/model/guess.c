@@ -610,7 +610,8 @@ void guess_device(const struct guess_tables *t, const struct reg_device *d, stru
 		util_strlcpy(g.os, fp->os, sizeof(g.os));
 		util_strlcpy(g.fingerprint, fp->name, sizeof(g.fingerprint));
 		add_reason(&g, GUESS_R_FINGERPRINT, fp->name);
-		if (fp->vendor_class)
+		c = clue_match(d->dhcp_vendor_class, vendor_class_clues, ARRAY_SIZE(vendor_class_clues));
+		if (fp->vendor_class || (c && c->type == g.type)) /* option 60 agrees */
 			add_reason(&g, GUESS_R_VENDOR_CLASS, d->dhcp_vendor_class);
 	} else if ((c = clue_match(d->dhcp_vendor_class, vendor_class_clues, ARRAY_SIZE(vendor_class_clues)))) {
 		g.type = c->type;
