@@ -672,7 +672,7 @@ void guess_device(const struct guess_tables *t, const struct reg_device *d, stru
 		else if (g.cls == REG_CLASS_BUSINESS)
 			end = ": probably a business device";
 		char vend[64] = "";
-		if (d->vendor && g.type && !is_handheld(g.type) && !g.private_mac)
+		if (d->vendor && is_business_kind(g.type) && !g.private_mac)
 			snprintf(vend, sizeof(vend), " (%.40s)", d->vendor);
 		snprintf(g.summary, sizeof(g.summary), "%s%s%s%s", noun_of(&g, from_private), vend,
 			 g.private_mac ? " with a private address" : "", end);
