@@ -19,6 +19,10 @@
  * changed meanwhile). Everything else is refused (-EADDRNOTAVAIL): the
  * check never reaches the uplink, the internet or [network] lan.
  *
+ * The automatic check of a device's first lease ([checks] on_first_seen,
+ * once per device: until checked_at is set) waits CHECK_FIRST_DELAY_MS
+ * before it joins the queue, so the device has configured the address.
+ *
  * The result replaces the device's findings (reg_set_findings(), which
  * also stamps checked_at and writes a "check" event) and, when anything
  * risky is open, raises one "risky_service" alert naming every service
@@ -82,6 +86,10 @@ static const struct check_port {
 };
 #define N_PORTS ARRAY_SIZE(check_ports)
 #define CHECK_QUEUE_MAX 256   /* jobs waiting for a token */
+/* The first-seen check waits this long after the lease: dnsmasq tells
+ * apgated at the DHCPACK, before the device has configured the address
+ * (until then its ARP does not answer and every port looks closed). */
+#define CHECK_FIRST_DELAY_MS 3000
 
 struct chk_job;
 
@@ -95,6 +103,7 @@ struct chk_probe {
 struct chk_job {
 	struct chk_job *next;
 	struct ctl *ctl;
+	struct event *delay;   /* on the waiting list until it fires */
 	char mac[MAC_STR_LEN];
 	char who[64];          /* for the log */
 	struct in_addr addr;
@@ -179,6 +188,8 @@ static void probe_close(struct chk_probe *p)
 
 static void job_free(struct chk_job *j)
 {
+	if (j->delay)
+		event_free(j->delay);
 	for (unsigned i = 0; i < N_PORTS; i++)
 		probe_close(&j->probe[i]);
 	free(j);
@@ -386,7 +397,34 @@ static void pump(struct ctl *c)
 	}
 }
 
-int ctl_check_device(struct ctl *c, const char *mac, const struct reg_actor *who)
+/* To the queue's tail: first come, first checked. */
+static void enqueue(struct ctl *c, struct chk_job *j)
+{
+	struct chk_job **tail = &c->checks.queue;
+
+	while (*tail)
+		tail = &(*tail)->next;
+	j->next = NULL;
+	*tail = j;
+	c->checks.n_queued++;
+	c->checks.queued++;
+}
+
+static void on_delay(evutil_socket_t fd, short what, void *arg)
+{
+	struct chk_job *j = arg;
+	struct ctl *c = j->ctl;
+
+	(void)fd;
+	(void)what;
+	unlink_job(&c->checks.waiting, j);
+	event_free(j->delay);
+	j->delay = NULL;
+	enqueue(c, j);
+	pump(c);
+}
+
+static int queue_check(struct ctl *c, const char *mac, const struct reg_actor *who, unsigned delay_ms)
 {
 	struct checks *k = &c->checks;
 	char m[MAC_STR_LEN];
@@ -401,7 +439,7 @@ int ctl_check_device(struct ctl *c, const char *mac, const struct reg_actor *who
 	r = device_addr(c, m, &a, NULL);
 	if (r < 0)
 		return r;
-	if (find_job(k->queue, m) || find_job(k->running, m))
+	if (find_job(k->queue, m) || find_job(k->running, m) || find_job(k->waiting, m))
 		return -EALREADY;
 	if (k->n_queued >= CHECK_QUEUE_MAX)
 		return -EBUSY;
@@ -414,15 +452,25 @@ int ctl_check_device(struct ctl *c, const char *mac, const struct reg_actor *who
 	util_strlcpy(j->mac, m, sizeof(j->mac));
 	util_strlcpy(j->who, who && who->who ? who->who : "apgated", sizeof(j->who));
 	j->addr = a;
-	/* to the queue's tail: first come, first checked */
-	struct chk_job **tail = &k->queue;
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = j;
-	k->n_queued++;
-	k->queued++;
+	if (delay_ms) {
+		struct timeval tv = { .tv_sec = delay_ms / 1000, .tv_usec = (delay_ms % 1000) * 1000 };
+		j->delay = evtimer_new(c->base, on_delay, j);
+		if (j->delay && evtimer_add(j->delay, &tv) == 0) {
+			j->next = k->waiting;
+			k->waiting = j;
+			return 0;
+		}
+		job_free(j);
+		return -ENOMEM;
+	}
+	enqueue(c, j);
 	pump(c);
 	return 0;
+}
+
+int ctl_check_device(struct ctl *c, const char *mac, const struct reg_actor *who)
+{
+	return queue_check(c, mac, who, 0);
 }
 
 void check_on_lease(struct ctl *c, const char *canon)
@@ -441,7 +489,7 @@ void check_on_lease(struct ctl *c, const char *canon)
 	reg_device_free(d);
 	if (!want)
 		return;
-	r = ctl_check_device(c, canon, &first);
+	r = queue_check(c, canon, &first, CHECK_FIRST_DELAY_MS);
 	if (r < 0 && r != -EALREADY && r != -EADDRNOTAVAIL)
 		log_warn("check of %s not queued: %s", canon, strerror(-r));
 }
@@ -463,6 +511,10 @@ void check_free(struct ctl *c)
 	}
 	while ((j = c->checks.running)) {
 		c->checks.running = j->next;
+		job_free(j);
+	}
+	while ((j = c->checks.waiting)) {
+		c->checks.waiting = j->next;
 		job_free(j);
 	}
 	if (c->checks.tick)

@@ -88,6 +88,7 @@ struct ports {
 struct chk_job;
 struct checks {
 	struct chk_job *queue, *running;
+	struct chk_job *waiting;     /* first-seen checks, until the device has its address */
 	unsigned n_queued;
 	unsigned inflight;           /* connects in flight over all jobs */
 	double tokens;

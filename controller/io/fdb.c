@@ -48,6 +48,10 @@ struct fdb {
 	unsigned n;
 	struct fdb_gw gw[FDB_MAX_GW];
 	unsigned n_gw;
+	/* MACs seen answering for a gateway: the same router's other
+	 * addresses (its IPv6 link-local one) are the gateway too */
+	struct { int ifindex; char mac[MAC_STR_LEN]; } gw_mac[FDB_MAX_GW];
+	unsigned n_gw_mac;
 	struct nl_sock *ev, *req;
 	struct nl_cb *ev_cb;
 	struct event *ev_read;
@@ -153,6 +157,25 @@ static bool parse_neigh(const struct fdb *f, struct nlmsghdr *h, struct fdb_item
 	it->iface = (unsigned)i;
 	it->gateway = is_gateway(f, ndm->ndm_family, nla_data(tb[NDA_DST]), ndm->ndm_ifindex);
 	return true;
+}
+
+/* Remembers the MAC of a gateway, or marks an entry with a gateway's MAC. */
+static void gateway_mac(struct fdb *f, struct fdb_item *it)
+{
+	int ifindex = f->ifindex[it->iface];
+
+	if (it->kind != FDB_NEIGHBOUR)
+		return;
+	for (unsigned i = 0; i < f->n_gw_mac; i++) {
+		if (f->gw_mac[i].ifindex == ifindex && !strcmp(f->gw_mac[i].mac, it->mac)) {
+			it->gateway = true;
+			return;
+		}
+	}
+	if (it->gateway && f->n_gw_mac < FDB_MAX_GW) {
+		f->gw_mac[f->n_gw_mac].ifindex = ifindex;
+		util_strlcpy(f->gw_mac[f->n_gw_mac++].mac, it->mac, MAC_STR_LEN);
+	}
 }
 
 static void report(struct fdb *f, const struct fdb_item *it)
@@ -270,9 +293,17 @@ static int rescan(struct fdb *f)
 		r = -ENOMEM;
 	if (r < 0)
 		log_err("neighbours: cannot dump the FDB and neighbour tables: %s", strerror(-r));
-	/* what was read is reported even after an error: it is true */
+	/* gateways' MACs first, so that their other addresses are known as
+	 * theirs whatever the dump's order */
+	f->n_gw_mac = 0;
 	for (size_t i = 0; i < d.n; i++)
+		if (d.e[i].gateway)
+			gateway_mac(f, &d.e[i]);
+	/* what was read is reported even after an error: it is true */
+	for (size_t i = 0; i < d.n; i++) {
+		gateway_mac(f, &d.e[i]);
 		report(f, &d.e[i]);
+	}
 	free(d.e);
 	return r;
 }
@@ -292,8 +323,10 @@ static int on_notify(struct nl_msg *msg, void *arg)
 
 	switch (h->nlmsg_type) {
 	case RTM_NEWNEIGH:
-		if (parse_neigh(f, h, &it))
+		if (parse_neigh(f, h, &it)) {
+			gateway_mac(f, &it);
 			report(f, &it);
+		}
 		break;
 	case RTM_NEWLINK:
 	case RTM_DELLINK:

@@ -45,7 +45,8 @@ struct fdb_seen {
 	const char *iface;    /* the watched interface (bridge or uplink) */
 	const char *port;     /* FDB_LEARNED: the bridge port's name ("?" if gone) */
 	const char *ip;       /* FDB_NEIGHBOUR: the address, else NULL */
-	bool gateway;         /* FDB_NEIGHBOUR: ip is a default route's gateway */
+	bool gateway;         /* FDB_NEIGHBOUR: ip is a default route's gateway,
+			       * or mac answers for one on that interface */
 };
 
 typedef void (*fdb_cb)(const struct fdb_seen *s, void *ud);
