@@ -159,6 +159,8 @@ fuzz_adm_LIBS  = $(NL_LIBS) $(WEB_LIBS)
 fuzz_web_SRC  := tests/fuzz/fuzz_web.c $(CORE_SRC) controller/front/web.c
 fuzz_http_SRC := tests/fuzz/fuzz_http.c $(CORE_SRC) controller/front/web.c
 fuzz_dhcp_SRC := tests/fuzz/fuzz_dhcp.c
+FUZZ_TARGETS  += fuzz_guess
+fuzz_guess_SRC := tests/fuzz/fuzz_guess.c $(CORE_SRC) $(REG_SRC) controller/model/guess.c
 FUZZ_BUILD := build-fuzz
 FUZZ_SECS  ?= 60
 
