@@ -304,6 +304,8 @@ int ctl_enforce_all(struct ctl *c)
 		struct dnsm_zone zones[CFG_N_ZONES];
 		struct dnsm_net dn;
 		dnsm_net_of(c->cfg, &dn, zones);
+		dn.servers_file = dnsblk_servers_file(c); /* the DNS blocklist, and its query log */
+		dn.query_log = dnsblk_query_log(c);
 		int w = dnsm_write_conf(c->cfg->dnsmasq_conf, &dn);
 		if (w < 0) {
 			log_err("dnsmasq: cannot write %s: %s", c->cfg->dnsmasq_conf, strerror(-w));
@@ -608,6 +610,7 @@ static int observe(struct bss_client *b, enum reg_obs_kind kind, const char *mac
 			ctl_enforce_device(c, mac);
 		else
 			auto_on_device(c, mac);
+		alert_new_device(c, mac);
 	}
 	if (kind == REG_OBS_CONNECTED || kind == REG_OBS_PRESENT)
 		unmanaged_on_managed(c, mac);
@@ -792,6 +795,8 @@ int ctl_set_cfg(struct ctl *c, const struct cfg *cfg)
 	c->cfg = cfg;
 	if (c->started_ms) { /* a reload: the zones (and the work VLAN) may have changed */
 		ident_reload(c);
+		dnsblk_reload(c);
+		alerts_reload(c);
 		c->fw_stuck = false;
 		ctl_enforce_all(c);
 		fw_check_arm(c);
@@ -826,6 +831,8 @@ int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
 	c->n_host_macs = UINT_MAX; /* nothing written yet: the first decision walks */
 	repair_init(c);
 	check_init(c);
+	alerts_init(c);
+	dnsblk_init(c); /* before the dnsmasq config that names its file */
 	/* Start-up is recovery: the network is made to match the registry
 	 * before any hostapd event is heard. A failure is retried. */
 	ctl_enforce_all(c);
@@ -860,6 +867,8 @@ void ctl_free(struct ctl *c)
 		bss_free(c->bss[i]);
 	repair_free(c);
 	ident_free(c);
+	dnsblk_free(c);
+	alerts_free(c);
 	free(c->bss);
 	if (c->retry_ev)
 		event_free(c->retry_ev);
@@ -935,7 +944,10 @@ int ctl_block(struct ctl *c, const char *mac, const struct reg_actor *who)
 
 	if (mac_canon(mac, m) < 0)
 		return -EINVAL;
-	return decided(c, reg_block(c->reg, m, who, util_now_ms()), "blocked", m, who);
+	int r = decided(c, reg_block(c->reg, m, who, util_now_ms()), "blocked", m, who);
+	if (r == 0)
+		alert_blocked(c, m, who);
+	return r;
 }
 
 int ctl_forget(struct ctl *c, const char *mac, const struct reg_actor *who)
@@ -1040,6 +1052,8 @@ int ctl_lease(struct ctl *c, const struct ctl_lease *l)
 	}
 	if (rl.seen) /* its fingerprint may be new */
 		auto_on_device(c, mac);
+	if (created)
+		alert_new_device(c, mac);
 	ctl_notify(c);
 	if (rl.seen)
 		check_on_lease(c, mac);

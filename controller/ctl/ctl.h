@@ -139,6 +139,10 @@ int ctl_lease(struct ctl *c, const struct ctl_lease *l);
  * the new alert's id (> 0), 0 for such a repeat, or a negative errno. */
 int64_t ctl_alert(struct ctl *c, const char *kind, const char *mac, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* The state of alert delivery (io/notify.h's counters; all zero when
+ * nothing is configured), for status. */
+struct notify_stats;
+void ctl_alert_delivery(struct ctl *c, struct notify_stats *st);
 
 /* --- The risky-service check (ctl_check.c) ---
  * Queues a bounded TCP connect check of the device's current address (it

@@ -12,6 +12,8 @@
  *   ctl_auto.c    automatic decisions ([policies] auto_rules)
  *   ctl_check.c   the risky-service check of a device's open TCP ports
  *   ctl_unmanaged.c  devices that bypass the AP (bridge FDB, neighbours)
+ *   ctl_alert.c   alerts: stored, logged, delivered (webhook, sendmail)
+ *   ctl_dns.c     the DNS blocklist through dnsmasq, blocked look-ups
  *
  * One struct ctl, owned by ctl.c (ctl_new/ctl_free); each part keeps its
  * state in its own sub-struct and has _init and _free functions called from there.
@@ -111,6 +113,19 @@ struct unmanaged {
 };
 
 /* Identification (ctl_ident.c) and automatic decisions (ctl_auto.c). */
+/* The DNS blocklist (ctl_dns.c); all NULL when blocking is off. */
+struct dnsm_blocklist;
+struct dnslog;
+struct dnsblk {
+	struct dnsm_blocklist *bl;   /* in force */
+	struct dnslog *log;          /* follows [dnsmasq] query_log */
+	struct event *poll;          /* looks at the list files */
+	char *servers_file, *log_path;
+	unsigned long long stamps[2]; /* of the shipped and the local list */
+	unsigned long blocked;       /* blocked look-ups seen */
+};
+struct notify;
+
 struct guess_tables;
 struct guess_rules;
 struct ident {
@@ -150,6 +165,8 @@ struct ctl {
 	struct ident ident;
 	struct checks checks;
 	struct unmanaged unmanaged;
+	struct dnsblk dns;
+	struct notify *notify;       /* alert delivery (ctl_alert.c); NULL: none configured */
 
 	unsigned long applied, failed;
 	struct lat_hist lat;
@@ -233,6 +250,26 @@ int unmanaged_init(struct ctl *c);
 void unmanaged_free(struct ctl *c);
 /* hostapd reported canon: it is managed, drop it from the list. */
 void unmanaged_on_managed(struct ctl *c, const char *canon);
+
+/* ctl_alert.c: delivery ([alerts]); init failures are logged, apgated
+ * runs on with alerts stored and logged only */
+int alerts_init(struct ctl *c);
+void alerts_reload(struct ctl *c);
+void alerts_free(struct ctl *c);
+/* "new_device" when the device (just created) is still pending, e.g. not
+ * approved by an auto-rule; "blocked" after a person blocked it. */
+void alert_new_device(struct ctl *c, const char *canon);
+void alert_blocked(struct ctl *c, const char *canon, const struct reg_actor *who);
+
+/* ctl_dns.c: ([policies] dns_blocking, with dnsmasq enforcement) */
+int dnsblk_init(struct ctl *c);
+void dnsblk_reload(struct ctl *c);
+void dnsblk_free(struct ctl *c);
+/* The servers-file dnsmasq's config names; NULL when blocking is off. */
+const char *dnsblk_servers_file(const struct ctl *c);
+/* [dnsmasq] query_log when blocking is on and its directory exists (a
+ * log-facility dnsmasq cannot open stops it from starting), else NULL. */
+const char *dnsblk_query_log(const struct ctl *c);
 
 /* ctl_ports.c */
 int ports_init(struct ctl *c);

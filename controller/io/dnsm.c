@@ -155,6 +155,10 @@ static int net_check(const struct dnsm_net *net, unsigned *n_captive)
 		if (z->captive)
 			(*n_captive)++;
 	}
+	if ((net->servers_file && !path_ok(net->servers_file)) ||
+	    (net->query_log && !path_ok(net->query_log)))
+		return invalid("servers_file and query_log must be absolute paths"
+				" without spaces, commas, quotes or '#'");
 	if (*n_captive && (net->portal_port == 0 || net->portal_port > 65535))
 		return invalid("a captive zone needs the portal port");
 	/* address=/#/ has one answer per instance. */
@@ -222,6 +226,13 @@ int dnsm_render_conf(const struct dnsm_net *net, FILE *out)
 	fprintf(out, "pid-file=%s\n", net->pidfile);
 	fprintf(out, "dhcp-hostsfile=%s\n", net->hostsfile);
 	fprintf(out, "dhcp-script=%s\n", net->script);
+	if (net->servers_file)
+		fprintf(out, "# DNS blocklist: server=/DOMAIN/ lines (NXDOMAIN), re-read on SIGHUP\n"
+			"servers-file=%s\n", net->servers_file);
+	if (net->query_log)
+		fprintf(out, "# Each query with its serial and client (apgated reads blocked look-ups)\n"
+			"log-queries=extra\n"
+			"log-facility=%s\n", net->query_log);
 	fputs("# Renewals run the script too (\"old\" with the client's data), so a\n"
 	      "# device that only renews still counts as seen.\n"
 	      "script-on-renewal\n"
@@ -545,6 +556,308 @@ int dnsm_update_hosts(const struct dnsm_ops *ops, const char *path, const char *
 		      const struct dnsm_host *hosts, unsigned n)
 {
 	int ret = dnsm_write_hosts(path, hosts, n), r;
+
+	if (ret <= 0)
+		return ret;
+	r = dnsm_reload(ops, pidfile);
+	return r < 0 ? r : 1;
+}
+
+/* ---- DNS blocklist ---- */
+
+#define DOMAIN_MAX 253
+#define LABEL_MAX 63
+#define WARN_LINES 10
+#define LINE_MAX_LEN 4096
+
+struct dnsm_blocklist {
+	char **slot;    /* open addressing; NULL = empty */
+	unsigned cap;   /* power of two */
+	unsigned n;
+};
+
+struct dnsm_blocklist *dnsm_blocklist_new(void)
+{
+	struct dnsm_blocklist *bl = calloc(1, sizeof(*bl));
+
+	if (!bl)
+		return NULL;
+	bl->cap = 64;
+	bl->slot = calloc(bl->cap, sizeof(*bl->slot));
+	if (!bl->slot) {
+		free(bl);
+		return NULL;
+	}
+	return bl;
+}
+
+void dnsm_blocklist_free(struct dnsm_blocklist *bl)
+{
+	if (!bl)
+		return;
+	for (unsigned i = 0; i < bl->cap; i++)
+		free(bl->slot[i]);
+	free(bl->slot);
+	free(bl);
+}
+
+unsigned dnsm_blocklist_count(const struct dnsm_blocklist *bl)
+{
+	return bl ? bl->n : 0;
+}
+
+static uint32_t hash_n(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+/* The slot holding s[0..n) or the empty slot where it would go. */
+static char **bl_slot(const struct dnsm_blocklist *bl, const char *s, size_t n)
+{
+	unsigned i = hash_n(s, n) & (bl->cap - 1);
+
+	while (bl->slot[i] && !(strlen(bl->slot[i]) == n && memcmp(bl->slot[i], s, n) == 0))
+		i = (i + 1) & (bl->cap - 1);
+	return &bl->slot[i];
+}
+
+static int bl_grow(struct dnsm_blocklist *bl)
+{
+	struct dnsm_blocklist nb = { .cap = bl->cap * 2 };
+
+	nb.slot = calloc(nb.cap, sizeof(*nb.slot));
+	if (!nb.slot)
+		return -ENOMEM;
+	for (unsigned i = 0; i < bl->cap; i++)
+		if (bl->slot[i])
+			*bl_slot(&nb, bl->slot[i], strlen(bl->slot[i])) = bl->slot[i];
+	free(bl->slot);
+	bl->slot = nb.slot;
+	bl->cap = nb.cap;
+	return 0;
+}
+
+/* Lower-cases and checks a domain name into out (DOMAIN_MAX + 1 bytes);
+ * drops one final '.'. */
+static int domain_norm(const char *in, size_t n, char *out)
+{
+	size_t label = 0;
+
+	if (n && in[n - 1] == '.')
+		n--;
+	if (n == 0 || n > DOMAIN_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char ch = in[i];
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if (ch == '.') {
+			if (label == 0 || out[i - 1] == '-')
+				return -EINVAL;
+			label = 0;
+		} else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+			   (ch == '-' && label > 0)) {
+			if (++label > LABEL_MAX)
+				return -EINVAL;
+		} else {
+			return -EINVAL;
+		}
+		out[i] = ch;
+	}
+	if (out[n - 1] == '-')
+		return -EINVAL;
+	out[n] = '\0';
+	return (int)n;
+}
+
+static int bl_add_n(struct dnsm_blocklist *bl, const char *domain, size_t len)
+{
+	char d[DOMAIN_MAX + 1];
+	char **slot;
+	int n = domain_norm(domain, len, d);
+
+	if (n < 0)
+		return n;
+	slot = bl_slot(bl, d, (size_t)n);
+	if (*slot)
+		return 0;
+	if (bl->n >= DNSM_BLOCKLIST_MAX)
+		return -ENOSPC;
+	if ((bl->n + 1) * 2 > bl->cap) {
+		if (bl_grow(bl) < 0)
+			return -ENOMEM;
+		slot = bl_slot(bl, d, (size_t)n);
+	}
+	*slot = strdup(d);
+	if (!*slot)
+		return -ENOMEM;
+	bl->n++;
+	return 1;
+}
+
+int dnsm_blocklist_add(struct dnsm_blocklist *bl, const char *domain)
+{
+	if (!bl || !domain)
+		return -EINVAL;
+	return bl_add_n(bl, domain, strlen(domain));
+}
+
+bool dnsm_blocklist_match(const struct dnsm_blocklist *bl, const char *name, const char **entry)
+{
+	char d[DOMAIN_MAX + 1];
+	size_t n;
+
+	if (!bl || !name || bl->n == 0)
+		return false;
+	n = strlen(name);
+	if (n && name[n - 1] == '.')
+		n--;
+	if (n == 0 || n > DOMAIN_MAX)
+		return false;
+	/* lower-case only: labels outside the list's alphabet simply never
+	 * match, while their parent domains still may */
+	for (size_t i = 0; i < n; i++)
+		d[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
+	d[n] = '\0';
+	for (size_t off = 0; off < n;) {
+		char **slot = bl_slot(bl, d + off, n - off);
+		if (*slot) {
+			if (entry)
+				*entry = *slot;
+			return true;
+		}
+		const char *dot = memchr(d + off, '.', n - off);
+		if (!dot)
+			break;
+		off = (size_t)(dot - d) + 1;
+	}
+	return false;
+}
+
+static bool sink_addr(const char *s, size_t n)
+{
+	static const char *const sinks[] = { "0.0.0.0", "127.0.0.1", "::", "::1" };
+
+	for (size_t i = 0; i < sizeof(sinks) / sizeof(sinks[0]); i++)
+		if (strlen(sinks[i]) == n && memcmp(sinks[i], s, n) == 0)
+			return true;
+	return false;
+}
+
+int dnsm_blocklist_read(struct dnsm_blocklist *bl, const char *path)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0, bad = 0;
+	int added = 0;
+	ssize_t len;
+
+	if (!bl || !path)
+		return -EINVAL;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		const char *tok[3];
+		size_t tlen[3];
+		unsigned nt = 0;
+		char *p = line;
+		int r;
+
+		lineno++;
+		if (len > LINE_MAX_LEN) {
+			bad++;
+			continue;
+		}
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		while (*p && nt < 3) {
+			p += strspn(p, " \t\r\n");
+			if (!*p)
+				break;
+			tok[nt] = p;
+			tlen[nt] = strcspn(p, " \t\r\n");
+			p += tlen[nt];
+			nt++;
+		}
+		if (nt == 0)
+			continue;
+		if (nt == 2 && sink_addr(tok[0], tlen[0])) {
+			tok[0] = tok[1];
+			tlen[0] = tlen[1];
+			nt = 1;
+		}
+		r = nt == 1 ? bl_add_n(bl, tok[0], tlen[0]) : -EINVAL;
+		if (r == -EINVAL) {
+			if (++bad <= WARN_LINES)
+				log_warn("%s:%u: not a domain name; line skipped", path, lineno);
+			continue;
+		}
+		if (r == -ENOSPC) {
+			log_warn("%s:%u: more than %d blocked domains; the rest is ignored", path, lineno,
+				 DNSM_BLOCKLIST_MAX);
+			break;
+		}
+		if (r < 0)
+			return r;
+		added += r;
+	}
+	if (ferror(f))
+		return -EIO;
+	if (bad > WARN_LINES)
+		log_warn("%s: %u lines in all were skipped", path, bad);
+	return added;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int dnsm_render_blocklist(const struct dnsm_blocklist *bl, FILE *out)
+{
+	_cleanup_free_ char **v = NULL;
+	unsigned k = 0;
+
+	if (!bl || !out)
+		return -EINVAL;
+	fputs("# Written by apgated from [policies] blocklist files: edits here are lost.\n"
+	      "# dnsmasq re-reads this servers-file on SIGHUP; each domain and every name\n"
+	      "# under it are answered from local data only, i.e. NXDOMAIN.\n", out);
+	if (bl->n) {
+		v = malloc(bl->n * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		for (unsigned i = 0; i < bl->cap; i++)
+			if (bl->slot[i])
+				v[k++] = bl->slot[i];
+		qsort(v, k, sizeof(*v), cmp_str);
+	}
+	for (unsigned i = 0; i < k; i++)
+		fprintf(out, "server=/%s/\n", v[i]);
+	return ferror(out) ? -EIO : 0;
+}
+
+static int render_blocklist_fn(FILE *out, const void *ud)
+{
+	return dnsm_render_blocklist(ud, out);
+}
+
+int dnsm_write_blocklist(const char *path, const struct dnsm_blocklist *bl)
+{
+	return dnsm_write_atomic(path, render_blocklist_fn, bl);
+}
+
+int dnsm_update_blocklist(const struct dnsm_ops *ops, const char *path, const char *pidfile,
+			  const struct dnsm_blocklist *bl)
+{
+	int ret = dnsm_write_blocklist(path, bl), r;
 
 	if (ret <= 0)
 		return ret;

@@ -54,6 +54,10 @@ struct dnsm_net {
 	unsigned portal_port;    /* captive portal port on the gateway (needed
 				  * when a zone is captive): option 114 is
 				  * "http://GW:PORT/captive-portal/api" */
+	const char *servers_file; /* absolute: the DNS blocklist as a servers-file
+				  * (dnsm_write_blocklist()), or NULL = no blocking */
+	const char *query_log;   /* absolute: log-queries=extra + log-facility
+				  * there (read by dnslog.c), or NULL = no query log */
 };
 
 /* Writes the dnsmasq configuration (conf-file syntax) for net to out.
@@ -116,5 +120,50 @@ int dnsm_reload(const struct dnsm_ops *ops, const char *pidfile);
  * reads it when it starts; for a live one, call dnsm_reload() again). */
 int dnsm_update_hosts(const struct dnsm_ops *ops, const char *path, const char *pidfile,
 		      const struct dnsm_host *hosts, unsigned n);
+
+/* ---- DNS blocklist ----
+ * A set of domains whose names (the domain and every name under it) get
+ * NXDOMAIN from dnsmasq. Applied as a servers-file of "server=/DOMAIN/"
+ * lines ("answer from local data only": no upstream is asked, so a name
+ * that is neither in /etc/hosts nor a DHCP name is NXDOMAIN). Measured with
+ * dnsmasq 2.90: bad.example and a.b.bad.example are NXDOMAIN, xbad.example
+ * resolves; a servers-file is re-read on SIGHUP (a conf-file is not, and
+ * addn-hosts cannot cover subdomains), so dnsm_update_blocklist() takes
+ * effect without restarting dnsmasq. */
+struct dnsm_blocklist;
+
+/* A new empty list; NULL on ENOMEM. Free with dnsm_blocklist_free(). */
+struct dnsm_blocklist *dnsm_blocklist_new(void);
+void dnsm_blocklist_free(struct dnsm_blocklist *bl);
+
+/* Adds the domains of one list file: one a line, '#' starts a comment,
+ * blank lines skipped; a hosts-file line "0.0.0.0 DOMAIN" (or 127.0.0.1,
+ * ::, ::1) counts as DOMAIN, so common feeds can be used as they are.
+ * Domains are lower-cased; a line that is not a domain name (labels of
+ * [a-z0-9_-], 1..63 bytes, not starting or ending with '-', 253 bytes at
+ * most) is skipped with a warning naming file:line (the first 10 of a
+ * file; then a count). At most DNSM_BLOCKLIST_MAX domains in all.
+ * Returns the number of domains added, or a negative errno of opening or
+ * reading (-ENOENT missing file; the list keeps what it had). */
+#define DNSM_BLOCKLIST_MAX 500000
+int dnsm_blocklist_read(struct dnsm_blocklist *bl, const char *path);
+/* Adds one domain (validated and lower-cased as above); 1 added, 0
+ * already listed, -EINVAL not a domain, -ENOSPC full, -ENOMEM. */
+int dnsm_blocklist_add(struct dnsm_blocklist *bl, const char *domain);
+unsigned dnsm_blocklist_count(const struct dnsm_blocklist *bl);
+
+/* Whether name (any case, an optional final '.') is a listed domain or
+ * lies under one. *entry (may be NULL) gets the listed domain, valid
+ * until the list changes. */
+bool dnsm_blocklist_match(const struct dnsm_blocklist *bl, const char *name, const char **entry);
+
+/* "server=/DOMAIN/" lines, sorted, after a comment header. 0 or -EIO. */
+int dnsm_render_blocklist(const struct dnsm_blocklist *bl, FILE *out);
+/* dnsm_write_atomic() with dnsm_render_blocklist(). */
+int dnsm_write_blocklist(const char *path, const struct dnsm_blocklist *bl);
+/* dnsm_write_blocklist() then, only when the file changed, dnsm_reload().
+ * Returns like dnsm_update_hosts(). */
+int dnsm_update_blocklist(const struct dnsm_ops *ops, const char *path, const char *pidfile,
+			  const struct dnsm_blocklist *bl);
 
 #endif

@@ -831,6 +831,7 @@ hosts_file = $LAB_DIR/dnsmasq-apgate.hosts
 pid_file = $LAB_DNSMASQ_PIDFILE
 lease_file = $LAB_DIR/dnsmasq-apgate.leases
 script = ${LAB_DHCP_SCRIPT:-$BUILD/apgate-dhcp-script}
+query_log = $LAB_DIR/dnsmasq-apgate.log
 ${1:-}"
 }
 
@@ -847,7 +848,10 @@ lab_zones_dnsmasq_start() {
 	args=(--keep-in-foreground -C "$conf" --no-resolv --server="$LAB_INET_IP")
 	grep -q '^[[:space:]]*pid-file' "$conf" || args+=(--pid-file="${LAB_DNSMASQ_PIDFILE:-$LAB_DIR/dnsmasq-apgate.pid}")
 	grep -q '^[[:space:]]*user' "$conf" || args+=(--user=root)
-	grep -q '^[[:space:]]*log-facility' "$conf" || args+=(--log-facility="$LAB_DIR/dnsmasq-apgate.log" --log-dhcp --log-queries)
+	# apgated's conf names its query log (log-queries=extra, [dnsmasq] query_log)
+	# when DNS blocking is on; DHCP is logged there too
+	grep -q '^[[:space:]]*log-facility' "$conf" || args+=(--log-facility="$LAB_DIR/dnsmasq-apgate.log" --log-queries)
+	args+=(--log-dhcp)
 	lab_spawn dnsmasq-apgate "$LAB_DIR/dnsmasq-apgate.out" "$LAB_DIR/dnsmasq-apgate.out" \
 		ip netns exec "$LAB_AP_NS" env APGATE_SOCKET="$LAB_ADMIN_SOCK" dnsmasq "${args[@]}"
 	sleep 0.2
