@@ -13,6 +13,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 
 PKGS     := libevent jansson inih sqlite3 libcurl
+# apgated drops CAP_NET_ADMIN/CAP_NET_RAW after forking its privileged helper
+CAPNG_LIBS = $(shell pkg-config --libs libcap-ng 2>/dev/null)
 TEST_PKG := cmocka
 IPTC_PKG := libiptc
 NL_PKG   := libnl-3.0 libnl-route-3.0
@@ -81,12 +83,15 @@ HFILES_SRC := controller/io/hfiles.c
 QR_SRC    := controller/core/qr.c
 TLS_SRC   := controller/front/tls.c
 SDN_SRC   := controller/io/sdnotify.c
+PRIVD_SRC := controller/priv/privd.c
+PRIV_SRC  := controller/priv/priv.c $(PRIVD_SRC) controller/io/linkw.c
 
 DAEMON_SRC := controller/main.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) \
               $(POLICY_SRC) $(HAPD_SRC) $(FW_IPTC_SRC) $(NL_SRC) $(DNSM_SRC) $(CTL_SRC) $(FRONT_SRC) \
               $(WPORT_SRC)
 DAEMON_SRC += $(HFILES_SRC) $(QR_SRC)
 DAEMON_SRC += $(SDN_SRC)
+DAEMON_SRC += $(PRIV_SRC)
 CLI_SRC    := controller/cli/apgatectl.c $(CORE_SRC)
 CLI_SRC    += $(QR_SRC)
 DHCP_SCRIPT_SRC := controller/cli/apgate-dhcp-script.c
@@ -184,7 +189,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) $(NL_CFLAGS) -c $< -o $@
 
 $(BUILD)/apgated: $(call obj,$(DAEMON_SRC))
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS) $(NL_LIBS) $(WEB_LIBS) $(SYSTEMD_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(IPTC_LIBS) $(NL_LIBS) $(WEB_LIBS) $(SYSTEMD_LIBS) $(CAPNG_LIBS)
 $(BUILD)/apgatectl: $(call obj,$(CLI_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(QR_LIBS) $(SODIUM_LIBS)
 $(BUILD)/fakehapd: $(call obj,$(PEER_SRC))
@@ -234,6 +239,8 @@ BUILD_DEBS += libsodium-dev
 BUILD_DEBS += libcurl4-openssl-dev
 # sd_notify: READY/RELOADING/STOPPING and the watchdog under systemd
 BUILD_DEBS += libsystemd-dev
+# the privilege split: apgated drops CAP_NET_ADMIN/CAP_NET_RAW (controller/priv/)
+BUILD_DEBS += libcap-ng-dev
 LAB_DEBS   := hostapd wpasupplicant dnsmasq-base iproute2 sqlite3 procps busybox python3 \
               iptables curl
 # make bench only: wrk drives the portal benchmark (tests/bench/portal_bench.sh)

@@ -7,7 +7,6 @@
 #include <event2/event.h>
 #include <getopt.h>
 #include <limits.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include "log.h"
 #include "model/oui.h"
 #include "model/reg.h"
+#include "priv/priv.h"
 #include "util.h"
 
 /* Exit codes (documented in the README and apgated --help). */
@@ -46,6 +46,8 @@ enum {
 struct apgated {
 	const char *cfg_path;
 	bool foreground;
+	bool use_syslog;
+	struct priv *priv;
 	bool verbose;
 	struct cfg *cfg;
 	struct event_base *base;
@@ -65,6 +67,30 @@ struct apgated {
 };
 
 /* ---- modules ---- */
+
+/* The privilege split (priv/priv.h), before anything that reads outside
+ * input: with zones, the helper that alone keeps CAP_NET_ADMIN and
+ * CAP_NET_RAW (the firewall, guest port isolation, wired port moves);
+ * then apgated drops both capabilities for good, zones or not. */
+static int privsep_init(struct apgated *d)
+{
+	int r;
+
+	if (d->cfg->enforce) {
+		r = priv_start(d->cfg_path, d->use_syslog, &d->priv);
+		if (r < 0)
+			return r;
+	}
+	r = priv_drop_caps();
+	if (r < 0)
+		log_err("cannot drop CAP_NET_ADMIN/CAP_NET_RAW: %s", strerror(-r));
+	return r;
+}
+
+static void privsep_exit(struct apgated *d)
+{
+	priv_free(d->priv);
+}
 
 static int loop_init(struct apgated *d)
 {
@@ -164,7 +190,8 @@ static int controller_init(struct apgated *d)
 		return r;
 	}
 	remove_stale_client_sockets(d->cfg->client_dir);
-	struct ctl_enforcers enf = { .fw = d->fw, .dnsmasq = d->cfg->enforce };
+	struct ctl_enforcers enf = { .fw = d->fw, .dnsmasq = d->cfg->enforce,
+				     .links = d->priv ? &priv_link_ops : NULL, .links_ud = d->priv };
 	return ctl_new(d->base, d->cfg, d->reg, d->oui, &enf, &d->ctl);
 }
 
@@ -181,17 +208,8 @@ static int firewall_init(struct apgated *d)
 		log_info("no [zone] sections: observing only, nothing enforced");
 		return 0;
 	}
-	/* libiptc reads and writes a whole-table snapshot (about 2 MB with
-	 * 5,000 devices) on every decision; with glibc's defaults that memory
-	 * is unmapped and faulted in again each time, which costs more than
-	 * the commit itself (tests/bench: p50 23-37 ms -> 5.5-7 ms at 5,000
-	 * devices). Keep it: the process's peak is a few MB either way. */
-	mallopt(M_MMAP_THRESHOLD, 32 << 20);
-	mallopt(M_TRIM_THRESHOLD, 64 << 20);
-	int r = fw_new(&fw_ops_iptc, NULL, &d->fw);
-	if (r == 0) /* apgatectl status reads the rules back */
-		fw_set_reader(d->fw, &fw_read_ops_iptc, NULL);
-	return r;
+	/* the rules are built and committed by the privileged helper */
+	return fw_new_remote(&priv_fw_ops, d->priv, &d->fw);
 }
 
 static void firewall_exit(struct apgated *d)
@@ -208,7 +226,7 @@ static int bridges_init(struct apgated *d)
 
 	if (!d->cfg->enforce || !g->present)
 		return 0;
-	return brport_new(d->base, g->ifname, &d->brport);
+	return brport_new_with(d->base, g->ifname, &priv_link_ops, d->priv, &d->brport);
 }
 
 static void bridges_exit(struct apgated *d)
@@ -427,6 +445,9 @@ static int reload(struct apgated *d)
 		log_warn("reload: [portal] changed; the portal follows at the next restart");
 	if (!d->verbose)
 		log_set_level(n->log_level);
+	/* the helper builds the firewall from its own copy of the file */
+	if (d->priv && (r = priv_reload(d->priv)) < 0)
+		log_err("reload: the privileged helper could not re-read %s: %s", d->cfg_path, strerror(-r));
 	r = ctl_set_cfg(d->ctl, n);
 	if (r < 0)
 		log_warn("reload: some hostapd clients could not be started: %s", strerror(-r));
@@ -491,6 +512,7 @@ static const struct module {
 	void (*exit)(struct apgated *d);
 	int exit_code; /* when init fails */
 } modules[] = {
+	{ "privsep", privsep_init, privsep_exit, EXIT_INIT },
 	{ "loop", loop_init, loop_exit, EXIT_INIT },
 	{ "notify", notify_init, notify_exit, EXIT_INIT },
 	{ "registry", registry_init, registry_exit, EXIT_REGISTRY },
@@ -570,7 +592,8 @@ int main(int argc, char **argv)
 		cfg_free(d.cfg);
 		return EXIT_OK;
 	}
-	log_open("apgated", d.verbose ? LOG_LVL_DEBUG : d.cfg->log_level, d.cfg->syslog || !d.foreground);
+	d.use_syslog = d.cfg->syslog || !d.foreground;
+	log_open("apgated", d.verbose ? LOG_LVL_DEBUG : d.cfg->log_level, d.use_syslog);
 	if (!d.foreground && daemon(0, 0) < 0) {
 		log_err("cannot daemonize: %s", strerror(errno));
 		cfg_free(d.cfg);

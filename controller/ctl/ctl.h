@@ -20,6 +20,7 @@
 struct event_base;
 struct oui;
 struct fw;
+struct linkw_ops;
 struct ctl;
 
 /* The enforcers the controller drives; each may be NULL (then apgated
@@ -27,6 +28,10 @@ struct ctl;
 struct ctl_enforcers {
 	struct fw *fw;   /* firewall (io/fw.h) */
 	bool dnsmasq;    /* write dnsmasq's config and hosts file ([dnsmasq] paths) */
+	/* wired port moves (io/linkw.h; NULL: the port module's own netlink
+	 * socket); apgated: the privileged helper's client */
+	const struct linkw_ops *links;
+	void *links_ud;
 };
 
 /* Creates the controller, makes the enforcers match the registry (a full

@@ -136,6 +136,8 @@ int ports_init(struct ctl *c)
 		return r;
 	}
 	c->ports.w = w;
+	if (c->enf.links)
+		wport_set_writer(w, c->enf.links, c->enf.links_ud);
 	/* the callbacks during wport_new could not move anything yet */
 	for (unsigned i = 0; i < c->cfg->n_wired_ports; i++)
 		ports_place(c, c->cfg->wired_ports[i]);

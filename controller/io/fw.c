@@ -14,7 +14,8 @@
 #include "util.h"
 
 struct fw {
-	const struct fw_ops *ops;
+	const struct fw_ops *ops;        /* NULL with a remote */
+	const struct fw_remote_ops *remote;
 	void *ud;
 	const struct fw_read_ops *rd; /* NULL: no read-back (fw_check) */
 	void *rd_ud;
@@ -36,6 +37,21 @@ int fw_new(const struct fw_ops *ops, void *ud, struct fw **out)
 	if (!fw)
 		return -ENOMEM;
 	fw->ops = ops;
+	fw->ud = ud;
+	*out = fw;
+	return 0;
+}
+
+int fw_new_remote(const struct fw_remote_ops *ops, void *ud, struct fw **out)
+{
+	struct fw *fw;
+
+	if (!ops || !ops->sync || !ops->update || !ops->check || !out)
+		return -EINVAL;
+	fw = calloc(1, sizeof(*fw));
+	if (!fw)
+		return -ENOMEM;
+	fw->remote = ops;
 	fw->ud = ud;
 	*out = fw;
 	return 0;
@@ -163,6 +179,14 @@ int fw_sync(struct fw *fw, const struct fw_net *net, const struct fw_dev *devs, 
 	fw->n = fw->cap = nd;
 	fw->synced = false;
 
+	if (fw->remote) {
+		r = fw->remote->sync(fw->ud, fw->devs, fw->n);
+		if (r < 0)
+			return r;
+		fw->synced = true;
+		log_debug("fw: synced through %s, %u devices", "the privileged helper", fw->n);
+		return 0;
+	}
 	/* mangle first: the marks exist before the rules that read them */
 	static const int fams[] = { AF_INET, AF_INET6 };
 	for (unsigned f = 0; f < ARRAY_SIZE(fams); f++)
@@ -194,8 +218,10 @@ static int find_dev(const struct fw *fw, const uint8_t mac[6], bool *found)
 	return (int)lo;
 }
 
-static int apply_mangle(struct fw *fw)
+static int apply_mangle(struct fw *fw, const struct fw_dev *dev)
 {
+	if (fw->remote)
+		return fw->remote->update(fw->ud, dev);
 	int r = apply_table(fw, AF_INET, FW_TID_MANGLE);
 	if (r < 0)
 		return r;
@@ -222,7 +248,7 @@ int fw_update_device(struct fw *fw, const struct fw_dev *dev)
 		} else {
 			fw->devs[i].v = dev->v;
 		}
-		r = apply_mangle(fw);
+		r = apply_mangle(fw, dev);
 		if (r < 0) { /* put the list back as it was */
 			if (dev->v == FW_ONBOARDING) {
 				memmove(&fw->devs[i + 1], &fw->devs[i], (fw->n - i) * sizeof(*fw->devs));
@@ -245,7 +271,7 @@ int fw_update_device(struct fw *fw, const struct fw_dev *dev)
 	memmove(&fw->devs[i + 1], &fw->devs[i], (fw->n - i) * sizeof(*fw->devs));
 	fw->devs[i] = *dev;
 	fw->n++;
-	r = apply_mangle(fw);
+	r = apply_mangle(fw, dev);
 	if (r < 0) {
 		memmove(&fw->devs[i], &fw->devs[i + 1], (fw->n - i - 1) * sizeof(*fw->devs));
 		fw->n--;
@@ -260,6 +286,8 @@ int fw_flush(struct fw *fw)
 
 	if (!fw)
 		return -EINVAL;
+	if (fw->remote)
+		return -ENOTSUP;
 	fw->synced = false;
 	/* filter first: nothing reads the marks once the filter rules are gone */
 	for (unsigned f = 0; f < ARRAY_SIZE(fams); f++)
@@ -326,6 +354,10 @@ int fw_check(struct fw *fw, struct fw_check *out)
 	if (!fw || !out)
 		return -EINVAL;
 	out->n = 0;
+	if (fw->remote && !fw->synced)
+		return -ENOENT;
+	if (fw->remote)
+		return fw->remote->check(fw->ud, out);
 	if (!fw->rd || !fw->rd->read)
 		return -ENOTSUP;
 	if (!fw->synced)

@@ -89,6 +89,7 @@ struct fw_dev {
 };
 
 struct fw_table; /* one table's plan: see fw_plan.h (backends and tests) */
+struct fw_check;
 
 /* One table as read back from the kernel (fw_ops.read, for fw_check()). */
 #define FW_KCHAINS_MAX 16
@@ -142,6 +143,26 @@ struct fw;
 int fw_new(const struct fw_ops *ops, void *ud, struct fw **out);
 /* Frees the module; the rules stay in place. NULL is allowed. */
 void fw_free(struct fw *fw);
+
+/* A firewall applied by another process (apgated's privileged helper,
+ * priv/priv.h): the module checks its input and keeps the device list as
+ * fw_new()'s does, but hands over decisions, never rules: the other side
+ * builds the plan from its own network description (its copy of the
+ * configuration), so the net given to fw_sync() is checked here and not
+ * sent. Each function returns 0 or a negative errno. */
+struct fw_remote_ops {
+	/* rebuild everything from this list (sorted by MAC, no duplicates,
+	 * no FW_ONBOARDING entries) */
+	int (*sync)(void *ud, const struct fw_dev *devs, unsigned n);
+	/* one decision, as fw_update_device() */
+	int (*update)(void *ud, const struct fw_dev *dev);
+	/* fw_check() on the other side */
+	int (*check)(void *ud, struct fw_check *out);
+};
+/* As fw_new() with a remote (ops kept by reference, ud passed to it).
+ * fw_flush() is -ENOTSUP on such a module; fw_set_reader() is not needed
+ * (fw_check() asks the other side). */
+int fw_new_remote(const struct fw_remote_ops *ops, void *ud, struct fw **out);
 /* Installs the read-back used by fw_check() (rd kept by reference, a
  * static table; ud passed to it). Without it fw_check() is -ENOTSUP. */
 void fw_set_reader(struct fw *fw, const struct fw_read_ops *rd, void *ud);
