@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -555,9 +556,15 @@ static void link_lost(struct hapd_conn *c, int err, const char *why)
 static void connect_start(struct hapd_conn *c)
 {
 	struct timeval tv = tv_of_ms(c->timeout_ms);
-	int r = open_ev(c);
 	const char *why = "event socket";
+	int r;
 
+	/* someone removed client_dir (a clean-up of /run, by hand): our sockets
+	 * could not be bound again, and hostapd never reached */
+	if (mkdir(c->client_dir, 0750) == 0)
+		log_warn("hapd %s: %s had gone; made it again for the client sockets", c->ifname,
+			 c->client_dir);
+	r = open_ev(c);
 	if (r == 0) {
 		r = open_cmd(c);
 		why = "command socket";

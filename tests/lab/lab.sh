@@ -39,6 +39,7 @@
 #   lab_dhcp_broadcast NAME
 #   lab_hostapd_start|lab_hostapd_stop|lab_hostapd_kill9  lab_hostapd_cli BSS ARGS
 #   lab_hostapd_authorized BSS MAC  lab_hostapd_has_sta BSS MAC
+#   lab_acl_show BSS ACCEPT|DENY  lab_acl_has|lab_acl_lacks BSS ACCEPT|DENY MAC [VLAN]
 #   lab_apgated_write_conf [EXTRA]  lab_apgated_start|lab_apgated_stop|lab_apgated_kill9
 #   lab_apgated_pid  lab_ctl ARGS  lab_status_json  lab_bss_field|lab_bss_is
 #   lab_dev_json MAC  lab_dev_field MAC FIELD  lab_dev_is MAC FIELD VALUE
@@ -295,6 +296,32 @@ lab_hostapd_has_sta() { lab_hostapd_cli "$1" sta "$2" 2>/dev/null | grep -qi "^$
 # lab_hostapd_authorized BSS MAC : hostapd lists MAC as an authorized station
 lab_hostapd_authorized() {
 	lab_hostapd_cli "$1" sta "$2" 2>/dev/null | grep -q '^flags=.*\[AUTHORIZED\]'
+}
+
+# lab_acl_show BSS ACCEPT|DENY : hostapd's MAC list as it prints it ("raw
+# ACCEPT_ACL SHOW": hostapd_cli's own accept_acl command sends lower-case
+# sub-commands that 2.10 ignores)
+lab_acl_show() { lab_hostapd_cli "$1" raw "$2_ACL SHOW" 2>/dev/null; }
+# lab_acl_has BSS ACCEPT|DENY MAC [VLAN] : MAC is listed (with VLAN_ID=VLAN if
+# given); prints the list otherwise (for check)
+lab_acl_has() {
+	local out
+	out=$(lab_acl_show "$1" "$2")
+	if [ -n "${4:-}" ]; then
+		grep -qix "$3 VLAN_ID=$4" <<<"$out" && return 0
+	else
+		grep -qi "^$3\( \|\$\)" <<<"$out" && return 0
+	fi
+	echo "$1 $2_ACL SHOW: $(tr '\n' '|' <<<"$out") (wanted $3${4:+ VLAN_ID=$4})"
+	return 1
+}
+# lab_acl_lacks BSS ACCEPT|DENY MAC : MAC is not listed
+lab_acl_lacks() {
+	local out
+	out=$(lab_acl_show "$1" "$2")
+	grep -qi "^$3\( \|\$\)" <<<"$out" || return 0
+	echo "$1 $2_ACL SHOW: $(tr '\n' '|' <<<"$out") (wanted no $3)"
+	return 1
 }
 
 _lab_dnsmasq_start() {
@@ -857,6 +884,10 @@ lab_zones_dnsmasq_start() {
 	sleep 0.2
 	lab_pid_alive dnsmasq-apgate || { _lab_die "dnsmasq -C $conf exited:"; sed 's/^/#   /' "$LAB_DIR/dnsmasq-apgate.out" >&2; return 1; }
 }
+
+# lab_zones_dnsmasq_kill9 : SIGKILL the dnsmasq of lab_zones_dnsmasq_start
+# (its pid file stays behind, naming a dead process)
+lab_zones_dnsmasq_kill9() { _lab_stop dnsmasq-apgate KILL 2; }
 
 # lab_http_redirects DEV URL GATEWAY : a 3xx answer whose Location points at
 # GATEWAY's captive port (http[s]://GATEWAY:$LAB_CAPTIVE_PORT[/...]); prints

@@ -23,27 +23,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 S1=$(lab_mac 1) S2=$(lab_mac 2)
 
-# acl_show BSS ACCEPT|DENY : the list as hostapd prints it
-acl_show() { lab_hostapd_cli "$1" raw "$2_ACL SHOW" 2>/dev/null; }
-# acl_has BSS ACCEPT|DENY MAC [VLAN] : MAC is listed (with VLAN_ID=VLAN if given)
-acl_has() {
-	local out
-	out=$(acl_show "$1" "$2")
-	if [ -n "${4:-}" ]; then
-		grep -qix "$3 VLAN_ID=$4" <<<"$out" && return 0
-	else
-		grep -qi "^$3\( \|\$\)" <<<"$out" && return 0
-	fi
-	echo "$1 $2_ACL SHOW: $(tr '\n' '|' <<<"$out") (wanted $3${4:+ VLAN_ID=$4})"
-	return 1
-}
-acl_lacks() {
-	local out
-	out=$(acl_show "$1" "$2")
-	grep -qi "^$3\( \|\$\)" <<<"$out" || return 0
-	echo "$1 $2_ACL SHOW: $(tr '\n' '|' <<<"$out") (wanted no $3)"
-	return 1
-}
+# hostapd's lists: lab_acl_show / lab_acl_has / lab_acl_lacks (lab.sh)
+acl_show() { lab_acl_show "$@"; }
+acl_has() { lab_acl_has "$@"; }
+acl_lacks() { lab_acl_lacks "$@"; }
 
 lab_zones_test_begin
 lab_add_work_device s1 "$S1"

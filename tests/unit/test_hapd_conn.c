@@ -605,6 +605,30 @@ static void test_hostapd_restart(void **state)
 	assert_string_equal(f->evs[0].mac, "02:00:00:00:07:04");
 }
 
+/* client_dir removed while attached, hostapd restarted: the client makes
+ * the directory again and re-attaches (no restart of the daemon). */
+static void test_client_dir_removed(void **state)
+{
+	struct fx *f = *state;
+	struct stat sb;
+
+	start_peer(f);
+	attach(f);
+	remove_tree(f->client);
+	assert_int_not_equal(stat(f->client, &sb), 0);
+	peer_free(f->peer);
+	f->peer = NULL;
+	WAIT_FOR(f, f->link_down == 1, 2000);
+	start_peer(f);
+	peer_add_sta(f->peer, "02:00:00:00:08:01", 0, NULL);
+	WAIT_FOR(f, f->resyncs == 2, 3000);
+	assert_int_equal(stat(f->client, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(f->n_stas, 1);
+	peer_connect_sta(f->peer, "02:00:00:00:08:02", 0, NULL);
+	WAIT_FOR(f, f->n_evs == 1, 1000);
+}
+
 static void test_terminating_event(void **state)
 {
 	struct fx *f = *state;
@@ -872,6 +896,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stalled_peer_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stalled_peer_is_link_loss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostapd_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_dir_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_terminating_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_burst_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_during_walk_follow_resync, setup, teardown),
