@@ -831,6 +831,12 @@ int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
 	c->n_host_macs = UINT_MAX; /* nothing written yet: the first decision walks */
 	repair_init(c);
 	check_init(c);
+	/* the tables and rules before any observer reports a device */
+	r = ident_init(c);
+	if (r < 0) {
+		ctl_free(c);
+		return r;
+	}
 	alerts_init(c);
 	dnsblk_init(c); /* before the dnsmasq config that names its file */
 	/* Start-up is recovery: the network is made to match the registry
@@ -844,8 +850,6 @@ int ctl_new(struct event_base *base, const struct cfg *cfg, struct reg *reg,
 	}
 	if (r == 0)
 		unmanaged_init(c); /* a failure is logged; the rest works without it */
-	if (r == 0)
-		r = ident_init(c);
 	c->started_ms = util_now_ms();
 	if (r < 0) {
 		ctl_free(c);
