@@ -113,6 +113,7 @@ UNIT_TESTS += test_ctl_fw
 UNIT_TESTS += test_hfiles test_qr
 UNIT_TESTS += test_tls
 UNIT_TESTS += test_auth test_web
+UNIT_TESTS += test_privd
 UNIT_TESTS += test_guess
 test_captive_SRC   = tests/unit/test_captive.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
                       $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC) controller/front/captive.c \
@@ -151,6 +152,7 @@ test_ctl_repair_LIBS := $(NL_LIBS) $(CRYPTO_LIBS)
 test_ctl_fw_SRC    := tests/unit/test_ctl_fw.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
                       $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC)
 test_ctl_fw_LIBS   := $(NL_LIBS) $(CRYPTO_LIBS)
+test_privd_SRC     := tests/unit/test_privd.c $(CORE_SRC) $(CFG_SRC) $(FW_SRC) $(PRIVD_SRC)
 test_auth_SRC      := tests/unit/test_auth.c $(CORE_SRC) controller/front/auth.c
 test_auth_LIBS     := $(SODIUM_LIBS)
 test_web_SRC       := tests/unit/test_web.c $(CORE_SRC) controller/front/web.c
@@ -167,6 +169,8 @@ fuzz_adm_LIBS  = $(NL_LIBS) $(WEB_LIBS)
 fuzz_web_SRC  := tests/fuzz/fuzz_web.c $(CORE_SRC) controller/front/web.c
 fuzz_http_SRC := tests/fuzz/fuzz_http.c $(CORE_SRC) controller/front/web.c
 fuzz_dhcp_SRC := tests/fuzz/fuzz_dhcp.c
+FUZZ_TARGETS  += fuzz_priv
+fuzz_priv_SRC := tests/fuzz/fuzz_priv.c $(CORE_SRC) $(CFG_SRC) $(FW_SRC) controller/priv/privd.c
 FUZZ_TARGETS  += fuzz_guess
 fuzz_guess_SRC := tests/fuzz/fuzz_guess.c $(CORE_SRC) $(REG_SRC) controller/model/guess.c
 FUZZ_BUILD := build-fuzz
