@@ -797,6 +797,7 @@ int ctl_set_cfg(struct ctl *c, const struct cfg *cfg)
 		ident_reload(c);
 		dnsblk_reload(c);
 		alerts_reload(c);
+		unmanaged_reload(c);
 		c->fw_stuck = false;
 		ctl_enforce_all(c);
 		fw_check_arm(c);

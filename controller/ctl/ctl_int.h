@@ -248,6 +248,9 @@ void auto_on_device(struct ctl *c, const char *mac);
  * (logged; apgated runs on without the watch). */
 int unmanaged_init(struct ctl *c);
 void unmanaged_free(struct ctl *c);
+/* After a reload: watches the new zones' interfaces and uplink (or
+ * stops, with watch_unmanaged = no). */
+void unmanaged_reload(struct ctl *c);
 /* hostapd reported canon: it is managed, drop it from the list. */
 void unmanaged_on_managed(struct ctl *c, const char *canon);
 

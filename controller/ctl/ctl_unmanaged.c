@@ -246,6 +246,14 @@ void unmanaged_free(struct ctl *c)
 	c->unmanaged = (struct unmanaged){ 0 };
 }
 
+void unmanaged_reload(struct ctl *c)
+{
+	/* a new watch dumps the tables again: what is listed stays listed
+	 * (reg_unmanaged_seen answers "known") and alerts are not repeated */
+	unmanaged_free(c);
+	unmanaged_init(c);
+}
+
 void unmanaged_on_managed(struct ctl *c, const char *canon)
 {
 	if (c->unmanaged.fdb)

@@ -9,6 +9,10 @@
 #    the same: it is not listed and not alerted;
 #  - the AP's own bridge and port addresses and the uplink's gateway (the
 #    internet host, which the AP has talked to) are not listed;
+#  - after a reload (SIGHUP) r1 is still listed and not alerted again, and
+#    the watch goes on:
+#  - a second host on the uplink segment (beside the gateway) is listed
+#    and alerted, the gateway itself is not;
 #  - r1's cable then goes into a managed port (its veth becomes p2): once
 #    the bridge learns it there, it is dropped from the list.
 # The zones' interfaces are bridges made here (as in test_wired_ports.sh).
@@ -118,12 +122,34 @@ check_match "an open alert says r1 bypasses the access point on $BR_WORK port ro
 check "m1 (behind the managed port p1) became a pending device" lab_wait_for 3 lab_dev_is "$M1" state pending
 check "m1 is not listed as unmanaged" not_listed "$M1"
 check_match "no alert about m1" "^$" "$(lab_ctl alerts 2>&1 | grep -i "$M1" || true)"
-own=$( { ip -n "$AP" -o link show; } | awk '{for (i = 1; i < NF; i++) if ($i == "link/ether") print $(i + 1)}')
+own=$( { ip -n "$AP" -o link show 2>/dev/null; } | awk '{for (i = 1; i < NF; i++) if ($i == "link/ether") print $(i + 1)}')
 bad=$(for m in $own; do unmanaged_list | grep "^$m " ; done)
 check_eq "none of the AP's own addresses (bridges, ports, uplink) is listed" "" "$bad"
 check "the uplink's gateway ($INET_MAC) is not listed" not_listed "$INET_MAC"
 out=$(lab_ctl unmanaged 2>&1)
 check_match "apgatectl unmanaged shows r1" "$R1" "$out"
+
+# ---- a reload (SIGHUP) restarts the watch; nothing is alerted twice ----
+n_alerts=$(lab_ctl alerts 2>&1 | grep -c "bypasses the access point")
+check "reload (SIGHUP) of apgated" kill -HUP "$(lab_apgated_pid)"
+check "apgated answers after the reload" lab_wait_for 3 _lab_apgated_answers
+check "r1 is still listed after the reload" listed_at "$R1" "$BR_WORK port rog0"
+sleep 0.5
+check_eq "the reload raised no second alert" "$n_alerts" "$(lab_ctl alerts 2>&1 | grep -c "bypasses the access point")"
+
+# ---- a device beside the shop's router, on the uplink segment ----
+# (a macvlan on the internet host's side of the uplink: its own MAC and
+# address on the same wire as the gateway)
+UP_MAC=02:00:00:00:0d:01 UP_IP=198.51.100.77
+ip -n "$LAB_INET_NS" link add link eth0 name byp0 address "$UP_MAC" type macvlan mode bridge &&
+	ip -n "$LAB_INET_NS" addr add "$UP_IP/24" dev byp0 && ip -n "$LAB_INET_NS" link set byp0 up ||
+	tap_bail "a second host on the uplink segment"
+timeout 3 ip netns exec "$LAB_INET_NS" busybox arping -c 1 -w 1 -I byp0 198.51.100.1 >/dev/null 2>&1
+check "the host beside the gateway on the uplink is listed as unmanaged on $LAB_UPLINK_IF" \
+	lab_wait_for 5 listed_at "$UP_MAC" "$LAB_UPLINK_IF"
+check_match "an open alert names it with its address" \
+	"$UP_MAC, $UP_IP\) bypasses the access point: seen on $LAB_UPLINK_IF" "$(lab_ctl alerts 2>&1)"
+check "the uplink's gateway is still not listed" not_listed "$INET_MAC"
 
 # ---- r1's cable goes into a managed port ----
 ip -n "$AP" link set rog0 nomaster && ip -n "$AP" link set rog0 down &&
