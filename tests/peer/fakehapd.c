@@ -4,6 +4,8 @@
  *   fakehapd -d DIR -i IFNAME [-i IFNAME2 ...] [--replay FILE [--rate N]
  *            [--exit-after-replay]] [--stations N] [--sta MAC[,VLAN[,KEYID]]]
  *            [--macaddr-acl 0|1] [--bss-tm-resp STATUS] [--blocking] [-v]
+ *            [--churn N [--churn-rate R] [--churn-secs S] [--churn-state FILE]
+ *             [--churn-on-usr1] [--seed S]]
  *   fakehapd --gen-events N --macs M --ifname X [--ifname Y ...] [--seed S]
  *
  * Replay file: one event per line, "IFNAME<TAB>event text" or just the event
@@ -13,6 +15,20 @@
  * monitor attached. --exit-after-replay exits once every event is in the
  * monitors' sockets and no command has come for 200 ms (so a client's
  * STA-FIRST/STA-NEXT walk ends first); the summary goes to stdout.
+ *
+ * Churn (the soak test, tests/lab/test_soak.sh): N stations
+ * 02:c0:00:xx:xx:xx (station i on BSS i % number of BSSes) connect and
+ * leave through the peer's real station table, so STA-FIRST/STA-NEXT and
+ * STA answer what the events said: AP-STA-CONNECTED <mac> when a station
+ * joins, AP-STA-DISCONNECTED <mac> when it leaves. It starts once every BSS
+ * has a monitor (with --churn-on-usr1: and SIGUSR1 has come). The first N steps connect every station once (shuffled
+ * order); after that each step picks a station at random and toggles it.
+ * R steps per second (default 50) for S seconds (default: until a signal).
+ * When it stops, FILE (if given) gets one line per station, "IFNAME MAC
+ * 1|0" (authorized or not, as the peer holds it), written to FILE.tmp and
+ * renamed, and stdout a line "churn: steps=... connects=... disconnects=...".
+ * The events apgated got are the peer's events_sent (its summary and
+ * FILE's trailer "# IFNAME events_sent=N events_dropped=N").
  */
 #include <errno.h>
 #include <getopt.h>
@@ -52,6 +68,14 @@ struct app {
 	long long quiet_since;     /* when that number last changed */
 	struct event *tick;
 	size_t seen_cmds[MAX_BSS];
+	/* churn */
+	unsigned long churn_n, churn_rate, churn_secs;
+	const char *churn_state;
+	unsigned long *churn_perm;
+	unsigned long churn_steps, churn_connects, churn_disconnects, churn_skipped;
+	uint64_t churn_rnd;
+	bool churn_started, churn_done, churn_wait_usr1;
+	long long churn_t0;
 };
 
 static void usage(FILE *f)
@@ -71,6 +95,11 @@ static void usage(FILE *f)
 		"      --bss-tm-resp STATUS answer BSS_TM_REQ with BSS-TM-RESP status_code=STATUS\n"
 		"      --blocking           blocking event sends, as hostapd 2.10 (freezes while a\n"
 		"                           monitor does not read)\n"
+		"      --churn N            N stations connecting and leaving (see the source)\n"
+		"      --churn-rate R       R connects/disconnects per second (default 50)\n"
+		"      --churn-secs S       stop the churn after S seconds (default: never)\n"
+		"      --churn-state FILE   final station states, written when the churn stops\n"
+		"      --churn-on-usr1      the churn waits for SIGUSR1\n"
 		"  -v, --verbose            print every command received\n"
 		"\n"
 		"  --gen-events N --macs M  write N AP-STA-CONNECTED/DISCONNECTED lines for M MACs\n"
@@ -236,6 +265,121 @@ static void print_verbose(struct app *a)
 	}
 }
 
+/* ---- churn ---- */
+
+static void churn_mac(unsigned long i, char out[18])
+{
+	unsigned long v = i + 1;
+
+	snprintf(out, 18, "02:c0:00:%02lx:%02lx:%02lx", (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
+}
+
+static int churn_init(struct app *a, unsigned long seed)
+{
+	a->churn_perm = malloc(a->churn_n * sizeof(*a->churn_perm));
+	if (!a->churn_perm)
+		return -ENOMEM;
+	a->churn_rnd = seed ? seed : 1;
+	for (unsigned long i = 0; i < a->churn_n; i++)
+		a->churn_perm[i] = i;
+	for (unsigned long i = a->churn_n - 1; i > 0; i--) {
+		unsigned long j = (unsigned long)(rnd_next(&a->churn_rnd) % (i + 1));
+		unsigned long t = a->churn_perm[i];
+
+		a->churn_perm[i] = a->churn_perm[j];
+		a->churn_perm[j] = t;
+	}
+	return 0;
+}
+
+static void churn_step(struct app *a)
+{
+	unsigned long i = a->churn_steps < a->churn_n ? a->churn_perm[a->churn_steps]
+						     : (unsigned long)(rnd_next(&a->churn_rnd) % a->churn_n);
+	struct hapd_peer *p = a->peer[i % a->n_bss];
+	char mac[18];
+	int st;
+
+	churn_mac(i, mac);
+	a->churn_steps++;
+	st = peer_sta_authorized(p, mac);
+	if (st == 1) {
+		peer_disconnect_sta(p, mac);
+		a->churn_disconnects++;
+	} else if (st == -ENOENT) {
+		if (peer_connect_sta(p, mac, 0, NULL) == 0)
+			a->churn_connects++;
+	} else {
+		a->churn_skipped++; /* kicked by the client, still listed: leave it */
+	}
+}
+
+static int churn_write_state(const struct app *a)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if (!a->churn_state)
+		return 0;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", a->churn_state) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	for (unsigned long i = 0; i < a->churn_n; i++) {
+		struct hapd_peer *p = a->peer[i % a->n_bss];
+		char mac[18];
+
+		churn_mac(i, mac);
+		fprintf(f, "%s %s %d\n", a->ifname[i % a->n_bss], mac, peer_sta_authorized(p, mac) == 1);
+	}
+	for (unsigned i = 0; i < a->n_bss; i++) {
+		struct peer_stats st;
+
+		peer_get_stats(a->peer[i], &st);
+		fprintf(f, "# %s events_sent=%lu events_dropped=%lu events_pending=%lu\n", a->ifname[i],
+			st.events_sent, st.events_dropped, st.events_pending);
+	}
+	if (fclose(f) != 0 || rename(tmp, a->churn_state) != 0)
+		return -errno;
+	return 0;
+}
+
+static void churn_tick(struct app *a)
+{
+	long long el;
+
+	if (!a->churn_n || a->churn_done)
+		return;
+	if (!a->churn_started) {
+		if (a->churn_wait_usr1)
+			return;
+		for (unsigned i = 0; i < a->n_bss; i++)
+			if (peer_n_monitors(a->peer[i]) == 0)
+				return;
+		a->churn_started = true;
+		a->churn_t0 = util_mono_ms();
+		fprintf(stderr, "fakehapd: churn of %lu stations starts, %lu/s\n", a->churn_n, a->churn_rate);
+	}
+	el = util_mono_ms() - a->churn_t0;
+	if (a->churn_secs && el >= (long long)a->churn_secs * 1000) {
+		/* the last events must be out before the state is written */
+		if (pending(a) != 0)
+			return;
+		a->churn_done = true;
+		int r = churn_write_state(a);
+		if (r < 0)
+			fprintf(stderr, "fakehapd: %s: %s\n", a->churn_state, strerror(-r));
+		printf("churn: steps=%lu connects=%lu disconnects=%lu skipped=%lu ms=%lld\n", a->churn_steps,
+		       a->churn_connects, a->churn_disconnects, a->churn_skipped, el);
+		fflush(stdout);
+		return;
+	}
+	long long due = el * (long long)a->churn_rate / 1000 + 1;
+	while ((long long)a->churn_steps < due)
+		churn_step(a);
+}
+
 /* Exit after the replay only once the clients have been quiet for a while:
  * a client that was walking the station list should finish it first. */
 #define QUIET_MS 200
@@ -248,6 +392,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	print_verbose(a);
+	churn_tick(a);
 	for (unsigned i = 0; i < a->n_bss; i++) {
 		struct peer_stats st;
 
@@ -305,6 +450,15 @@ static void on_attach(struct hapd_peer *p, void *ud)
 
 static void summary(const struct app *a);
 
+static void on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	struct app *a = arg;
+
+	(void)sig;
+	(void)what;
+	a->churn_wait_usr1 = false;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct app *a = arg;
@@ -360,7 +514,8 @@ static int add_sta_arg(struct hapd_peer *p, const char *arg)
 
 enum {
 	OPT_REPLAY = 256, OPT_RATE, OPT_EXIT, OPT_STATIONS, OPT_STA, OPT_ACL, OPT_BTM,
-	OPT_BLOCKING, OPT_GEN, OPT_MACS, OPT_SEED,
+	OPT_BLOCKING, OPT_GEN, OPT_MACS, OPT_SEED, OPT_CHURN, OPT_CHURN_RATE, OPT_CHURN_SECS,
+	OPT_CHURN_STATE, OPT_CHURN_USR1,
 };
 
 int main(int argc, char **argv)
@@ -379,6 +534,11 @@ int main(int argc, char **argv)
 		{ "gen-events", required_argument, NULL, OPT_GEN },
 		{ "macs", required_argument, NULL, OPT_MACS },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "churn", required_argument, NULL, OPT_CHURN },
+		{ "churn-rate", required_argument, NULL, OPT_CHURN_RATE },
+		{ "churn-secs", required_argument, NULL, OPT_CHURN_SECS },
+		{ "churn-state", required_argument, NULL, OPT_CHURN_STATE },
+		{ "churn-on-usr1", no_argument, NULL, OPT_CHURN_USR1 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -388,8 +548,9 @@ int main(int argc, char **argv)
 	const char *stas[64];
 	unsigned n_stas = 0;
 	long gen = -1, macs = 0, seed = 1, stations = 0, acl = 0, btm = -1, rate = 0;
+	long churn = 0, churn_rate = 50, churn_secs = 0;
 	bool blocking = false;
-	struct event *sig_int = NULL, *sig_term = NULL;
+	struct event *sig_int = NULL, *sig_term = NULL, *sig_usr1 = NULL;
 	int o, rc = 1;
 
 	while ((o = getopt_long(argc, argv, "d:i:vh", opts, NULL)) != -1) {
@@ -421,6 +582,11 @@ int main(int argc, char **argv)
 		case OPT_GEN: bad = util_parse_long(optarg, 0, 100000000, &gen); break;
 		case OPT_MACS: bad = util_parse_long(optarg, 1, 0xfffffe, &macs); break;
 		case OPT_SEED: bad = util_parse_long(optarg, 0, 0x7fffffff, &seed); break;
+		case OPT_CHURN: bad = util_parse_long(optarg, 1, 0xfffffe, &churn); break;
+		case OPT_CHURN_RATE: bad = util_parse_long(optarg, 1, 1000000, &churn_rate); break;
+		case OPT_CHURN_SECS: bad = util_parse_long(optarg, 1, 31 * 86400, &churn_secs); break;
+		case OPT_CHURN_STATE: a.churn_state = optarg; break;
+		case OPT_CHURN_USR1: a.churn_wait_usr1 = true; break;
 		case 'v': a.verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -471,6 +637,11 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	a.churn_n = (unsigned long)churn;
+	a.churn_rate = (unsigned long)churn_rate;
+	a.churn_secs = (unsigned long)churn_secs;
+	if (a.churn_n && churn_init(&a, (unsigned long)seed) < 0)
+		goto out;
 	if (replay && load_replay(&a, replay) < 0) {
 		rc = 2;
 		goto out;
@@ -478,7 +649,8 @@ int main(int argc, char **argv)
 	a.tick = event_new(a.base, -1, EV_PERSIST, on_tick, &a);
 	sig_int = evsignal_new(a.base, SIGINT, on_signal, &a);
 	sig_term = evsignal_new(a.base, SIGTERM, on_signal, &a);
-	if (!a.tick || !sig_int || !sig_term)
+	sig_usr1 = evsignal_new(a.base, SIGUSR1, on_usr1, &a);
+	if (!a.tick || !sig_int || !sig_term || !sig_usr1)
 		goto out;
 	{
 		struct timeval tv = { 0, 5000 };
@@ -486,6 +658,7 @@ int main(int argc, char **argv)
 	}
 	event_add(sig_int, NULL);
 	event_add(sig_term, NULL);
+	event_add(sig_usr1, NULL);
 	for (unsigned i = 0; i < a.n_bss; i++)
 		fprintf(stderr, "fakehapd: listening on %s\n", peer_path(a.peer[i]));
 	event_base_dispatch(a.base);
@@ -499,11 +672,14 @@ out:
 		event_free(sig_int);
 	if (sig_term)
 		event_free(sig_term);
+	if (sig_usr1)
+		event_free(sig_usr1);
 	for (unsigned i = 0; i < a.n_bss; i++)
 		peer_free(a.peer[i]);
 	for (size_t i = 0; i < a.n_lines; i++)
 		free(a.lines[i].text);
 	free(a.lines);
+	free(a.churn_perm);
 	event_base_free(a.base);
 	return rc;
 }

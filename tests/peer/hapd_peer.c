@@ -578,6 +578,13 @@ int peer_set_sta_identity(struct hapd_peer *p, const char *mac, const char *iden
 
 unsigned peer_n_stas(const struct hapd_peer *p) { return p->n_stas; }
 
+int peer_sta_authorized(const struct hapd_peer *p, const char *mac)
+{
+	const struct peer_sta *s = sta_find_str((struct hapd_peer *)p, mac);
+
+	return s ? s->authorized : -ENOENT;
+}
+
 /* hostapd_ctrl_iface_sta_mib(): the fields in hostapd's order. Numbers are
  * made up but stable; the layout is that of a WPA2 station (802.1X with an
  * identity, PSK without). The 802.1X block is abridged to its first and

@@ -100,6 +100,9 @@ int peer_disconnect_sta(struct hapd_peer *p, const char *mac);
  * hostapd does (the identity may contain newlines). Copied. */
 int peer_set_sta_identity(struct hapd_peer *p, const char *mac, const char *identity);
 unsigned peer_n_stas(const struct hapd_peer *p);
+/* 1 if MAC is listed and authorized, 0 if listed but not (kicked, waiting
+ * for removal), -ENOENT if not listed or not a MAC. */
+int peer_sta_authorized(const struct hapd_peer *p, const char *mac);
 
 /* ---- events ---- */
 
