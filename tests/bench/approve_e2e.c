@@ -21,6 +21,9 @@
  * the approve line is written (t0) and probes keep going until the first
  * one arrives at the receiver: enforced = arrival - t0. The time of the
  * admin reply is recorded too. Figures only, no pass/fail on timing.
+ *
+ * E2E_RAW=FILE appends every sample to FILE, one line "ENFORCED_MS
+ * REPLY_MS" (the soak test, tests/lab/test_soak.sh, pools them over a run).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -385,6 +388,16 @@ int main(int argc, char **argv)
 		adm_call(lease, 1);
 	}
 
+	const char *raw = getenv("E2E_RAW");
+	if (raw && *raw) {
+		FILE *f = fopen(raw, "a");
+		if (!f)
+			die(raw);
+		for (unsigned s = 0; s < k; s++)
+			fprintf(f, "%.3f %.3f\n", enf[s], rep[s]);
+		if (fclose(f) != 0)
+			die(raw);
+	}
 	char label[64];
 	if (preloaded)
 		printf("%u devices registered before apgated started (sqlite3; see its rebuild line)\n", n - 1);
