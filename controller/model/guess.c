@@ -30,8 +30,9 @@ struct tok {
 	char *val;
 };
 
-/* Splits line in place into at most MAX_TOKENS tokens; # starts a comment
- * outside quotes. Returns the count or -1 with *why set. */
+/* Splits line in place into at most MAX_TOKENS tokens; a # where a word
+ * would start opens a comment (inside a word or quotes it is a character).
+ * Returns the count or -1 with *why set. */
 static int tokenize(char *line, struct tok *t, const char **why)
 {
 	int n = 0;
@@ -892,8 +893,8 @@ int guess_rules_read(FILE *f, const char *name, FILE *errs, struct guess_rules *
 				p++;
 			else if (*p == '"')
 				q = !q;
-			else if (*p == '#' && !q)
-				hash = p;
+			else if (*p == '#' && !q && (p == copy || p[-1] == ' ' || p[-1] == '\t'))
+				hash = p; /* as tokenize(): # opens a comment where a word starts */
 		}
 		if (hash)
 			*hash = 0;

@@ -356,10 +356,11 @@ static void test_rules_match(void **state)
 		"\n"
 		"ask type=printer vendor=Brother      # the Brothers need a person\n"
 		"approve business type=printer vendor=\"Seiko Epson\" wired=yes\n"
-		"approve business mac=00:40:9d private=no\n";
+		"approve business mac=00:40:9d private=no\n"
+		"approve personal hostname=Anna#1 # a # inside a value is kept\n";
 
 	assert_int_equal(rules_from(text, &errs, &rs), 0);
-	assert_int_equal(guess_rules_count(rs), 3);
+	assert_int_equal(guess_rules_count(rs), 4);
 	free(errs);
 
 	struct reg_device d = dev("64:eb:8c:00:00:01", "1,3,6", NULL);
@@ -386,6 +387,12 @@ static void test_rules_match(void **state)
 	assert_int_equal(guess_rules_match(rs, &d, &g, &v), 1);
 	assert_string_equal(v.where, "auto-rules:5");
 	assert_int_equal(guess_rules_match(NULL, &d, &g, &v), 0);
+	d = dev("00:11:22:33:44:55", NULL, NULL);
+	d.dhcp_hostname = "anna#1";
+	guess_device(NULL, &d, &g);
+	assert_int_equal(guess_rules_match(rs, &d, &g, &v), 1);
+	assert_string_equal(v.where, "auto-rules:6");
+	assert_string_equal(v.text, "approve personal hostname=Anna#1");
 	guess_rules_free(rs);
 	/* the shipped example is a valid file */
 	rs = NULL;
