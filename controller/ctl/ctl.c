@@ -532,15 +532,10 @@ void ctl_enforce_device(struct ctl *c, const char *mac)
 		schedule_retry(c);
 		return;
 	}
-	/* a connected station that must move is asked to (802.11v) before the
-	 * deny on its BSS kicks it: repair sends that deny */
-	acl_device(c, canon, a,
-		   c->cfg->repair.enabled && d && d->connected && d->bss ? ctl_bss_by_name(c, d->bss) : NULL);
-	acl_write_files(c);
-	keys_sync(c, false);
-	if (d)
-		ports_on_device(c, d);
-	reg_device_free(d);
+	/* The firewall first: one mangle commit (< 1 ms) is what lets the
+	 * device in or shuts it out, while rewriting hostapd's list files
+	 * walks the registry and fsyncs up to two files per BSS (~20 ms on an
+	 * SD card or a busy disk; make bench, docs/performance.md). */
 	if (c->enf.fw) {
 		memcpy(fd.mac, m.b, 6);
 		r = fw_update_device(c->enf.fw, &fd);
@@ -550,6 +545,15 @@ void ctl_enforce_device(struct ctl *c, const char *mac)
 			schedule_retry(c);
 		}
 	}
+	/* a connected station that must move is asked to (802.11v) before the
+	 * deny on its BSS kicks it: repair sends that deny */
+	acl_device(c, canon, a,
+		   c->cfg->repair.enabled && d && d->connected && d->bss ? ctl_bss_by_name(c, d->bss) : NULL);
+	acl_write_files(c);
+	keys_sync(c, false);
+	if (d)
+		ports_on_device(c, d);
+	reg_device_free(d);
 	if (c->enf.dnsmasq && (wants_line || had_host_line(c, canon))) {
 		struct decided l = { 0 };
 		r = reg_list(c->reg, NULL, collect_decided, &l);
