@@ -110,6 +110,7 @@ UNIT_TESTS += test_wport
 UNIT_TESTS += test_hconf
 UNIT_TESTS += test_ctl_acl test_ctl_repair test_place
 UNIT_TESTS += test_ctl_fw
+UNIT_TESTS += test_ctl_check
 UNIT_TESTS += test_hfiles test_qr
 UNIT_TESTS += test_tls
 UNIT_TESTS += test_auth test_web
@@ -152,6 +153,8 @@ test_ctl_repair_LIBS := $(NL_LIBS) $(CRYPTO_LIBS)
 test_ctl_fw_SRC    := tests/unit/test_ctl_fw.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
                       $(HAPD_SRC) $(FW_SRC) $(DNSM_SRC) $(CTL_SRC)
 test_ctl_fw_LIBS   := $(NL_LIBS) $(CRYPTO_LIBS)
+test_ctl_check_SRC := $(subst test_ctl_fw.c,test_ctl_check.c,$(test_ctl_fw_SRC))
+test_ctl_check_LIBS := $(NL_LIBS) $(CRYPTO_LIBS)
 test_privd_SRC     := tests/unit/test_privd.c $(CORE_SRC) $(CFG_SRC) $(FW_SRC) $(PRIVD_SRC)
 test_auth_SRC      := tests/unit/test_auth.c $(CORE_SRC) controller/front/auth.c
 test_auth_LIBS     := $(SODIUM_LIBS)

@@ -5,8 +5,9 @@
  * io/fdb.c reports what the kernel sees on the zones' interfaces and the
  * uplink; this part decides:
  *  - a MAC a zone's bridge learned on a port that is neither a hostapd BSS
- *    interface nor one of [network] wired_ports (the AP's own addresses are
- *    never reported by fdb) is unmanaged: listed (reg_unmanaged_seen(),
+ *    interface nor one of [network] wired_ports, nor a VLAN interface of
+ *    one ("wlan0.10": hostapd's dynamic VLANs), is unmanaged (the AP's own
+ *    addresses are never reported by fdb): listed (reg_unmanaged_seen(),
  *    "where" = "<bridge> port <port>") and, the first time, alerted;
  *  - on the uplink, a neighbour (ARP/NDP) that is not a default route's
  *    gateway (nor has a gateway's MAC) is listed the same way;
@@ -75,10 +76,19 @@ static void um_remove(struct unmanaged *u, struct um_ent *e)
 	*e = u->ent[--u->n];
 }
 
+/* port is name itself or one of its VLAN interfaces ("wlan0.10": what
+ * hostapd's dynamic VLANs put into the VLAN's bridge). */
+static bool is_or_vlan_of(const char *port, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(port, name, n) && (port[n] == 0 || port[n] == '.');
+}
+
 static bool is_bss(const struct ctl *c, const char *ifname)
 {
 	for (unsigned i = 0; ifname && i < c->cfg->n_bss; i++)
-		if (!strcmp(c->cfg->bss[i].ifname, ifname))
+		if (is_or_vlan_of(ifname, c->cfg->bss[i].ifname))
 			return true;
 	return false;
 }
@@ -86,7 +96,7 @@ static bool is_bss(const struct ctl *c, const char *ifname)
 static bool is_wired_port(const struct ctl *c, const char *ifname)
 {
 	for (unsigned i = 0; ifname && i < c->cfg->n_wired_ports; i++)
-		if (!strcmp(c->cfg->wired_ports[i], ifname))
+		if (is_or_vlan_of(ifname, c->cfg->wired_ports[i]))
 			return true;
 	return false;
 }
