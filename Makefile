@@ -5,6 +5,7 @@
 #   make asan       the same tests under AddressSanitizer + UBSan
 #   make demo       the namespace lab with real hostapd and apgated on it
 #   make bench      benchmarks; they print their figures
+#   make soak       the 30-minute soak (tests/lab/test_soak.sh, SOAK_SECS=1800)
 #   make fuzz       libFuzzer targets (clang) in build-fuzz/, each run FUZZ_SECS s
 
 CC      ?= cc
@@ -186,10 +187,13 @@ UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 .PHONY: all build tests deps deps-build deps-lab deps-browser test unit lab asan bench demo demo-stop \
         clean install deb help FORCE
 .PHONY: fuzz fuzz-bins deps-fuzz
+.PHONY: soak
 all: build
 build: $(BINS)
 tests: $(UNIT_BINS) $(BINS)
 tests: $(BUILD)/tests/hfiles_tool
+# test_soak times approvals with real packets through approve_e2e
+tests: $(BUILD)/approve_e2e
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -250,7 +254,9 @@ BUILD_DEBS += libsystemd-dev
 BUILD_DEBS += libcap-ng-dev
 LAB_DEBS   := hostapd wpasupplicant dnsmasq-base iproute2 sqlite3 procps busybox python3 \
               iptables curl
-# make bench only: wrk drives the portal benchmark (tests/bench/portal_bench.sh)
+# wrk: the portal benchmark (tests/bench/portal_bench.sh) and the soak test's
+# portal load (tests/lab/test_soak.sh)
+LAB_DEBS   += wrk
 BENCH_DEBS := wrk
 # the browser test (tests/lab/test_portal_browser.sh): Debian's chromium, never
 # a browser downloaded by playwright; a CJK font for the Japanese screenshots
@@ -302,6 +308,12 @@ bench: deps
 	@tests/install-deps.sh $(BENCH_DEBS)
 	$(MAKE) build $(BUILD)/fw_bench $(BUILD)/approve_e2e $(BUILD)/repair_bench $(BUILD)/seed_registry
 	@tests/bench/run.sh $(BUILD)
+
+# the soak test at full length (make test runs it for SOAK_SECS=40)
+SOAK_SECS ?= 1800
+soak: deps-build deps-lab
+	$(MAKE) tests
+	SOAK_SECS=$(SOAK_SECS) APGATE_BUILD=$(CURDIR)/$(BUILD) tests/lab/test_soak.sh
 
 demo: deps
 	$(MAKE) build
