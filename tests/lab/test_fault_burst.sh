@@ -126,14 +126,12 @@ check "rules settle after the restart" lab_wait_for 10 settled
 lab_ctl devices --json | lab_json '"\n".join("%s %s" % (x["mac"], x["state"]) for x in d)' > "$B/states"
 sqlite3 "file:$DB?mode=ro" "SELECT mac, count(*) FROM events WHERE kind = 'audit' AND action = 'approve' GROUP BY mac" |
 	tr '|' ' ' > "$B/audits"
-verdict() { # per MAC: "acked|unacked approved|pending AUDITS"
-	local mac st au ack
-	while read -r mac; do
-		st=$(awk -v m="$mac" '$1 == m {print $2}' "$B/states")
-		au=$(awk -v m="$mac" '$1 == m {print $2}' "$B/audits")
-		if grep -qx "$mac 0" "$B/results"; then ack=acked; else ack=unacked; fi
-		echo "$mac $ack ${st:-missing} ${au:-0}"
-	done < "$B/macs"
+verdict() { # per MAC, in approval order: "MAC acked|unacked STATE AUDITS"
+	awk 'FILENAME == ARGV[1] {st[$1] = $2; next}
+	     FILENAME == ARGV[2] {au[$1] = $2; next}
+	     FILENAME == ARGV[3] {if ($2 == 0) ack[$1] = 1; next}
+	     {print $1, ($1 in ack) ? "acked" : "unacked", ($1 in st) ? st[$1] : "missing", au[$1] + 0}' \
+		"$B/states" "$B/audits" "$B/results" "$B/macs"
 }
 verdict > "$B/verdict"
 check "every acknowledged approval is in force (approved, one audit entry)" eval \
@@ -150,22 +148,10 @@ check "r2 does not reach the internet host (TCP 443 refused)" lab_tcp_is r2 "$IN
 rules > "$B/rules.after"
 check "the rules after the restart hold per-device rules (r1's MAC)" grep -qi -- "--mac-source $R1" "$B/rules.after"
 lab_apgated_stop
-drop_chains() { # delete every APGATE_ chain and the jumps to it, all tables, both families
-	local v c t line
+drop_chains() { # every APGATE_ chain and jump to one gone, everything else kept
+	local v
 	for v in iptables-legacy ip6tables-legacy; do
-		for t in filter nat mangle raw; do
-			ip netns exec "$LAB_AP_NS" "$v" -t "$t" -S 2>/dev/null | grep -E '^-A [A-Z]+ .*-j APGATE_' |
-				grep -vE '^-A APGATE_' | while read -r line; do
-					# shellcheck disable=SC2086
-					ip netns exec "$LAB_AP_NS" "$v" -t "$t" ${line/-A/-D}
-				done
-			for c in $(ip netns exec "$LAB_AP_NS" "$v" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^APGATE_/ {print $2}'); do
-				ip netns exec "$LAB_AP_NS" "$v" -t "$t" -F "$c"
-			done
-			for c in $(ip netns exec "$LAB_AP_NS" "$v" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^APGATE_/ {print $2}'); do
-				ip netns exec "$LAB_AP_NS" "$v" -t "$t" -X "$c"
-			done
-		done
+		ip netns exec "$LAB_AP_NS" "$v-save" | grep -v APGATE_ | ip netns exec "$LAB_AP_NS" "$v-restore" || return 1
 	done
 	! lab_ipt_save 4 | grep -q APGATE_ && ! lab_ipt_save 6 | grep -q APGATE_
 }
