@@ -15,10 +15,11 @@ allowed() {
 	ctl) echo "core model io ctl" ;;
 	front) echo "core model io ctl front" ;;
 	cli) echo "core cli" ;;
+	priv) echo "core io priv" ;;
 	esac
 }
 
-for dir in core model io ctl front cli; do
+for dir in core model io ctl front cli priv; do
 	bad=""
 	while IFS= read -r hit; do
 		file=${hit%%:*}
