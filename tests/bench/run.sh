@@ -9,6 +9,10 @@
 #    sends as fast as it can, the latency from an event reaching the
 #    controller to its registry change being committed (p50/p99, measured
 #    inside apgated), and apgated's peak RSS (VmHWM) with 5,000 devices.
+#
+# BENCH_SECTIONS="1 3 6" runs only those sections (default: all six). Each
+# section starts by printing the machine's load average: on a shared
+# machine, re-run a section whose figures came with a high one.
 set -eu
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
@@ -25,12 +29,17 @@ cleanup() {
 	rm -rf "$W"
 }
 trap cleanup EXIT
+want() { # SECTION: selected by BENCH_SECTIONS; prints the load average when it is
+	case " ${BENCH_SECTIONS:-1 2 3 4 5 6} " in *" $1 "*) ;; *) return 1 ;; esac
+	echo "(section $1, $(date -u +%H:%M:%S) UTC, load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
+}
 
 status_field() { # python expression on the status object "s"
 	"$B/apgatectl" -s "$W/admin.sock" --json status 2>/dev/null |
 		python3 -c "import json,sys; s=json.load(sys.stdin); print($1)" 2>/dev/null
 }
 
+if want 1; then
 mkdir -p "$W/ctrl" "$W/client"
 "$B/fakehapd" --gen-events "$EVENTS" --macs "$MACS" --ifname ap0 >"$W/events.txt"
 cat >"$W/apgate.conf" <<EOC
@@ -80,6 +89,8 @@ printf '%-34s %12s\n' "devices in the registry" "$devices"
 printf '%-34s %9.1f MB   %s\n' "apgated peak RSS (VmHWM)" "$(awk "BEGIN {print $hwm_kb / 1024}")" "goal < 12 MB"
 printf '%-34s %9.1f MB\n' "apgated RSS now" "$(awk "BEGIN {print $rss_kb / 1024}")"
 echo "(machine: $(nproc) cores, $(uname -r); reproduce: make bench)"
+kill "$APGATED" 2>/dev/null; wait "$APGATED" 2>/dev/null || true
+fi
 
 # 2. The firewall (tests/bench/fw_bench.c), in a private network namespace
 #    the program creates itself: full sync at 1,000 and 5,000 devices,
@@ -87,6 +98,7 @@ echo "(machine: $(nproc) cores, $(uname -r); reproduce: make bench)"
 #    1,000 authorizations through libiptc against one iptables-legacy
 #    process per rule. Run a second time with glibc's trim/mmap thresholds
 #    raised (see the comment in fw_bench.c). Skipped without root.
+if want 2; then
 echo
 fw_rc=0
 "$B/fw_bench" || fw_rc=$?
@@ -94,6 +106,7 @@ if [ "$fw_rc" -eq 0 ]; then
 	FW_BENCH_MALLOPT=1 FW_BENCH_SHELL=0 "$B/fw_bench" | grep -v '^(machine'
 elif [ "$fw_rc" -ne 77 ]; then
 	exit "$fw_rc"
+fi
 fi
 
 # 3. Approve-to-enforced, end to end (tests/bench/approve_e2e.c): from the
@@ -108,6 +121,7 @@ fi
 #    before apgated starts, whose start-up rebuild installs them
 #    (E2E_REGISTER=admin registers all of them over the admin socket).
 #    Skipped without root. E2E_SAMPLES (default 30) samples per count.
+if want 3; then
 echo
 E2E_SAMPLES=${E2E_SAMPLES:-30}
 E2E_COUNTS=${E2E_COUNTS:-1 1000 5000}
@@ -187,6 +201,8 @@ for n in $E2E_COUNTS; do
 	e2e_stop
 done
 echo "(machine: $(nproc) cores, $(uname -r); reproduce: make bench, or as root: tests/bench/run.sh $BUILD; E2E_COUNTS=\"1 1000\" E2E_SAMPLES=30 set what is measured)"
+e2e_cleanup
+fi
 
 # 4. Repair of misplaced stations (tests/bench/repair_bench.c): the real
 #    apgated (in a network namespace of its own, made with unshare -n, gone
@@ -198,11 +214,13 @@ echo "(machine: $(nproc) cores, $(uname -r); reproduce: make bench, or as root: 
 #    storm of REPAIR_STORM (default 500) stations in one loop turn, half
 #    misplaced, half in VLAN 10, with an admin ping every 5 ms: events sent
 #    vs applied, DEAUTHENTICATEs per station, ping round trips.
+if want 4; then
 echo
 rb_rc=0
 "$B/repair_bench" "$B/apgated" "${REPAIR_N:-500}" "${REPAIR_STORM:-500}" || rb_rc=$?
 if [ "$rb_rc" -ne 0 ] && [ "$rb_rc" -ne 77 ]; then
 	exit "$rb_rc"
+fi
 fi
 
 # 5. The portal (tests/bench/portal_bench.sh): a zones lab (tests/lab/lab.sh:
@@ -217,7 +235,7 @@ fi
 #    Run twice: with a shop-sized registry (50 devices: 25 per-MAC rules in
 #    the firewall's mangle chain, which every packet crosses) and with 5,000
 #    (2,500 rules), so the firewall's share of the captive figures shows.
-for n in 50 5000; do
+want 5 && for n in 50 5000; do
 	echo
 	echo "== portal bench with $n devices in the registry"
 	pb_rc=0
@@ -226,3 +244,18 @@ for n in 50 5000; do
 		exit "$pb_rc"
 	fi
 done
+
+# 6. Letting clients in, against shell-based captive portals
+#    (tests/bench/shell_compare.sh): one iptables process per rule, as
+#    nodogsplash/openNDS and CoovaChilli's scripts do it, with 50 and 500
+#    clients already allowed, against apgatectl approve and an approve line
+#    on the admin socket, in private network namespaces. Skipped (77)
+#    without root or iptables-legacy.
+if want 6; then
+echo
+sc_rc=0
+tests/bench/shell_compare.sh "$BUILD" || sc_rc=$?
+if [ "$sc_rc" -ne 0 ] && [ "$sc_rc" -ne 77 ]; then
+	exit "$sc_rc"
+fi
+fi
