@@ -73,8 +73,6 @@ struct staff {
 	unsigned watch;
 	struct event *heartbeat;
 	struct staff_counts counts;
-	unsigned n_alerts;  /* open alerts, for the badge ... */
-	bool alerts_valid;  /* ... until the timeline grows */
 };
 
 /* One request being answered. */
@@ -693,17 +691,14 @@ static int count_open(const struct reg_alert *a, void *ud)
 	return 0;
 }
 
-/* Open alerts, for the badge; kept until the timeline grows. */
+/* Open alerts, for the badge. Counted each time (open ones are few: one
+ * per kind and device until acknowledged), because apgatectl ack changes
+ * them without growing the timeline. */
 static unsigned alerts_open(struct staff *s)
 {
-	if (!s->alerts_valid) {
-		unsigned n = 0;
-		if (reg_alerts(ctl_reg(s->ctl), false, 0, count_open, &n) < 0)
-			return s->n_alerts;
-		s->n_alerts = n;
-		s->alerts_valid = true;
-	}
-	return s->n_alerts;
+	unsigned n = 0;
+
+	return reg_alerts(ctl_reg(s->ctl), false, 0, count_open, &n) < 0 ? 0 : n;
 }
 
 struct alert_walk {
@@ -840,7 +835,6 @@ static void post_alert_ack(struct rq *q, const char *what)
 		return fail_errno(q, r);
 	if (r > 0) {
 		log_info("portal: %s acknowledged %s", who.who, id ? idbuf : "every open alert");
-		q->s->alerts_valid = false;
 		on_change(q->s); /* other pages' badges */
 	}
 	web_redirect(q->req, 303, "/alerts");
@@ -1887,7 +1881,6 @@ static void on_change(void *ud)
 	char msg[64];
 
 	s->counts.valid = false;
-	s->alerts_valid = false;
 	if (!s->streams)
 		return;
 	snprintf(msg, sizeof(msg), "event: change\ndata: %lld\n\n", (long long)reg_last_event_id(ctl_reg(s->ctl)));
