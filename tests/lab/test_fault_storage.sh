@@ -32,17 +32,17 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 R1=$(lab_mac 1) R2=$(lab_mac 2) S3=$(lab_mac 3)
 INET=$LAB_INET_IP GW=$LAB_GW_WORK
 
+lab_require
 command -v sqlite3 >/dev/null || tap_skip_all "sqlite3 (CLI) not installed"
+command -v iptables-legacy >/dev/null || tap_skip_all "iptables-legacy not installed"
 REGFS=$(mktemp -d /tmp/apgate-regfs.XXXXXX)
-mount -t tmpfs -o size=1m,mode=0755 apgate-regfs "$REGFS" || tap_skip_all "cannot mount a tmpfs"
+mount -t tmpfs -o size=1m,mode=0755 apgate-regfs "$REGFS" || { rmdir "$REGFS"; tap_skip_all "cannot mount a tmpfs"; }
 LOCKER=
 cleanup() {
 	[ -z "$LOCKER" ] || { kill "$LOCKER" 2>/dev/null; wait "$LOCKER" 2>/dev/null; }
 	_lab_exit
 	umount "$REGFS" && rmdir "$REGFS"
 }
-lab_require
-command -v iptables-legacy >/dev/null || tap_skip_all "iptables-legacy not installed"
 trap cleanup EXIT; trap 'exit 130' INT; trap 'exit 143' TERM
 lab_up || tap_bail "zones lab comes up"
 lab_apgated_write_zones_conf
