@@ -129,7 +129,7 @@ for line in usage.splitlines():
         continue
     if insec and not line.strip():
         break
-    m = re.match(r'^  (user \w+|\w+)\b', line) if insec else None
+    m = re.match(r'^  (user \w+|\w[\w-]*)\b', line) if insec else None
     if m:
         cmds.append(m.group(1))
 tap(len(cmds) >= 15, 'apgatectl --help lists its commands (%d)' % len(cmds), usage)
