@@ -283,9 +283,10 @@ int priv_ping(struct priv *p)
 
 int priv_reload(struct priv *p)
 {
-	struct priv_empty m;
+	struct priv_reload m;
 
 	memset(&m, 0, sizeof(m));
+	m.log_level = (uint32_t)log_get_level();
 	return request(p, &m, sizeof(m), PRIV_RELOAD);
 }
 

@@ -47,7 +47,8 @@ void priv_free(struct priv *p);
  * no_new_privs. 0 or a negative errno. */
 int priv_drop_caps(void);
 
-/* The helper re-reads the configuration (SIGHUP). 0 or negative errno. */
+/* The helper re-reads the configuration (SIGHUP) and takes this process's
+ * log level. 0 or negative errno. */
 int priv_reload(struct priv *p);
 /* One round trip: 0, or -EPIPE (dead), -ETIMEDOUT. */
 int priv_ping(struct priv *p);

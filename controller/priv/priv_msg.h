@@ -23,7 +23,7 @@
 
 enum priv_type {
 	PRIV_PING = 1,        /* struct priv_empty */
-	PRIV_RELOAD,          /* struct priv_empty: re-read the configuration */
+	PRIV_RELOAD,          /* struct priv_reload: re-read the configuration */
 	PRIV_FW_SYNC_BEGIN,   /* struct priv_fw_sync_begin */
 	PRIV_FW_SYNC_DEVS,    /* struct priv_fw_sync_devs */
 	PRIV_FW_SYNC_END,     /* struct priv_empty */
@@ -54,6 +54,12 @@ struct priv_dev {
 
 struct priv_empty {
 	struct priv_hdr h;
+};
+
+struct priv_reload {
+	struct priv_hdr h;
+	uint32_t log_level;   /* enum log_level, apgated's after the reload */
+	uint32_t zero;
 };
 
 struct priv_fw_sync_begin {

@@ -114,7 +114,7 @@ unsigned long privd_refused(const struct privd *p)
 
 static const size_t type_size[PRIV_TYPE_END] = {
 	[PRIV_PING] = sizeof(struct priv_empty),
-	[PRIV_RELOAD] = sizeof(struct priv_empty),
+	[PRIV_RELOAD] = sizeof(struct priv_reload),
 	[PRIV_FW_SYNC_BEGIN] = sizeof(struct priv_fw_sync_begin),
 	[PRIV_FW_SYNC_DEVS] = sizeof(struct priv_fw_sync_devs),
 	[PRIV_FW_SYNC_END] = sizeof(struct priv_empty),
@@ -251,8 +251,13 @@ static int dispatch(struct privd *p, const struct priv_hdr *h, const void *req, 
 	switch (h->type) {
 	case PRIV_PING:
 		return 0;
-	case PRIV_RELOAD:
+	case PRIV_RELOAD: {
+		const struct priv_reload *m = req;
+		if (m->zero || m->log_level > LOG_LVL_DEBUG)
+			return refuse(p, -EINVAL, "reload: log level out of range", NULL);
+		log_set_level((enum log_level)m->log_level);
 		return do_reload(p);
+	}
 	case PRIV_FW_SYNC_BEGIN: {
 		const struct priv_fw_sync_begin *m = req;
 		if (m->zero || m->total > PRIV_DEVS_MAX)
@@ -360,6 +365,7 @@ int privd_handle(struct privd *p, const void *req, size_t len, struct priv_rep *
 	/* aligned copy: the datagram buffer may be anything */
 	union {
 		struct priv_empty e;
+		struct priv_reload l;
 		struct priv_fw_sync_begin b;
 		struct priv_fw_sync_devs d;
 		struct priv_fw_update u;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "io/fw_plan.h"
+#include "log.h"
 #include "priv/privd.h"
 
 /* ---- fakes ---- */
@@ -188,8 +189,9 @@ static void test_good_requests(void **state)
 	assert_string_equal(fk.port, "lan2");
 	assert_string_equal(fk.bridge, "br-work");
 	assert_true(fk.bounce);
-	struct priv_empty e = { 0 };
-	assert_int_equal(send_msg(p, &e, sizeof(e), PRIV_RELOAD), 0);
+	struct priv_reload l = { .log_level = LOG_LVL_DEBUG };
+	assert_int_equal(send_msg(p, &l, sizeof(l), PRIV_RELOAD), 0);
+	assert_int_equal(log_get_level(), LOG_LVL_DEBUG);
 	assert_int_equal(privd_refused(p), 0);
 }
 
@@ -269,10 +271,12 @@ static void test_bad_fields(void **state)
 	m.bounce = 0;
 	m.zero[6] = 1;
 	assert_int_equal(send_msg(p, &m, sizeof(m), PRIV_PORT_MOVE), -EINVAL);
+	struct priv_reload l = { .log_level = LOG_LVL_DEBUG + 1 };
+	assert_int_equal(send_msg(p, &l, sizeof(l), PRIV_RELOAD), -EINVAL);
 	m.port[0] = 0; /* empty name */
 	m.zero[6] = 0;
 	assert_int_equal(send_msg(p, &m, sizeof(m), PRIV_PORT_MOVE), -EINVAL);
-	assert_int_equal(privd_refused(p), 16);
+	assert_int_equal(privd_refused(p), 17);
 	assert_int_equal(fk.isolates + fk.moves + fk.commits, 0);
 	strcpy(m.port, "lan1");
 	assert_int_equal(send_msg(p, &m, sizeof(m), PRIV_PORT_MOVE), 1); /* still serving */
