@@ -642,6 +642,169 @@ static void test_health_firewall(void **state)
 	close(fd);
 }
 
+/* Issue 8's verbs: a small shop seeded through the registry. */
+static void seed_shop(struct fx *f)
+{
+	struct reg_actor who = { "it", "cli" };
+	struct reg_obs o = { .kind = REG_OBS_CONNECTED, .mac = "02:00:00:00:08:01", .bss = "ap0",
+			     .vendor = "Seiko Epson Corporation", .initial = REG_PENDING, .now = 1700000000000 };
+	struct reg_lease l = { .action = REG_LEASE_ADD, .mac = "02:00:00:00:08:01", .ip = "10.77.0.21",
+			       .hostname = "EPSON1234", .seen = true, .initial = REG_PENDING, .now = 1700000000000 };
+	struct reg_approval a = { .cls = REG_CLASS_BUSINESS, .label = "Front \xff printer", .owner = "Anna",
+				  .type = REG_TYPE_PRINTER };
+	struct reg_finding fs[] = { { .mac = "02:00:00:00:08:01", .port = 23, .service = "telnet" },
+				    { .mac = "02:00:00:00:08:01", .port = 80, .service = "http-admin", .detail = "Web Config" } };
+
+	assert_int_equal(reg_observe(f->reg, &o, NULL), 0);
+	assert_int_equal(reg_lease(f->reg, &l, NULL), 0);
+	assert_int_equal(reg_approve(f->reg, "02:00:00:00:08:01", &a, &who, 1700000001000), 0);
+	assert_int_equal(reg_set_findings(f->reg, "02:00:00:00:08:01", fs, 2, 1700000002000), 0);
+	/* an iPhone nobody decided about: its type is a guess */
+	l.mac = "a2:00:00:00:08:02";
+	l.ip = "10.77.0.22";
+	l.hostname = "iPhone";
+	assert_int_equal(reg_lease(f->reg, &l, NULL), 0);
+	assert_int_equal(reg_dns_block(f->reg, "a2:00:00:00:08:02", "10.77.0.22", "phish.example", 1700000003000, NULL), 0);
+	assert_int_equal(reg_dns_block(f->reg, "a2:00:00:00:08:02", "10.77.0.22", "phish.example", 1700000004000, NULL), 0);
+	assert_int_equal(reg_dns_block(f->reg, NULL, "10.77.0.99", "malware.example", 1700000005000, NULL), 0);
+	assert_true(reg_unmanaged_seen(f->reg, "00:11:22:33:44:55", "br-work", "10.77.0.99", 1700000006000) >= 0);
+}
+
+static void test_inventory(void **state)
+{
+	struct fx *f = *state;
+	int fd = client(f);
+	json_t *r, *d, *x, *c;
+	size_t i;
+	long long sum = 0;
+	const char *k;
+
+	seed_shop(f);
+	r = roundtrip(f, fd, "{\"cmd\":\"inventory\"}\n");
+	assert_ok(r);
+	c = json_object_get(r, "counts");
+	assert_int_equal(json_integer_value(json_object_get(c, "total")), 3);
+	assert_int_equal(json_array_size(json_object_get(r, "devices")), 3);
+	assert_int_equal(json_integer_value(json_object_get(c, "unmanaged")), 1);
+	json_object_foreach(json_object_get(c, "by_type"), k, x)
+		sum += json_integer_value(x);
+	assert_int_equal(sum, 3);
+	sum = 0;
+	json_object_foreach(json_object_get(c, "by_zone"), k, x)
+		sum += json_integer_value(x);
+	assert_int_equal(sum, 3);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "by_zone"), "work")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "by_zone"), "unmanaged")), 1);
+	json_array_foreach(json_object_get(r, "devices"), i, d) {
+		const char *mac = json_string_value(json_object_get(d, "mac"));
+		if (!strcmp(mac, "02:00:00:00:08:01")) {
+			assert_string_equal(json_string_value(json_object_get(d, "type")), "printer");
+			assert_true(json_is_false(json_object_get(d, "type_guessed")));
+			assert_string_equal(json_string_value(json_object_get(d, "zone")), "work");
+			assert_string_equal(json_string_value(json_object_get(d, "label")), "Front \xef\xbf\xbd printer");
+			assert_string_equal(json_string_value(json_object_get(d, "vendor")), "Seiko Epson Corporation");
+			assert_string_equal(json_string_value(json_object_get(d, "owner")), "Anna");
+			x = json_object_get(d, "findings");
+			assert_int_equal(json_array_size(x), 2);
+			assert_string_equal(json_string_value(json_array_get(x, 0)), "telnet/23");
+			assert_string_equal(json_string_value(json_array_get(x, 1)), "http-admin/80");
+			assert_int_equal(json_integer_value(json_object_get(d, "n_findings")), 2);
+			assert_true(json_is_true(json_object_get(d, "managed")));
+		} else if (!strcmp(mac, "a2:00:00:00:08:02")) {
+			const char *t = json_string_value(json_object_get(d, "type"));
+			/* a guess ends with '?' (a private address at least points to a phone) */
+			assert_true(json_is_true(json_object_get(d, "type_guessed")));
+			assert_int_equal(t[strlen(t) - 1], '?');
+			assert_string_equal(json_string_value(json_object_get(d, "zone")), "onboarding");
+			assert_int_equal(json_array_size(json_object_get(d, "findings")), 0);
+		} else {
+			assert_string_equal(mac, "00:11:22:33:44:55");
+			assert_true(json_is_false(json_object_get(d, "managed")));
+			assert_string_equal(json_string_value(json_object_get(d, "state")), "unmanaged");
+			assert_string_equal(json_string_value(json_object_get(d, "where")), "br-work");
+			assert_string_equal(json_string_value(json_object_get(d, "ip")), "10.77.0.99");
+		}
+	}
+	json_decref(r);
+	close(fd);
+}
+
+static void test_show_check_and_lookups(void **state)
+{
+	struct fx *f = *state;
+	int fd = client(f);
+	json_t *r, *d, *x;
+
+	seed_shop(f);
+	r = roundtrip(f, fd, "{\"cmd\":\"show\",\"mac\":\"02:00:00:00:08:01\"}\n");
+	assert_ok(r);
+	d = json_object_get(r, "device");
+	assert_true(json_is_string(json_object_get(d, "checked_at")));
+	assert_int_equal(json_integer_value(json_object_get(d, "n_findings")), 2);
+	x = json_array_get(json_object_get(d, "findings"), 0);
+	assert_string_equal(json_string_value(json_object_get(x, "service")), "telnet");
+	assert_int_equal(json_integer_value(json_object_get(x, "port")), 23);
+	assert_non_null(strstr(json_string_value(json_object_get(x, "advice")), "Telnet sends passwords unencrypted"));
+	x = json_array_get(json_object_get(d, "findings"), 1);
+	assert_string_equal(json_string_value(json_object_get(x, "detail")), "Web Config");
+	assert_true(json_is_object(json_object_get(d, "suggestion")));
+	assert_true(json_is_array(json_object_get(json_object_get(d, "suggestion"), "reasons")));
+	assert_int_equal(json_array_size(json_object_get(d, "dns_blocks")), 0);
+	json_decref(r);
+
+	r = roundtrip(f, fd, "{\"cmd\":\"show\",\"mac\":\"a2:00:00:00:08:02\"}\n");
+	assert_ok(r);
+	d = json_object_get(r, "device");
+	assert_true(json_is_null(json_object_get(d, "checked_at")));
+	x = json_object_get(json_object_get(d, "suggestion"), "reasons");
+	assert_true(json_array_size(x) >= 1); /* at least its private address */
+	assert_true(json_is_string(json_object_get(json_array_get(x, 0), "code")));
+	x = json_array_get(json_object_get(d, "dns_blocks"), 0);
+	assert_string_equal(json_string_value(json_object_get(x, "domain")), "phish.example");
+	assert_int_equal(json_integer_value(json_object_get(x, "count")), 2);
+	json_decref(r);
+
+	/* blocked look-ups: all (also the one without a device), or one device's */
+	r = roundtrip(f, fd, "{\"cmd\":\"dns_blocks\"}\n");
+	assert_ok(r);
+	x = json_object_get(r, "dns_blocks");
+	assert_int_equal(json_array_size(x), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(x, 0), "domain")), "malware.example");
+	assert_true(json_is_null(json_object_get(json_array_get(x, 0), "mac")));
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"dns_blocks\",\"mac\":\"A2-00-00-00-08-02\"}\n");
+	assert_ok(r);
+	assert_int_equal(json_array_size(json_object_get(r, "dns_blocks")), 1);
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"dns_blocks\",\"mac\":\"nope\"}\n");
+	assert_string_equal(err_code(r), "invalid_argument");
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"dns_blocks\",\"limit\":-1}\n");
+	assert_string_equal(err_code(r), "invalid_argument");
+	json_decref(r);
+
+	r = roundtrip(f, fd, "{\"cmd\":\"unmanaged\"}\n");
+	assert_ok(r);
+	x = json_array_get(json_object_get(r, "unmanaged"), 0);
+	assert_string_equal(json_string_value(json_object_get(x, "mac")), "00:11:22:33:44:55");
+	assert_string_equal(json_string_value(json_object_get(x, "where")), "br-work");
+	assert_true(json_is_null(json_object_get(x, "vendor"))); /* no OUI table here */
+	assert_true(json_is_false(json_object_get(x, "private")));
+	json_decref(r);
+
+	/* the check: clear errors; without zones no address may be checked */
+	r = roundtrip(f, fd, "{\"cmd\":\"check\",\"mac\":\"02:00:00:00:08:99\"}\n");
+	assert_string_equal(err_code(r), "not_found");
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"check\"}\n");
+	assert_string_equal(err_code(r), "invalid_argument");
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"check\",\"mac\":\"02:00:00:00:08:01\"}\n");
+	assert_string_equal(err_code(r), "no_address");
+	json_decref(r);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +817,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_second_daemon_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_shape, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_firewall, setup_zones, teardown),
+		cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_show_check_and_lookups, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("adm", tests, NULL, NULL);
 }
