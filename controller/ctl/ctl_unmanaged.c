@@ -10,7 +10,10 @@
  *    addresses are never reported by fdb): listed (reg_unmanaged_seen(),
  *    "where" = "<bridge> port <port>") and, the first time, alerted;
  *  - on the uplink, a neighbour (ARP/NDP) that is not a default route's
- *    gateway (nor has a gateway's MAC) is listed the same way;
+ *    gateway (nor has a gateway's MAC, nor is an IPv6 router) is listed
+ *    the same way; IPv6 link-local entries there are left out (before
+ *    the AP has talked to its gateway, the router's link-local address is
+ *    the likeliest one, and a real bypasser shows with its others);
  *  - an ARP/NDP entry on a zone's interface gives a listed MAC its address;
  *  - a listed MAC that is then learned on a BSS interface or a managed
  *    port, or that hostapd reports connected, is dropped from the list
@@ -24,7 +27,9 @@
  */
 #include "ctl_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +177,16 @@ static bool is_gw_mac(const struct unmanaged *u, const char *mac)
 	return false;
 }
 
+/* An IPv6 link-local address: on the uplink that is mostly the router
+ * itself (NDP, RAs) before the AP has talked to it through its gateway
+ * address; a device that bypasses the AP shows with its other addresses. */
+static bool link_local6(const char *ip)
+{
+	struct in6_addr a;
+
+	return ip && inet_pton(AF_INET6, ip, &a) == 1 && IN6_IS_ADDR_LINKLOCAL(&a);
+}
+
 static void on_seen(const struct fdb_seen *s, void *ud)
 {
 	struct ctl *c = ud;
@@ -190,7 +205,7 @@ static void on_seen(const struct fdb_seen *s, void *ud)
 				dropped(c, s->mac, "it is the uplink's gateway");
 			return;
 		}
-		if (is_gw_mac(u, s->mac))
+		if (is_gw_mac(u, s->mac) || link_local6(s->ip))
 			return;
 		listed(c, s->mac, s->iface, s->ip);
 		return;

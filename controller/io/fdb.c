@@ -155,7 +155,8 @@ static bool parse_neigh(const struct fdb *f, struct nlmsghdr *h, struct fdb_item
 		return false;
 	it->kind = FDB_NEIGHBOUR;
 	it->iface = (unsigned)i;
-	it->gateway = is_gateway(f, ndm->ndm_family, nla_data(tb[NDA_DST]), ndm->ndm_ifindex);
+	it->gateway = is_gateway(f, ndm->ndm_family, nla_data(tb[NDA_DST]), ndm->ndm_ifindex) ||
+		      (ndm->ndm_flags & NTF_ROUTER); /* an IPv6 router (RA, NA with R) */
 	return true;
 }
 

@@ -46,7 +46,8 @@ struct fdb_seen {
 	const char *port;     /* FDB_LEARNED: the bridge port's name ("?" if gone) */
 	const char *ip;       /* FDB_NEIGHBOUR: the address, else NULL */
 	bool gateway;         /* FDB_NEIGHBOUR: ip is a default route's gateway,
-			       * or mac answers for one on that interface */
+			       * mac answers for one on that interface, or the
+			       * kernel knows it as an IPv6 router */
 };
 
 typedef void (*fdb_cb)(const struct fdb_seen *s, void *ud);

@@ -107,5 +107,9 @@ for m in "$FAR" "$GWDEV" "$BCAST"; do
 done
 check_eq "the internet host saw no SYN from the AP" 0 "$(inet_syns)"
 check_eq "the internet host's port-23 listener saw no connection" 0 "$(wc -l < "$LAB_DIR/inet-23.log")"
+# the lab's only other hosts are the uplink's gateway (the internet host)
+# and the LAN server: nobody bypasses the AP here
+check_match "no device is reported as bypassing the access point" "^$" \
+	"$(lab_ctl alerts 2>&1 | grep 'bypasses the access point' || true)"
 check "apgated is still running" lab_pid_alive apgated
 lab_test_end

@@ -80,7 +80,7 @@ plug r1 "$R1" rog0 10.77.0.66/24 || tap_bail "device r1 on rog0"
 ip -n "$AP" link set rog0 master "$BR_WORK" || tap_bail "rog0 into $BR_WORK"
 # the AP has talked to its uplink gateway (the internet host), as any AP has
 ip netns exec "$AP" busybox ping -c 1 -W 2 "$LAB_INET_IP" >/dev/null || tap_bail "AP reaches the internet host"
-INET_MAC=$(ip -n "$LAB_INET_NS" -o link show eth0 | awk '{for (i = 1; i < NF; i++) if ($i == "link/ether") print $(i + 1)}')
+INET_MAC=$(ip -n "$LAB_INET_NS" -o link show eth0 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "link/ether") print $(i + 1)}')
 
 lab_apgated_write_conf "
 [zone work]
@@ -109,7 +109,7 @@ enabled = no
 
 $(lab_portal_conf)"
 lab_apgated_start || tap_bail "apgated starts with the bridges as zones and watch_unmanaged"
-lab_wait_for 3 eval '[ "$(ip -n "$AP" -o link show dev p1 | grep -o "master [^ ]*")" = "master $BR_ONB" ]'
+lab_wait_for 3 eval '[ "$(ip -n "$AP" -o link show dev p1 2>/dev/null | grep -o "master [^ ]*")" = "master $BR_ONB" ]'
 
 # ---- frames ----
 poke m1 "$LAB_GW_ONB"
@@ -155,7 +155,7 @@ check "the uplink's gateway is still not listed" not_listed "$INET_MAC"
 ip -n "$AP" link set rog0 nomaster && ip -n "$AP" link set rog0 down &&
 	ip -n "$AP" link set rog0 name p2 && ip -n "$AP" link set p2 up || tap_bail "rog0 becomes the managed port p2"
 check "apgated places the new managed port p2 into $BR_ONB" \
-	lab_wait_for 5 eval '[ "$(ip -n "$AP" -o link show dev p2 | grep -o "master [^ ]*")" = "master $BR_ONB" ]'
+	lab_wait_for 5 eval '[ "$(ip -n "$AP" -o link show dev p2 2>/dev/null | grep -o "master [^ ]*")" = "master $BR_ONB" ]'
 ip -n "$(lab_dev_ns r1)" addr add 10.79.0.66/24 dev "$LAB_DEV_IF"
 poke r1 "$LAB_GW_ONB"
 check "r1, now behind the managed port p2, is dropped from the unmanaged list" lab_wait_for 5 not_listed "$R1"
