@@ -13,7 +13,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-PKGS     := libevent jansson inih sqlite3 libcurl
+PKGS     := libevent jansson inih sqlite3 libcurl libcurl
 # apgated drops CAP_NET_ADMIN/CAP_NET_RAW after forking its privileged helper
 CAPNG_LIBS = $(shell pkg-config --libs libcap-ng 2>/dev/null)
 TEST_PKG := cmocka
@@ -67,10 +67,13 @@ HAPD_SRC  := controller/io/hapd_ev.c controller/io/hapd.c
 DNSM_SRC  := controller/io/dnsm.c
 DNSLOG_SRC := controller/io/dnslog.c
 NOTIFY_SRC := controller/io/notify.c
+DNSLOG_SRC := controller/io/dnslog.c
+NOTIFY_SRC := controller/io/notify.c
 CTL_SRC   = controller/ctl/ctl.c controller/ctl/ctl_acl.c controller/ctl/ctl_repair.c \
             controller/ctl/ctl_keys.c controller/ctl/ctl_ports.c controller/ctl/ctl_alert.c controller/model/place.c \
             controller/ctl/ctl_check.c controller/ctl/ctl_unmanaged.c controller/io/fdb.c \
             controller/ctl/ctl_ident.c controller/ctl/ctl_auto.c controller/model/guess.c \
+            controller/ctl/ctl_dns.c $(DNSLOG_SRC) $(NOTIFY_SRC) \
             controller/ctl/ctl_dns.c $(DNSLOG_SRC) $(NOTIFY_SRC) \
             $(WPORT_SRC) $(HFILES_SRC)
 FW_SRC    := controller/io/fw.c controller/io/fw_plan.c
@@ -115,6 +118,7 @@ UNIT_TESTS += test_ctl_check
 UNIT_TESTS += test_hfiles test_qr
 UNIT_TESTS += test_tls
 UNIT_TESTS += test_auth test_web
+UNIT_TESTS += test_dnslog test_notify
 UNIT_TESTS += test_privd
 UNIT_TESTS += test_guess
 test_captive_SRC   = tests/unit/test_captive.c $(CORE_SRC) $(CFG_SRC) $(REG_SRC) $(OUI_SRC) $(POLICY_SRC) \
@@ -160,6 +164,8 @@ test_privd_SRC     := tests/unit/test_privd.c $(CORE_SRC) $(CFG_SRC) $(FW_SRC) $
 test_auth_SRC      := tests/unit/test_auth.c $(CORE_SRC) controller/front/auth.c
 test_auth_LIBS     := $(SODIUM_LIBS)
 test_web_SRC       := tests/unit/test_web.c $(CORE_SRC) controller/front/web.c
+test_dnslog_SRC    := tests/unit/test_dnslog.c $(CORE_SRC) $(DNSLOG_SRC)
+test_notify_SRC    := tests/unit/test_notify.c $(CORE_SRC) $(NOTIFY_SRC) $(DNSM_SRC)
 test_guess_SRC     := tests/unit/test_guess.c $(CORE_SRC) $(REG_SRC) controller/model/guess.c
 test_place_SRC     := tests/unit/test_place.c controller/model/place.c $(POLICY_SRC) $(CORE_SRC) $(CFG_SRC)
 
@@ -177,6 +183,8 @@ FUZZ_TARGETS  += fuzz_priv
 fuzz_priv_SRC := tests/fuzz/fuzz_priv.c $(CORE_SRC) $(CFG_SRC) $(FW_SRC) controller/priv/privd.c
 FUZZ_TARGETS  += fuzz_guess
 fuzz_guess_SRC := tests/fuzz/fuzz_guess.c $(CORE_SRC) $(REG_SRC) controller/model/guess.c
+FUZZ_TARGETS  += fuzz_dnslog
+fuzz_dnslog_SRC := tests/fuzz/fuzz_dnslog.c $(CORE_SRC) $(DNSLOG_SRC)
 FUZZ_BUILD := build-fuzz
 FUZZ_SECS  ?= 60
 
@@ -246,6 +254,8 @@ BUILD_DEBS := build-essential pkg-config libevent-dev libjansson-dev libinih-dev
               libnl-3-dev libnl-route-3-dev
 BUILD_DEBS += libssl-dev libqrencode-dev
 BUILD_DEBS += libsodium-dev
+# libcurl: alert webhooks (HTTP/HTTPS POST on the event loop through curl's multi interface)
+BUILD_DEBS += libcurl4-openssl-dev
 # libcurl: alert webhooks (HTTP/HTTPS POST on the event loop through curl's multi interface)
 BUILD_DEBS += libcurl4-openssl-dev
 # sd_notify: READY/RELOADING/STOPPING and the watchdog under systemd

@@ -122,7 +122,7 @@ static void put_b64(FILE *out, const unsigned char *p, size_t n)
 }
 
 /* "Subject: ..." plain when ASCII, else RFC 2047 encoded words of at
- * most 45 bytes each (75 characters per word), folded. */
+ * most 36 bytes each (60 characters per word, lines under 78), folded. */
 static void put_subject(FILE *out, const char *text)
 {
 	bool ascii = true;
@@ -135,7 +135,7 @@ static void put_subject(FILE *out, const char *text)
 		fputs(text, out);
 	} else {
 		for (size_t off = 0; off < n;) {
-			size_t k = n - off > 45 ? 45 : n - off;
+			size_t k = n - off > 36 ? 36 : n - off;
 			while (off + k < n && k > 0 && ((unsigned char)text[off + k] & 0xc0) == 0x80)
 				k--;
 			if (k == 0)
