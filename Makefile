@@ -13,7 +13,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-PKGS     := libevent jansson inih sqlite3 libcurl libcurl
+PKGS     := libevent jansson inih sqlite3 libcurl
 # apgated drops CAP_NET_ADMIN/CAP_NET_RAW after forking its privileged helper
 CAPNG_LIBS = $(shell pkg-config --libs libcap-ng 2>/dev/null)
 TEST_PKG := cmocka
@@ -67,13 +67,10 @@ HAPD_SRC  := controller/io/hapd_ev.c controller/io/hapd.c
 DNSM_SRC  := controller/io/dnsm.c
 DNSLOG_SRC := controller/io/dnslog.c
 NOTIFY_SRC := controller/io/notify.c
-DNSLOG_SRC := controller/io/dnslog.c
-NOTIFY_SRC := controller/io/notify.c
 CTL_SRC   = controller/ctl/ctl.c controller/ctl/ctl_acl.c controller/ctl/ctl_repair.c \
             controller/ctl/ctl_keys.c controller/ctl/ctl_ports.c controller/ctl/ctl_alert.c controller/model/place.c \
             controller/ctl/ctl_check.c controller/ctl/ctl_unmanaged.c controller/io/fdb.c \
             controller/ctl/ctl_ident.c controller/ctl/ctl_auto.c controller/model/guess.c \
-            controller/ctl/ctl_dns.c $(DNSLOG_SRC) $(NOTIFY_SRC) \
             controller/ctl/ctl_dns.c $(DNSLOG_SRC) $(NOTIFY_SRC) \
             $(WPORT_SRC) $(HFILES_SRC)
 FW_SRC    := controller/io/fw.c controller/io/fw_plan.c
@@ -254,8 +251,6 @@ BUILD_DEBS := build-essential pkg-config libevent-dev libjansson-dev libinih-dev
               libnl-3-dev libnl-route-3-dev
 BUILD_DEBS += libssl-dev libqrencode-dev
 BUILD_DEBS += libsodium-dev
-# libcurl: alert webhooks (HTTP/HTTPS POST on the event loop through curl's multi interface)
-BUILD_DEBS += libcurl4-openssl-dev
 # libcurl: alert webhooks (HTTP/HTTPS POST on the event loop through curl's multi interface)
 BUILD_DEBS += libcurl4-openssl-dev
 # sd_notify: READY/RELOADING/STOPPING and the watchdog under systemd
