@@ -372,8 +372,12 @@ static void pump(struct ctl *c)
 			continue;
 		}
 		k->tokens -= 1.0;
-		j->next = k->running;
-		k->running = j;
+		/* to the running list's tail: its ports go out oldest job first */
+		struct chk_job **tail = &k->running;
+		while (*tail)
+			tail = &(*tail)->next;
+		j->next = NULL;
+		*tail = j;
 	}
 	/* connects, oldest job first; a job whose ports all failed at once
 	 * finishes here */
