@@ -747,13 +747,13 @@ static int cmd_unmanaged(struct conn *c, const struct opts *o, int argc, char **
 	} else if (!json_array_size(arr)) {
 		puts("no unmanaged devices seen (every MAC came through the access point or a managed port)");
 	} else {
-		printf("%-18s%-26s%-12s%-16s%-20s%s\n", "MAC", "VENDOR", "WHERE", "IP", "FIRST SEEN", "LAST SEEN");
+		printf("%-18s%-26s%-20s%-16s%-20s%s\n", "MAC", "VENDOR", "WHERE", "IP", "FIRST SEEN", "LAST SEEN");
 		json_array_foreach(arr, i, u) {
 			put_text(jstr(u, "mac"), 18, true);
 			put_text(jstr(u, "vendor") ? jstr(u, "vendor")
 			       : json_is_true(json_object_get(u, "private")) ? "(private address)" : NULL, 25, true);
 			putchar(' ');
-			put_text(jstr(u, "where"), 11, true);
+			put_text(jstr(u, "where"), 19, true);
 			putchar(' ');
 			put_text(jstr(u, "ip"), 16, true);
 			put_time(jstr(u, "first_seen"), 20);
