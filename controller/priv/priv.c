@@ -68,6 +68,7 @@ static __attribute__((noreturn)) void helper_main(int fd, const char *cfg_path, 
 		_exit(1);
 	close_range(4, ~0U, 0);
 	fd = 3;
+	prctl(PR_SET_NAME, "apgated-priv"); /* ps, top, ss -p */
 	log_open("apgated-priv", log_get_level(), use_syslog);
 	prctl(PR_SET_DUMPABLE, 0);
 	helper_caps();

@@ -2,7 +2,8 @@
  *
  * priv_start() forks the privileged helper (privd.h) before apgated
  * parses any outside input: the helper keeps CAP_NET_ADMIN and
- * CAP_NET_RAW (and drops every other capability), closes every file
+ * CAP_NET_RAW (and drops every other capability), is named apgated-priv
+ * (ps, the log), closes every file
  * descriptor but its end of a SOCK_SEQPACKET socketpair and stdin/out/err,
  * sets no_new_privs, is not dumpable, and exits when the socket closes or
  * apgated dies. priv_drop_caps() then removes CAP_NET_ADMIN and

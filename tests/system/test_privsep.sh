@@ -99,6 +99,7 @@ HELPER=$(ps -o pid= --ppid "$PORTAL" | tr -d ' ' | head -n 1)
 check "apgated has one child: the helper" test -n "$HELPER"
 HELPER=${HELPER:-0}
 if [ "$HELPER" != 0 ]; then
+	check_eq "helper: named apgated-priv (ps, top, ss -p)" apgated-priv "$(cat /proc/"$HELPER"/comm)"
 	e=$(field "$HELPER" CapEff)
 	check "helper: cap_net_admin and cap_net_raw effective ($e)" bash -c "(( (16#$e >> $NET_ADMIN) & 1 && (16#$e >> $NET_RAW) & 1 ))"
 	check_eq "helper: nothing else effective" "$(printf '%016x' $(( (1 << NET_ADMIN) | (1 << NET_RAW) )))" "$e"
