@@ -356,7 +356,7 @@ static void wh_done(struct notify *n, CURLcode res)
 		wh_start(n);
 		return;
 	}
-	if (res == CURLE_OK && code >= 400 && code < 500 && code != 408 && code != 429) {
+	if (res == CURLE_OK && code >= 300 && code < 500 && code != 408 && code != 429) {
 		n->st.refused++;
 		set_error(n, "HTTP %ld", code);
 		n->st.last_fail_ms = util_now_ms();

@@ -8,7 +8,8 @@
  * Webhook: one POST in flight at a time, in order. A failed attempt
  * (no connection, timeout, HTTP 5xx or 429) is retried after 1, 2, 4, ...
  * seconds, at most retry_max_s apart, until it is delivered; other HTTP
- * errors (4xx: the receiver refuses it) drop the alert with an error line.
+ * answers (3xx: redirects are not followed; 4xx: the receiver refuses it)
+ * drop the alert with an error line.
  * At most NOTIFY_QUEUE_MAX alerts wait; a new one then drops the oldest
  * waiting one (logged). Proxies from the environment are not used.
  *
