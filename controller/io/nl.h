@@ -34,8 +34,10 @@
  * that is logged once and its later link events are ignored.
  *
  * brport_free() leaves the flags set: the network stays closed if apgated
- * stops. No ops table (STYLE 8): the only side effect is the kernel's
- * bridge, and the tests drive a real one in a private network namespace.
+ * stops. The one write (RTM_SETLINK isolated on) goes through a writer
+ * (io/linkw.h, brport_new_with): in apgated the privileged helper, which
+ * holds CAP_NET_ADMIN; observing needs no capability. The tests drive a
+ * real bridge in a private network namespace.
  *
  * Errors are negative errno. Not thread-safe; no global state.
  */

@@ -26,8 +26,10 @@
  * the MACs learned on it there (RTM_DELNEIGH, not reported); they are
  * reported again when the new bridge learns them from the next frame.
  *
- * No ops table (STYLE 8): the only side effects are the kernel's links and
- * bridges, and the tests drive real ones in a private network namespace.
+ * The moves go through a writer (io/linkw.h, wport_set_writer): in apgated
+ * the privileged helper, which holds CAP_NET_ADMIN; observing needs no
+ * capability. The tests drive real links and bridges in a private network
+ * namespace.
  *
  * Callbacks run from the loop (and from wport_new/wport_rescan). They may
  * call wport_move(), wport_master(), wport_rescan() and wport_free().
