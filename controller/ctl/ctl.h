@@ -156,7 +156,12 @@ void ctl_alert_delivery(struct ctl *c, struct notify_stats *st);
  * by [checks]. The result replaces the device's findings
  * (reg_set_findings()) and each risky port found raises "risky_service".
  * -ENOENT unknown device, -EADDRNOTAVAIL no address or one outside the
- * zones, -ENOTSUP checks disabled, -EALREADY one is queued or running. */
+ * zones, -ENOTSUP checks disabled, -EALREADY one is queued or running,
+ * -EBUSY the queue (256 checks) is full. The result arrives later: the
+ * device's checked_at changes and reg_findings() has what was found.
+ * Automatic checks ([checks] on_first_seen) run once per device, 3 s after
+ * its first lease (the device configures the address after the ACK), never
+ * for guest or blocked devices. */
 int ctl_check_device(struct ctl *c, const char *mac, const struct reg_actor *who);
 
 /* --- Identification (ctl_ident.c): the classification suggestion for

@@ -320,7 +320,8 @@ int reg_findings(struct reg *r, const char *mac, reg_finding_cb cb, void *ud);
  * managed wired port. Kept apart from devices: nobody decided anything. */
 struct reg_unmanaged {
 	const char *mac;
-	const char *where;     /* bridge or interface it was seen on */
+	const char *where;     /* "BRIDGE port PORT" (e.g. "br-work port eth3")
+				* or the uplink interface's name */
 	const char *ip;        /* from the neighbour table, may be NULL */
 	int64_t first_seen, last_seen;
 };
