@@ -275,12 +275,26 @@ async function main() {
 
 	// live: a new device becomes pending while the page is open
 	await pb.evaluate(() => { window.__apgateNoReload = 'still-here'; });
+	const alertsBefore = loggedIn
+		? await pb.evaluate(() => Number(document.getElementById('alert-count')?.textContent || 0))
+		: 0;
 	await gated(loggedIn, `pending list: n3 (${C.n3}) appears by itself when it becomes pending (no reload)`, async () => {
 		if (await pb.locator(sel.dev(C.n3)).count()) return 'n3 was listed before it did DHCP';
 		await runHook('add-n3');
 		await pb.locator(sel.dev(C.n3)).waitFor({ state: 'visible' });
 		const same = await pb.evaluate(() => window.__apgateNoReload === 'still-here');
 		return same || 'the page was reloaded';
+	});
+
+	// the open-alert badge in the navigation follows by itself too
+	await gated(loggedIn, `the navigation's alert badge (#alert-count) counts n3's new-device alert by itself (was ${alertsBefore})`, async () => {
+		try {
+			await pb.waitForFunction((n) => Number(document.getElementById('alert-count')?.textContent || 0) > n,
+				alertsBefore, { timeout: 10000 });
+		} catch (e) {
+			return `#alert-count still says ${JSON.stringify(await pb.locator('#alert-count').textContent())}`;
+		}
+		return (await pb.evaluate(() => window.__apgateNoReload === 'still-here')) || 'the page was reloaded';
 	});
 
 	// XSS: hostile hostname (DHCP) and claim name (captive form)
