@@ -658,12 +658,16 @@ static void suggestion_line(struct rq *q, struct evbuffer *b, const struct guess
 	evbuffer_add_printf(b, "<span class=\"suggest-type\" data-type=\"%s\">", g->type ? reg_type_name(g->type) : "");
 	T("staff.suggest.probably");
 	evbuffer_add_printf(b, " ");
-	T(type_key(g->type));
-	if (g->cls) {
+	if (g->type)
+		T(type_key(g->type));
+	if (g->type && g->cls)
 		evbuffer_add_printf(b, " (");
+	if (g->cls)
 		T(g->cls == REG_CLASS_PERSONAL ? "staff.suggest.personal" : "staff.suggest.business");
+	if (g->type && g->cls)
 		evbuffer_add_printf(b, ")");
-	}
+	if (!g->type && !g->cls)
+		T("type.unknown");
 	evbuffer_add_printf(b, "</span>");
 	for (unsigned i = 0; i < g->n_reasons && i < GUESS_MAX_REASONS; i++) {
 		const char *name = guess_reason_name(g->reasons[i].code), *arg = g->reasons[i].arg;
