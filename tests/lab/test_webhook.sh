@@ -89,8 +89,8 @@ for i in $(seq 15); do
 	sleep 0.1
 done
 tap_diag "slowest apgatectl status while the webhook hangs: $worst ms"
-check "apgatectl status answers within 250 ms each time while the webhook hangs (slowest $worst ms)" \
-	test "$worst" -lt 250
+check "apgatectl status answers within 500 ms each time while the webhook hangs (an attempt takes 800 ms; slowest $worst ms)" \
+	test "$worst" -lt 500
 check "attempts time out and are retried (log)" \
 	grep -q "alerts: webhook: alert #[0-9]* not delivered (.*); retrying in 1 s" "$LAB_DIR/apgated.log"
 check "more than one attempt was made (back-off, not given up)" \
