@@ -4,7 +4,7 @@
 # names still resolve through the lab's upstream; the blocked look-up is
 # recorded for the device and raises a "dns_blocked" alert naming it; a
 # domain added to [policies] blocklist_local takes effect without restarting
-# apgated or dnsmasq (same pids).
+# apgated or dnsmasq (same pids), and so does a reload naming another list.
 #
 # apgated config: the zones lab (lab_apgated_write_zones_conf) with
 #   [dnsmasq] query_log in $LAB_DIR (lab.sh) and [policies] dir = a copy of
@@ -94,5 +94,14 @@ printf '# nothing\n' > "$LOCAL"
 check "after removing it: evil.example resolves again within 6 s" \
 	lab_wait_for 6 eval '[ "$(lookup evil.example)" = "$LAB_INET_IP" ]'
 
+# apgated's reload (SIGHUP) reads the lists again: blocklist_local now names
+# another file
+printf 'reload.example\n' > "$LOCAL.2"
+sed -i "s|^blocklist_local = .*|blocklist_local = $LOCAL.2|" "$LAB_APGATED_CONF"
+kill -HUP "$A_PID"
+check "after a reload naming another local list: reload.example is NXDOMAIN within 4 s" \
+	lab_wait_for 4 eval '[ "$(lookup reload.example)" = NXDOMAIN ]'
+check_eq "and bad.example (the shipped list) still is" NXDOMAIN "$(lookup bad.example)"
+check_eq "dnsmasq was not restarted by the reload" "$D_PID" "$(cat "$LAB_DNSMASQ_PIDFILE")"
 check "apgated still answers" lab_ctl status
 tap_done
