@@ -148,6 +148,15 @@ int64_t ctl_alert(struct ctl *c, const char *kind, const char *mac, const char *
  * nothing is configured), for status. */
 struct notify_stats;
 void ctl_alert_delivery(struct ctl *c, struct notify_stats *st);
+/* DNS blocking ([policies] dns_blocking, ctl_dns.c), for status. */
+struct ctl_dns_status {
+	bool blocking;             /* a blocklist is applied through dnsmasq */
+	unsigned domains;          /* listed domains in force */
+	unsigned long blocked;     /* blocked look-ups seen since start */
+	bool following;            /* [dnsmasq] query_log is read */
+	unsigned long log_lines, log_truncations;
+};
+void ctl_dns_status(struct ctl *c, struct ctl_dns_status *st);
 
 /* --- The risky-service check (ctl_check.c) ---
  * Queues a bounded TCP connect check of the device's current address (it

@@ -284,3 +284,18 @@ const char *dnsblk_query_log(const struct ctl *c)
 	}
 	return q;
 }
+
+void ctl_dns_status(struct ctl *c, struct ctl_dns_status *st)
+{
+	struct dnslog_stats ls;
+
+	dnslog_get_stats(c->dns.log, &ls);
+	*st = (struct ctl_dns_status){
+		.blocking = c->dns.bl != NULL,
+		.domains = dnsm_blocklist_count(c->dns.bl),
+		.blocked = c->dns.blocked,
+		.following = c->dns.log != NULL,
+		.log_lines = ls.lines,
+		.log_truncations = ls.truncations,
+	};
+}
