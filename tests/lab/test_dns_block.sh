@@ -76,6 +76,8 @@ lab_ctl alerts 2>/dev/null | grep -F 'blocked domain' | sed 's/^/# /'
 check "the alert is about o1's MAC" eval "lab_ctl --json alerts 2>/dev/null | grep -q '$O1'"
 check "the blocked look-ups are recorded for o1 (dns_blocks)" \
 	lab_wait_for 3 eval "sqlite3 '$LAB_DIR/registry.db' \"select count(*) from dns_blocks where mac = '$O1' and domain = 'bad.example'\" | grep -qv '^0$'"
+check "apgatectl dns-blocks $O1 lists bad.example" eval "lab_ctl dns-blocks '$O1' | grep -q 'bad\.example'"
+lab_ctl dns-blocks "$O1" 2>&1 | sed 's/^/# /'
 check "the normal name is not recorded" \
 	eval "[ \"\$(sqlite3 '$LAB_DIR/registry.db' \"select count(*) from dns_blocks where domain like '%supplier%'\")\" = 0 ]"
 
