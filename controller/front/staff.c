@@ -325,11 +325,17 @@ static int pending_item(const struct reg_device *d, void *ud)
 	struct pending_walk *w = ud;
 	struct rq *q = w->q;
 	struct evbuffer *b = evbuffer_new();
-	const char *why = NULL, *name = display_name(d);
-	enum reg_type guess = d->type ? d->type : guess_type(d, &why);
+	const char *name = display_name(d);
+	struct guess g;
+	enum reg_type guess;
 
 	if (!b)
 		return -ENOMEM;
+	/* the same suggestion as the device page and the inventory */
+	memset(&g, 0, sizeof(g));
+	if (!d->type)
+		ctl_guess(q->s->ctl, d, &g);
+	guess = d->type ? d->type : g.type;
 	evbuffer_add_printf(b, "<li class=\"device card\" data-mac=\"%s\">\n<a class=\"dev-name\" href=\"/device/%s\">",
 			    d->mac, d->mac);
 	if (name)
@@ -337,15 +343,10 @@ static int pending_item(const struct reg_device *d, void *ud)
 	else
 		T("staff.unnamed");
 	evbuffer_add_printf(b, "</a>\n");
-	if (!d->type) {
-		struct guess g;
-		memset(&g, 0, sizeof(g));
-		ctl_guess(q->s->ctl, d, &g);
-		if (g.type || g.cls || g.n_reasons) {
-			evbuffer_add_printf(b, "<p class=\"suggestion\">");
-			suggestion_line(q, b, &g);
-			evbuffer_add_printf(b, "</p>\n");
-		}
+	if (!d->type && (g.type || g.cls || g.n_reasons)) {
+		evbuffer_add_printf(b, "<p class=\"suggestion\">");
+		suggestion_line(q, b, &g);
+		evbuffer_add_printf(b, "</p>\n");
 	}
 	evbuffer_add_printf(b, "<dl class=\"facts\"><dt>");
 	T("staff.field.type");
@@ -1369,7 +1370,6 @@ static void get_device(struct rq *q, const char *mac)
 	struct reg_device *d = NULL;
 	struct evbuffer *b;
 	struct hist_walk w = { .q = q };
-	const char *why = NULL;
 	char back[64], m[MAC_STR_LEN];
 	int r;
 
@@ -1388,7 +1388,10 @@ static void get_device(struct rq *q, const char *mac)
 		reg_device_free(d);
 		return fail(q, HTTP_INTERNAL, "staff.error.internal");
 	}
-	enum reg_type guess = guess_type(d, &why);
+	struct guess g;
+	memset(&g, 0, sizeof(g));
+	ctl_guess(q->s->ctl, d, &g);
+	enum reg_type guess = g.type;
 	unsigned z = zone_of(d);
 	page_begin(q, b, "staff.device.title", NULL);
 	evbuffer_add_printf(b, "<section id=\"device\" class=\"card\" data-mac=\"%s\" data-state=\"%s\"><h2 class=\"dev-name\">",
@@ -1414,9 +1417,9 @@ static void get_device(struct rq *q, const char *mac)
 		T(type_key(d->type));
 	} else if (guess) {
 		T(type_key(guess));
-		evbuffer_add_printf(b, "? <small>(");
-		web_esc(b, why, 0);
-		evbuffer_add_printf(b, ")</small>");
+		evbuffer_add_printf(b, "? <small>(<a href=\"#suggestion\">");
+		T("staff.suggest.title");
+		evbuffer_add_printf(b, "</a>)</small>");
 	} else {
 		T("type.unknown");
 	}
