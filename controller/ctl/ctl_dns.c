@@ -172,8 +172,6 @@ static void on_blocked(const char *client, const char *name, const char *qtype, 
 	if (!c->dns.bl || !dnsm_blocklist_match(c->dns.bl, name, &entry))
 		return; /* NXDOMAIN from other local configuration */
 	known = reg_find_ip(c->reg, client, mac) == 0;
-	if (known && reg_get(c->reg, mac, &dev) < 0)
-		dev = NULL;
 	c->dns.blocked++;
 	r = reg_dns_block(c->reg, known ? mac : NULL, client, entry, util_now_ms(), &first);
 	if (r < 0)
@@ -181,6 +179,8 @@ static void on_blocked(const char *client, const char *name, const char *qtype, 
 	log_debug("DNS blocklist: %s (%s) asked for %s (%s): NXDOMAIN", client, known ? mac : "unknown",
 		  name, qtype);
 	if (r == 0 && first) {
+		if (known && reg_get(c->reg, mac, &dev) < 0)
+			dev = NULL;
 		describe(dev, client, who, sizeof(who));
 		if (strcmp(name, entry) == 0)
 			ctl_alert(c, "dns_blocked", known ? mac : NULL,
