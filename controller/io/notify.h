@@ -25,6 +25,13 @@
  * control character removed (no header injection through device data),
  * non-ASCII subjects RFC 2047 encoded. At most NOTIFY_MAIL_MAX children at
  * once; a child still running after NOTIFY_MAIL_TIMEOUT_S is killed.
+ * Caveat: apgated runs with no_new_privs (apgated.service
+ * NoNewPrivileges=yes, and the privilege split sets it too), so a sendmail
+ * that needs its set-group-ID or set-user-ID bit (Postfix's postdrop,
+ * Exim) cannot queue the mail; one that submits over SMTP as the calling
+ * user (msmtp-mta, dma configured for a relay) works. Submitting to
+ * localhost:25 with libcurl's SMTP on the same multi handle is the way
+ * round it (not done).
  *
  * Errors are negative errno values.
  */
