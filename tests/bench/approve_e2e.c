@@ -413,5 +413,8 @@ int main(int argc, char **argv)
 	printf("  (%u samples, probe every %d us, %llu probes after approve; reply came after the probe in %u)\n", k,
 	       PROBE_US, (unsigned long long)probes_total, reply_after_probe);
 	adm_call(forget, 1);
+	free(enf);
+	free(rep);
+	free(sendlat);
 	return 0;
 }
