@@ -289,10 +289,28 @@ static unsigned zone_of(const struct reg_device *d)
 	}
 }
 
+/* The type people set, else the suggestion's (what the inventory counts). */
+static enum reg_type type_or_guess(struct ctl *ctl, const struct reg_device *d)
+{
+	struct guess g;
+
+	if (d->type)
+		return d->type;
+	memset(&g, 0, sizeof(g));
+	ctl_guess(ctl, d, &g);
+	return g.type;
+}
+
+struct count_walk {
+	struct staff_counts c;
+	struct ctl *ctl;
+};
+
 static int count_item(const struct reg_device *d, void *ud)
 {
-	struct staff_counts *c = ud;
-	enum reg_type t = d->type ? d->type : guess_type(d, NULL);
+	struct count_walk *w = ud;
+	struct staff_counts *c = &w->c;
+	enum reg_type t = type_or_guess(w->ctl, d);
 
 	c->by_type[t <= REG_TYPE_OTHER ? t : 0]++;
 	c->by_zone[zone_of(d)]++;
@@ -304,11 +322,11 @@ static int count_item(const struct reg_device *d, void *ud)
 static int counts_get(struct staff *s, const struct staff_counts **out)
 {
 	if (!s->counts.valid) {
-		struct staff_counts c = { .valid = true };
-		int r = reg_list(ctl_reg(s->ctl), NULL, count_item, &c);
+		struct count_walk w = { .c = { .valid = true }, .ctl = s->ctl };
+		int r = reg_list(ctl_reg(s->ctl), NULL, count_item, &w);
 		if (r < 0)
 			return r;
-		s->counts = c;
+		s->counts = w.c;
 	}
 	*out = &s->counts;
 	return 0;
@@ -477,7 +495,7 @@ static int inv_item(const struct reg_device *d, void *ud)
 	struct inv_walk *w = ud;
 	struct rq *q = w->q;
 	struct evbuffer *b = w->rows;
-	enum reg_type t = d->type ? d->type : guess_type(d, NULL);
+	enum reg_type t = type_or_guess(q->s->ctl, d);
 	unsigned z = zone_of(d);
 	const char *name = display_name(d);
 
