@@ -42,13 +42,15 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$NS" || tap_bail "cannot create a network namespace"
 ip netns exec "$NS" ip link set lo up
-mkdir -p "$W/ctrl"
+mkdir -p "$W/ctrl" "$W/oui"
+# the IEEE registry's format (Debian's ieee-data), one made-up prefix
+printf '00-11-22   (hex)\t\tShop Camera Works\n001122     (base 16)\t\tShop Camera Works\n' >"$W/oui/oui.txt"
 cat >"$W/apgate.conf" <<EOC
 [apgated]
 registry = $W/registry.db
 admin_socket = $W/admin.sock
 log_level = debug
-oui_dir =
+oui_dir = $W/oui
 [hostapd]
 ctrl_dir = $W/ctrl
 client_dir = $W/client
@@ -181,6 +183,7 @@ t(d[I]['type'] == 'phone?' and d[I]['type_guessed'] is True, 'a guessed type end
 t(d[P]['type'] == 'printer' and d[P]['type_guessed'] is False, 'a set type does not')
 t(d[H]['hostname'].startswith('evil\x1b[31mred\nline2,"q"\ufffd\ufffd\x07'), 'the hostile host name arrives verbatim, invalid bytes as U+FFFD')
 t(d[U1]['managed'] is False and d[U1]['state'] == 'unmanaged' and d[U1]['where'] == 'br-work', 'unmanaged entry')
+t(d[U1]['vendor'] == 'Shop Camera Works', "an unmanaged MAC's vendor comes from the OUI table")
 t('ok' not in j and j['generated'].endswith('Z'), 'the report, with when it was made')
 sys.exit(0 if ok else 1)
 EOP
@@ -211,7 +214,7 @@ check_match "dns-blocks lists the device and the domain" "$H +10\.0\.0\.13 +3  p
 check_match "dns-blocks MAC" "@malware\.example" "$(ctl dns-blocks "$H")"
 check_eq "dns-blocks of a device without any" "no blocked look-ups by this device" "$(ctl dns-blocks "$P")"
 out=$(ctl unmanaged)
-check_match "unmanaged lists the MAC, where and the IP" "$U1 +[^\n]* br-work +10\.0\.0\.99" "$out"
+check_match "unmanaged lists the MAC, its vendor (OUI), where and the IP" "$U1 +Shop Camera Works +br-work +10\.0\.0\.99" "$out"
 check_match "and names a private address" "$U2 +\(private address\) +eth-uplink" "$out"
 check_match "and says what they are" "2 unmanaged device\(s\): they bypass the access point" "$out"
 out=$(ctl alerts)
