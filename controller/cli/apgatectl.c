@@ -854,20 +854,43 @@ static int inv_csv(json_t *devs)
 	return 0;
 }
 
+struct count_kv {
+	const char *key;
+	long long n;
+};
+
+static int count_cmp(const void *a, const void *b)
+{
+	const struct count_kv *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* "by type:  printer 3, pc 2, unknown 1": the largest first. */
 static void put_counts(const char *what, json_t *o)
 {
+	size_t n = json_object_size(o), i = 0;
+	struct count_kv *kv = calloc(n ? n : 1, sizeof(*kv));
 	const char *k;
 	json_t *v;
-	bool first = true;
 
 	printf("%-9s", what);
-	json_object_foreach(o, k, v) {
-		printf("%s", first ? " " : ", ");
-		put_text(k, 20, false);
-		printf(" %lld", (long long)json_integer_value(v));
-		first = false;
+	if (!kv) {
+		putchar('\n');
+		return;
+	}
+	json_object_foreach(o, k, v)
+		kv[i++] = (struct count_kv){ k, (long long)json_integer_value(v) };
+	qsort(kv, n, sizeof(*kv), count_cmp);
+	for (i = 0; i < n; i++) {
+		printf("%s", i ? ", " : " ");
+		put_text(kv[i].key, 20, false);
+		printf(" %lld", kv[i].n);
 	}
 	putchar('\n');
+	free(kv);
 }
 
 static void inv_text(json_t *r)
