@@ -275,8 +275,8 @@ static const char *jstr(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-/* "2026-11-23T10:37:48.123Z" -> local "2026-11-23 11:37:48" */
-static void put_time(const char *iso, int width)
+/* "2026-11-23T10:37:48.123Z" -> local time in fmt */
+static void put_time_fmt(const char *iso, int width, const char *fmt)
 {
 	struct tm tm = { 0 };
 	char buf[32];
@@ -287,8 +287,14 @@ static void put_time(const char *iso, int width)
 	}
 	time_t t = timegm(&tm);
 	localtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+	strftime(buf, sizeof(buf), fmt, &tm);
 	put_text(buf, width, true);
+}
+
+/* "2026-11-23T10:37:48.123Z" -> local "2026-11-23 11:37:48" */
+static void put_time(const char *iso, int width)
+{
+	put_time_fmt(iso, width, "%Y-%m-%d %H:%M:%S");
 }
 
 static void print_json(json_t *j)
@@ -899,7 +905,7 @@ static void inv_text(json_t *r)
 	char fnd[256];
 	size_t i;
 
-	printf("%-22s%-18s%-10s%-11s%-10s%-22s%-16s%-17s%-17s%-16s%s\n", "NAME", "MAC", "TYPE", "ZONE", "STATE",
+	printf("%-22s%-18s%-10s%-11s%-10s%-22s%-16s%-17s%-17s%-25s%s\n", "NAME", "MAC", "TYPE", "ZONE", "STATE",
 	       "VENDOR", "IP", "FIRST SEEN", "LAST SEEN", "FINDINGS", "OWNER");
 	json_array_foreach(devs, i, d) {
 		const char *name = jstr(d, "label") ? jstr(d, "label") : jstr(d, "hostname");
@@ -915,26 +921,15 @@ static void inv_text(json_t *r)
 		putchar(' ');
 		put_text(jstr(d, "ip"), 16, true);
 		/* minutes are enough to find a device */
-		char t1[17] = "-", t2[17] = "-";
-		if (jstr(d, "first_seen"))
-			snprintf(t1, sizeof(t1), "%.16s", jstr(d, "first_seen"));
-		if (jstr(d, "last_seen"))
-			snprintf(t2, sizeof(t2), "%.16s", jstr(d, "last_seen"));
-		for (char *p = t1; *p; p++)
-			if (*p == 'T')
-				*p = ' ';
-		for (char *p = t2; *p; p++)
-			if (*p == 'T')
-				*p = ' ';
-		put_text(t1, 17, true);
-		put_text(t2, 17, true);
+		put_time_fmt(jstr(d, "first_seen"), 17, "%Y-%m-%d %H:%M");
+		put_time_fmt(jstr(d, "last_seen"), 17, "%Y-%m-%d %H:%M");
 		inv_value(d, "findings", fnd, sizeof(fnd));
-		put_text(fnd[0] ? fnd : "-", 15, true);
+		put_text(fnd[0] ? fnd : "-", 24, true);
 		putchar(' ');
 		put_text(jstr(d, "owner"), 30, false);
 		putchar('\n');
 	}
-	printf("%lld device(s), %lld of them unmanaged (bypassing the access point); times in UTC\n",
+	printf("%lld device(s), %lld of them unmanaged (bypassing the access point)\n",
 	       (long long)json_integer_value(json_object_get(counts, "total")),
 	       (long long)json_integer_value(json_object_get(counts, "unmanaged")));
 	put_counts("by type:", json_object_get(counts, "by_type"));
