@@ -749,8 +749,20 @@ static int alert_item(const struct reg_alert *a, void *ud)
 		web_esc(b, a->kind, 32);
 	evbuffer_add_printf(b, "</span> ");
 	time_el(b, "ts", a->ts);
-	if (a->mac && mac_canon(a->mac, m) == 0)
-		evbuffer_add_printf(b, " <a class=\"alert-device\" href=\"/device/%s\"><code>%s</code></a>", m, m);
+	if (a->mac && mac_canon(a->mac, m) == 0) {
+		struct reg_device *d = NULL;
+		const char *name = NULL;
+		/* the device by the name people know it by, when it is one */
+		if (reg_get(ctl_reg(q->s->ctl), m, &d) == 0)
+			name = display_name(d);
+		evbuffer_add_printf(b, " <a class=\"alert-device\" href=\"/device/%s\">", m);
+		if (name) {
+			web_esc(b, name, 60);
+			evbuffer_add_printf(b, " ");
+		}
+		evbuffer_add_printf(b, "<code>%s</code></a>", m);
+		reg_device_free(d);
+	}
 	evbuffer_add_printf(b, "</p><p class=\"alert-msg\">");
 	web_esc(b, a->message, 400);
 	evbuffer_add_printf(b, "</p><form method=\"post\" action=\"/alerts/%lld/ack\"><input type=\"hidden\" name=\"csrf\" "

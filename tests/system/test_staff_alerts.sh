@@ -152,6 +152,8 @@ check_eq "/alerts lists the 3 open alerts, newest first" "3 2 1 " "$ids"
 check "the kinds are in words (Risky service, Bypasses the access point, Blocked domain)" \
 	bash -c "grep -q 'alert-kind\">Risky service<' '$W/body' && grep -q 'alert-kind\">Bypasses the access point<' '$W/body' && grep -q 'alert-kind\">Blocked domain<' '$W/body'"
 check "each links its device" grep -q "class=\"alert-device\" href=\"/device/$P\"" "$W/body"
+check "by the name people know it by" grep -qF "class=\"alert-device\" href=\"/device/$P\">=Front printer <code>$P</code></a>" "$W/body"
+check "a hostile device name there is escaped" grep -qF "href=\"/device/$H\">$EVIL_ESC <code>$H</code></a>" "$W/body"
 check "messages are escaped" grep -qF "Front printer has telnet/23 open: $EVIL_ESC" "$W/body"
 check "the raw '<img src=x' never appears" bash -c "! grep -qF '<img src=x' '$W/body'"
 check "each alert has a time" grep -q '<time class="ts" datetime="20' "$W/body"
