@@ -410,6 +410,27 @@ async function main() {
 		return (aboutS1 && t.includes(C.user)) || `#audit: ${JSON.stringify(t.slice(0, 400))}`;
 	});
 	await shot(pb, 'audit', true);
+	await gated(loggedIn, 'alerts (#alerts) lists the new-device alerts, newest first, with a link to each device', async () => {
+		await pb.goto(C.staff + '/alerts', { waitUntil: 'load' });
+		await pb.waitForSelector('#alerts', { state: 'attached' });
+		const ids = await pb.locator('li.alert').evaluateAll((els) => els.map((e) => Number(e.dataset.id)));
+		const sorted = ids.length > 0 && ids.every((v, i) => i === 0 || ids[i - 1] > v);
+		const links = await pb.locator('li.alert a.alert-device').count();
+		return (sorted && links > 0) || `ids ${JSON.stringify(ids)}, ${links} device links`;
+	});
+	await shot(pb, 'alerts', true);
+	await gated(loggedIn, 'printable inventory: printed, the navigation is hidden and the table and counts show', async () => {
+		await pb.goto(C.staff + '/inventory/print', { waitUntil: 'load' });
+		await pb.emulateMedia({ media: 'print' });
+		const bar = await pb.locator('header.bar').evaluate((e) => getComputedStyle(e).display);
+		const table = await pb.locator('#inventory').isVisible();
+		const counts = await pb.locator('#count-type').isVisible() && await pb.locator('#count-zone').isVisible();
+		const t = await pb.innerText('#inventory');
+		await shot(pb, 'inventory-print', true);
+		await pb.emulateMedia({ media: 'screen' });
+		if (!t.toLowerCase().includes(C.s1)) return `s1 not in #inventory: ${JSON.stringify(t.slice(0, 300))}`;
+		return (bar === 'none' && table && counts) || `header display ${bar}, table ${table}, counts ${counts}`;
+	});
 
 	await check('no dialog (alert/prompt/unexpected confirm) opened on any page', async () =>
 		st.dialogs.length === 0 || st.dialogs.join('\n'));
