@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "io/notify.h"
 #include "front/captive.h"
 #include "front/staff.h"
 #include "io/fw.h"
@@ -522,6 +523,12 @@ static void health_fw(struct health *h, struct fw *fw)
 			  "(see the journal)");
 		goto out;
 	}
+	if (r == -EPIPE || r == -ECONNRESET) {
+		check_add(h, "firewall", H_PROBLEM,
+			  "the privileged helper (apgated-priv) is gone: no firewall or port change can be made; "
+			  "restart apgated");
+		goto out;
+	}
 	if (r < 0) {
 		check_add(h, "firewall", H_PROBLEM, "cannot read the rules back from the kernel: %s", strerror(-r));
 		goto out;
@@ -848,6 +855,56 @@ static void health_config(struct health *h)
 	}
 }
 
+/* Where alerts go besides the registry: a webhook that keeps failing or
+ * alerts dropped from a full queue need a look. */
+static void health_alerts(struct health *h, struct ctl *ctl)
+{
+	struct notify_stats n;
+	char mail[96] = "";
+	long long now = util_now_ms();
+
+	memset(&n, 0, sizeof(n));
+	ctl_alert_delivery(ctl, &n);
+	if (!n.webhook && !n.mail)
+		return;
+	if (n.mail)
+		snprintf(mail, sizeof(mail), "%smail: %lu sent, %lu failed", n.webhook ? "; " : "", n.mails_sent,
+			 n.mails_failed);
+	if (n.webhook && n.queued && n.attempt)
+		check_add(h, "alerts", H_WARN, "webhook: %u alert%s waiting, %u failed attempt%s (%s), next in %lld s%s",
+			  n.queued, n.queued == 1 ? "" : "s", n.attempt, n.attempt == 1 ? "" : "s",
+			  n.last_error[0] ? n.last_error : "no answer",
+			  n.next_retry_ms > now ? (n.next_retry_ms - now + 999) / 1000 : 0, mail);
+	else if (n.dropped || n.mails_dropped)
+		check_add(h, "alerts", H_WARN, "%lu alert%s dropped from a full delivery queue (see the journal)%s",
+			  n.dropped + n.mails_dropped, n.dropped + n.mails_dropped == 1 ? "" : "s", mail);
+	else if (n.webhook)
+		check_add(h, "alerts", H_OK, "webhook: %lu delivered, %u waiting%s", n.delivered, n.queued, mail);
+	else
+		check_add(h, "alerts", H_OK, "%s", mail);
+}
+
+/* DNS protection: the blocklist in force and the query log followed. */
+static void health_dns(struct health *h, struct ctl *ctl)
+{
+	struct ctl_dns_status d;
+
+	memset(&d, 0, sizeof(d));
+	ctl_dns_status(ctl, &d);
+	if (!d.blocking && d.domains)
+		check_add(h, "dns_blocking", H_WARN, "%u domain%s listed but not applied through dnsmasq (see the journal)",
+			  d.domains, d.domains == 1 ? "" : "s");
+	else if (!d.blocking)
+		check_add(h, "dns_blocking", H_OK, "nothing blocked: no blocklist found (%s/blocklist.txt, "
+			  "[policies] blocklist_local)", h->cfg->policies.dir);
+	else if (!d.following)
+		check_add(h, "dns_blocking", H_OK, "%u domain%s blocked; dnsmasq's query log is not read, so blocked "
+			  "look-ups are not named per device ([dnsmasq] query_log)", d.domains, d.domains == 1 ? "" : "s");
+	else
+		check_add(h, "dns_blocking", H_OK, "%u domain%s blocked; %lu blocked look-up%s since start", d.domains,
+			  d.domains == 1 ? "" : "s", d.blocked, d.blocked == 1 ? "" : "s");
+}
+
 static json_t *health_json(struct adm *a, struct reg *reg, const unsigned counts[REG_STATE_COUNT])
 {
 	const struct ctl_enforcers *enf = ctl_enforcers(a->ctl);
@@ -863,6 +920,9 @@ static json_t *health_json(struct adm *a, struct reg *reg, const unsigned counts
 	health_registry(&h, reg, counts);
 	health_portal(&h, a);
 	health_guest_isolation(&h);
+	if (h.cfg->enforce && enf->dnsmasq && h.cfg->policies.dns_blocking)
+		health_dns(&h, a->ctl);
+	health_alerts(&h, a->ctl);
 	health_config(&h);
 	return json_pack("{s:s, s:I, s:I, s:o}", "status",
 			 hlevel_names[h.problems ? H_PROBLEM : h.warnings ? H_WARN : H_OK],
@@ -986,6 +1046,12 @@ static json_t *decision_reply(int r, const char *mac)
 {
 	if (r == -ENOENT)
 		return err_reply("not_found", "no device %s in the registry", mac);
+	if (r == -ENOSPC)
+		return err_reply("no_space", "decision not stored: the registry's file system is full; "
+			       "free some space, then try again");
+	if (r == -EBUSY)
+		return err_reply("busy", "decision not stored: the registry is locked by another program; "
+			       "try again");
 	if (r < 0)
 		return errno_reply(r, "decision not stored");
 	return ok_reply();

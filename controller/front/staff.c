@@ -217,6 +217,8 @@ static void fail_errno(struct rq *q, int r)
 	case -EINVAL: fail(q, HTTP_BADREQUEST, "staff.error.bad_request"); break;
 	case -EEXIST: fail(q, 409, "staff.error.exists"); break;
 	case -EPERM: fail(q, 409, "staff.error.last_admin"); break;
+	case -ENOSPC: fail(q, HTTP_SERVUNAVAIL, "staff.error.registry_full"); break;
+	case -EBUSY: fail(q, HTTP_SERVUNAVAIL, "staff.error.registry_busy"); break;
 	default: fail(q, HTTP_INTERNAL, "staff.error.internal"); break;
 	}
 }

@@ -354,10 +354,15 @@ int fw_check(struct fw *fw, struct fw_check *out)
 	if (!fw || !out)
 		return -EINVAL;
 	out->n = 0;
-	if (fw->remote && !fw->synced)
-		return -ENOENT;
-	if (fw->remote)
-		return fw->remote->check(fw->ud, out);
+	if (fw->remote) {
+		/* not built yet: a gone helper (-EPIPE) is the reason to tell */
+		int r = fw->remote->check(fw->ud, out);
+		if (!fw->synced) {
+			out->n = 0;
+			return r == -EPIPE ? r : -ENOENT;
+		}
+		return r;
+	}
 	if (!fw->rd || !fw->rd->read)
 		return -ENOTSUP;
 	if (!fw->synced)

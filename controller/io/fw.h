@@ -212,7 +212,9 @@ struct fw_check {
 };
 /* Fills out (nothing is changed). Returns 0, -ENOENT (no successful
  * fw_sync() since new/flush: nothing to compare with), -ENOTSUP (no
- * reader installed: fw_set_reader()), -ENOMEM, or the reader's error. */
+ * reader installed: fw_set_reader()), -ENOMEM, or the reader's error;
+ * with the privileged helper (fw_new_remote()) -EPIPE when it is gone,
+ * also before the first successful sync. */
 int fw_check(struct fw *fw, struct fw_check *out);
 
 /* Number of devices the module holds (after the last sync/update). */

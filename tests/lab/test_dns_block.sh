@@ -78,6 +78,11 @@ check "the blocked look-ups are recorded for o1 (dns_blocks)" \
 	lab_wait_for 3 eval "sqlite3 '$LAB_DIR/registry.db' \"select count(*) from dns_blocks where mac = '$O1' and domain = 'bad.example'\" | grep -qv '^0$'"
 check "apgatectl dns-blocks $O1 lists bad.example" eval "lab_ctl dns-blocks '$O1' | grep -q 'bad\.example'"
 lab_ctl dns-blocks "$O1" 2>&1 | sed 's/^/# /'
+check_match "apgatectl status: the blocklist in force and the blocked look-ups counted" \
+	'^ok [0-9]+ domains blocked; [1-9][0-9]* blocked look-ups? since start' \
+	"$(lab_ctl --json status | python3 -c 'import json,sys
+c = [c for c in json.load(sys.stdin)["health"]["checks"] if c["name"] == "dns_blocking"]
+print(c[0]["level"] + " " + c[0]["message"] if c else "none")')"
 check "the normal name is not recorded" \
 	eval "[ \"\$(sqlite3 '$LAB_DIR/registry.db' \"select count(*) from dns_blocks where domain like '%supplier%'\")\" = 0 ]"
 

@@ -5,7 +5,8 @@
 # a 1 MiB tmpfs holding registry.db; a zones lab (LAB_ZONES=1), a real wired
 # station r1 pending on ap0.
 #   1. tmpfs filled with a file: "apgatectl approve r1" exits non-zero and
-#      says "apgatectl: decision not stored: No space left on device"; apgated keeps
+#      says "apgatectl: decision not stored: the registry's file system is full; free
+#      some space, then try again"; apgated keeps
 #      running and answering (ping, status); r1 still pending, no audit
 #      entry, iptables-save unchanged, r1 still redirected to the captive
 #      portal. An 802.1X station s3 connecting meanwhile (hostapd events that
@@ -15,7 +16,7 @@
 #      hostapd's station list again after a failed record (hapd_conn_resync).
 #   2. another process holds BEGIN EXCLUSIVE on the registry (python3's
 #      sqlite3): "apgatectl approve r2" fails within 5 s saying "decision not
-#      stored: Device or resource busy" (after the registry's 200 ms wait); apgated answers; r2 pending, firewall unchanged;
+#      stored: the registry is locked by another program; try again" (after the registry's 200 ms wait); apgated answers; r2 pending, firewall unchanged;
 #      lock released: the same approve works.
 # Needs root (namespaces); exit 77 otherwise.
 set -u
@@ -81,7 +82,7 @@ approve "$R1"
 check "full: approve r1 is not acknowledged (exit status non-zero)" test "$APPROVE_RC" != 0
 tap_diag "apgatectl said: $(cat "$APPROVE_OUT")"
 check_match "full: the user is told the decision was not stored, and why (no space)" \
-	'^apgatectl: decision not stored: .*(No space left on device|full)' "$(cat "$APPROVE_OUT")"
+	'^apgatectl: decision not stored: the registry.s file system is full; free some space, then try again' "$(cat "$APPROVE_OUT")"
 check "full: apgated keeps serving (ping, status)" serving
 check_eq "full: r1 is still pending" pending "$(lab_dev_field "$R1" state)"
 check_eq "full: r1 has no audit entry" 0 "$(audits "$R1")"
@@ -125,7 +126,7 @@ el=$(( ($(_lab_now_us) - t0) / 1000 ))
 check "locked: approve r2 is not acknowledged (exit status non-zero)" test "$APPROVE_RC" != 0
 tap_diag "apgatectl said after $el ms: $(cat "$APPROVE_OUT")"
 check_match "locked: the user is told the decision was not stored, and why (busy)" \
-	'^apgatectl: decision not stored: .*([Bb]usy|lock)' "$(cat "$APPROVE_OUT")"
+	'^apgatectl: decision not stored: the registry is locked by another program; try again' "$(cat "$APPROVE_OUT")"
 check "locked: the answer came within 5 s ($el ms)" test "$el" -lt 5000
 check "locked: apgated keeps serving (ping, status)" serving
 check_eq "locked: r2 is still pending" pending "$(lab_dev_field "$R2" state)"

@@ -96,6 +96,12 @@ check "attempts time out and are retried (log)" \
 check "more than one attempt was made (back-off, not given up)" \
 	eval '[ "$(grep -c connection "$LAB_DIR/hang.log")" -ge 2 ]'
 check_eq "nothing delivered yet" "" "$(cat "$HOOKS" 2>/dev/null)"
+# what an admin sees in apgatectl status while the webhook fails
+alerts_health() { lab_ctl --json status | python3 -c 'import json,sys
+d = json.load(sys.stdin); c = [c for c in d["health"]["checks"] if c["name"] == "alerts"]
+print(c[0]["level"] + " " + c[0]["message"] if c else "none")'; }
+check_match "status health: alerts warn while the webhook fails (waiting, failed attempts, next try)" \
+	'^warn webhook: 1 alert waiting, [0-9]+ failed attempts? \(.*\), next in [0-9]+ s; mail: ' "$(alerts_health)"
 
 # ---- a receiver listens: the alert arrives ----
 lab_stop hang
@@ -124,6 +130,8 @@ check_eq "JSON: the device's address and zone" "$(lab_dev_ip o1) onboarding" "${
 check_eq "JSON: the device's name" "till-1" "${H[3]:-}"
 check_eq "JSON: id, ts, message and the AP's host name" 1 "${H[4]:-}"
 check "status still answers" lab_ctl status
+check_match "status health: alerts ok once delivered" '^ok webhook: [1-9][0-9]* delivered, 0 waiting; mail: [0-9]+ sent, 0 failed' \
+	"$(alerts_health)"
 
 # ---- e-mail through the sendmail stand-in ----
 check "sendmail was run for the alert" lab_wait_for 3 eval "grep -l 'approval.*$O1' '$MAILS'/*.eml >/dev/null 2>&1"

@@ -159,6 +159,9 @@ if [ "$HELPER" != 0 ]; then
 	check "helper killed: no rule for it (nobody may write)" bash -c "! ip netns exec $NS iptables-legacy-save -t mangle | grep -qi -- '--mac-source $M2'"
 	check "helper killed: the rules in place stay" mangle_has "$MAC" 0x10000
 	check_eq "helper killed: status health reports the firewall problem" problem "$(fw_health)"
+	check_match "helper killed: status says the helper is gone and what to do" \
+		'privileged helper \(apgated-priv\) is gone.*restart apgated' \
+		"$(st_json '[c for c in d["health"]["checks"] if c["name"] == "firewall"][0]["message"]')"
 fi
 kill "$DAEMON"; wait "$DAEMON"; rc=$?; DAEMON=
 check_eq "apgated stops on SIGTERM with status 0" 0 "$rc"
