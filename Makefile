@@ -184,6 +184,8 @@ FUZZ_TARGETS  += fuzz_guess
 fuzz_guess_SRC := tests/fuzz/fuzz_guess.c $(CORE_SRC) $(REG_SRC) controller/model/guess.c
 FUZZ_TARGETS  += fuzz_dnslog
 fuzz_dnslog_SRC := tests/fuzz/fuzz_dnslog.c $(CORE_SRC) $(DNSLOG_SRC)
+FUZZ_TARGETS  += fuzz_blocklist
+fuzz_blocklist_SRC := tests/fuzz/fuzz_blocklist.c $(CORE_SRC) $(DNSM_SRC)
 FUZZ_BUILD := build-fuzz
 FUZZ_SECS  ?= 60
 

@@ -668,7 +668,7 @@ static int domain_norm(const char *in, size_t n, char *out)
 		}
 		out[i] = ch;
 	}
-	if (out[n - 1] == '-')
+	if (label == 0 || out[n - 1] == '-') /* "be..": an empty last label, not the TLD be */
 		return -EINVAL;
 	out[n] = '\0';
 	return (int)n;

@@ -162,6 +162,10 @@ static void blocklist_reads_and_matches(void **state)
 	assert_int_equal(dnsm_blocklist_add(bl, "EVIL.example."), 0);
 	assert_int_equal(dnsm_blocklist_add(bl, "evil example"), -EINVAL);
 	assert_int_equal(dnsm_blocklist_add(bl, ""), -EINVAL);
+	/* two final dots leave an empty label: refused, not taken as the TLD
+	 * "be" (which would block every .be name; found by fuzz_blocklist) */
+	assert_int_equal(dnsm_blocklist_add(bl, "be.."), -EINVAL);
+	assert_int_equal(dnsm_blocklist_add(bl, "."), -EINVAL);
 
 	assert_true(dnsm_blocklist_match(bl, "bad.example", &entry));
 	assert_string_equal(entry, "bad.example");
