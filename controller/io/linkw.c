@@ -50,50 +50,11 @@ void linkw_free(struct linkw *lw)
 	free(lw);
 }
 
-struct link_info {
-	int ifindex;
-	int master;
-	unsigned flags;
-	bool is_bridge;
-	char name[IFNAMSIZ];
-};
-
-static int on_link(struct nl_msg *msg, void *arg)
-{
-	struct link_info *li = arg;
-	struct nlmsghdr *h = nlmsg_hdr(msg);
-	struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
-	struct ifinfomsg *ifi;
-
-	if (h->nlmsg_type != RTM_NEWLINK || nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
-		return NL_SKIP;
-	ifi = nlmsg_data(h);
-	li->ifindex = ifi->ifi_index;
-	li->flags = ifi->ifi_flags;
-	li->master = tb[IFLA_MASTER] ? (int)nla_get_u32(tb[IFLA_MASTER]) : 0;
-	if (tb[IFLA_IFNAME])
-		nla_strlcpy(li->name, tb[IFLA_IFNAME], sizeof(li->name));
-	if (tb[IFLA_LINKINFO] && nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) == 0)
-		li->is_bridge = info[IFLA_INFO_KIND] && nla_strcmp(info[IFLA_INFO_KIND], "bridge") == 0;
-	return NL_OK;
-}
-
-/* RTM_GETLINK by name (ifindex 0) or by index (name NULL); -ENODEV if
+/* One link by name (ifindex 0) or by index (name NULL); -ENODEV if
  * there is no such link. */
-static int get_link(struct linkw *lw, const char *name, int ifindex, struct link_info *li)
+static int get_link(struct linkw *lw, const char *name, int ifindex, struct nlsock_link *li)
 {
-	struct nl_msg *msg = nlsock_link_msg(RTM_GETLINK, 0, AF_UNSPEC, ifindex);
-	int r;
-
-	memset(li, 0, sizeof(*li));
-	if (!msg)
-		return -ENOMEM;
-	if (name && nla_put_string(msg, IFLA_IFNAME, name) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
-	r = nlsock_request(lw->req, msg, on_link, li, LINKW_REPLY_WAIT_MS);
-	return r == 0 && li->ifindex == 0 ? -ENODEV : r;
+	return nlsock_get_link(lw->req, name, ifindex, li, LINKW_REPLY_WAIT_MS);
 }
 
 /* RTM_SETLINK: IFLA_MASTER = master (when >= 0) and/or IFF_UP set or
@@ -117,7 +78,7 @@ static int set_link(struct linkw *lw, int ifindex, int master, int up)
 
 int linkw_isolate(struct linkw *lw, const char *bridge, int ifindex)
 {
-	struct link_info bl, pl;
+	struct nlsock_link bl, pl;
 	struct nl_msg *msg;
 	struct nlattr *nest;
 	int r;
@@ -151,7 +112,7 @@ int linkw_isolate(struct linkw *lw, const char *bridge, int ifindex)
 
 static const char *link_name(struct linkw *lw, int ifindex, char buf[IFNAMSIZ])
 {
-	struct link_info li;
+	struct nlsock_link li;
 
 	if (ifindex == 0)
 		return "(no bridge)";
@@ -164,7 +125,7 @@ static const char *link_name(struct linkw *lw, int ifindex, char buf[IFNAMSIZ])
 
 int linkw_move(struct linkw *lw, const char *port, const char *bridge, bool bounce)
 {
-	struct link_info pl, bl;
+	struct nlsock_link pl, bl;
 	char old[IFNAMSIZ];
 	int r;
 

@@ -100,15 +100,6 @@ static void ports_remove(struct brport *b, int ifindex)
 }
 
 /* The isolated flag in a nested set of IFLA_BRPORT_* attributes. */
-static bool brport_attrs_isolated(struct nlattr *nest)
-{
-	struct nlattr *pt[IFLA_BRPORT_MAX + 1];
-
-	if (!nest || nla_parse_nested(pt, IFLA_BRPORT_MAX, nest, NULL) < 0 || !pt[IFLA_BRPORT_ISOLATED])
-		return false;
-	return nla_get_u8(pt[IFLA_BRPORT_ISOLATED]) != 0;
-}
-
 /* ---- requests (the request socket; rtnetlink answers synchronously) ---- */
 
 static int request(struct brport *b, struct nl_msg *msg, nl_recvmsg_msg_cb_t valid, void *arg)
@@ -116,45 +107,9 @@ static int request(struct brport *b, struct nl_msg *msg, nl_recvmsg_msg_cb_t val
 	return nlsock_request(b->req, msg, valid, arg, BRPORT_REPLY_WAIT_MS);
 }
 
-/* One link (AF_UNSPEC): by name or index. */
-struct link_info {
-	int ifindex;
-	int master;
-	bool is_bridge;
-	bool isolated; /* as a bridge port (IFLA_INFO_SLAVE_DATA) */
-};
-
-static int on_link(struct nl_msg *msg, void *arg)
+static int get_link(struct brport *b, const char *name, int ifindex, struct nlsock_link *li)
 {
-	struct link_info *li = arg;
-	struct nlmsghdr *h = nlmsg_hdr(msg);
-	struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
-
-	if (h->nlmsg_type != RTM_NEWLINK || nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0)
-		return NL_SKIP;
-	li->ifindex = ((struct ifinfomsg *)nlmsg_data(h))->ifi_index;
-	li->master = tb[IFLA_MASTER] ? (int)nla_get_u32(tb[IFLA_MASTER]) : 0;
-	if (tb[IFLA_LINKINFO] && nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) == 0) {
-		li->is_bridge = info[IFLA_INFO_KIND] && nla_strcmp(info[IFLA_INFO_KIND], "bridge") == 0;
-		if (info[IFLA_INFO_SLAVE_KIND] && nla_strcmp(info[IFLA_INFO_SLAVE_KIND], "bridge") == 0)
-			li->isolated = brport_attrs_isolated(info[IFLA_INFO_SLAVE_DATA]);
-	}
-	return NL_OK;
-}
-
-static int get_link(struct brport *b, const char *name, int ifindex, struct link_info *li)
-{
-	struct nl_msg *msg = nlsock_link_msg(RTM_GETLINK, 0, AF_UNSPEC, ifindex);
-
-	memset(li, 0, sizeof(*li));
-	if (!msg)
-		return -ENOMEM;
-	if (name && nla_put_string(msg, IFLA_IFNAME, name) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
-	int r = request(b, msg, on_link, li);
-	return r == 0 && li->ifindex == 0 ? -ENODEV : r;
+	return nlsock_get_link(b->req, name, ifindex, li, BRPORT_REPLY_WAIT_MS);
 }
 
 /* The write goes through the writer (linkw.h): this process's own
@@ -212,7 +167,7 @@ static bool parse_port(const struct brport *b, struct nlmsghdr *h, int *ifindex,
 	    !tb[IFLA_MASTER] || (int)nla_get_u32(tb[IFLA_MASTER]) != b->br_ifindex)
 		return false;
 	*ifindex = ifi->ifi_index;
-	*isolated = brport_attrs_isolated(tb[IFLA_PROTINFO]);
+	*isolated = nlsock_brport_isolated(tb[IFLA_PROTINFO]);
 	return true;
 }
 
@@ -244,7 +199,7 @@ static int on_dump(struct nl_msg *msg, void *arg)
 
 int brport_reconcile(struct brport *b)
 {
-	struct link_info li;
+	struct nlsock_link li;
 	struct dump_state s = { .b = b };
 	unsigned failed_before;
 	int r;
@@ -311,7 +266,7 @@ static int on_notify(struct nl_msg *msg, void *arg)
 	struct nlmsghdr *h = nlmsg_hdr(msg);
 	struct nlattr *tb[IFLA_MAX + 1];
 	struct ifinfomsg *ifi;
-	struct link_info li;
+	struct nlsock_link li;
 	int ifindex;
 	bool iso;
 

@@ -1,11 +1,14 @@
 #include "io/nlsock.h"
 
 #include <errno.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/socket.h>
 
+#include <netlink/attr.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/msg.h>
@@ -136,4 +139,52 @@ struct nl_msg *nlsock_link_msg(int type, int flags, int family, int ifindex)
 		msg = NULL;
 	}
 	return msg;
+}
+
+bool nlsock_brport_isolated(struct nlattr *nest)
+{
+	struct nlattr *pt[IFLA_BRPORT_MAX + 1];
+
+	if (!nest || nla_parse_nested(pt, IFLA_BRPORT_MAX, nest, NULL) < 0 || !pt[IFLA_BRPORT_ISOLATED])
+		return false;
+	return nla_get_u8(pt[IFLA_BRPORT_ISOLATED]) != 0;
+}
+
+static int on_link(struct nl_msg *msg, void *arg)
+{
+	struct nlsock_link *li = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
+	struct ifinfomsg *ifi;
+
+	if (h->nlmsg_type != RTM_NEWLINK || nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+		return NL_SKIP;
+	ifi = nlmsg_data(h);
+	li->ifindex = ifi->ifi_index;
+	li->flags = ifi->ifi_flags;
+	li->master = tb[IFLA_MASTER] ? (int)nla_get_u32(tb[IFLA_MASTER]) : 0;
+	if (tb[IFLA_IFNAME])
+		nla_strlcpy(li->name, tb[IFLA_IFNAME], sizeof(li->name));
+	if (tb[IFLA_LINKINFO] && nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) == 0) {
+		li->is_bridge = info[IFLA_INFO_KIND] && nla_strcmp(info[IFLA_INFO_KIND], "bridge") == 0;
+		if (info[IFLA_INFO_SLAVE_KIND] && nla_strcmp(info[IFLA_INFO_SLAVE_KIND], "bridge") == 0)
+			li->isolated = nlsock_brport_isolated(info[IFLA_INFO_SLAVE_DATA]);
+	}
+	return NL_OK;
+}
+
+int nlsock_get_link(struct nl_sock *sk, const char *name, int ifindex, struct nlsock_link *out, int wait_ms)
+{
+	struct nl_msg *msg = nlsock_link_msg(RTM_GETLINK, 0, AF_UNSPEC, ifindex);
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!msg)
+		return -ENOMEM;
+	if (name && nla_put_string(msg, IFLA_IFNAME, name) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	r = nlsock_request(sk, msg, on_link, out, wait_ms);
+	return r == 0 && out->ifindex == 0 ? -ENODEV : r;
 }

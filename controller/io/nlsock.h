@@ -7,6 +7,8 @@
 #ifndef APGATE_NLSOCK_H
 #define APGATE_NLSOCK_H
 
+#include <stdbool.h>
+
 #include <netlink/handlers.h>
 
 struct nl_sock;
@@ -35,5 +37,23 @@ int nlsock_request(struct nl_sock *sk, struct nl_msg *msg, nl_recvmsg_msg_cb_t v
  * NULL when out of memory. The caller frees it (or hands it to
  * nlsock_request()). */
 struct nl_msg *nlsock_link_msg(int type, int flags, int family, int ifindex);
+
+/* What RTM_GETLINK says about one link (AF_UNSPEC). */
+struct nlsock_link {
+	int ifindex;
+	int master;        /* ifindex of its bridge (or other master), 0 = none */
+	unsigned flags;    /* IFF_* */
+	bool is_bridge;    /* the link is a bridge */
+	bool isolated;     /* as a bridge port: IFLA_BRPORT_ISOLATED is set */
+	char name[16];     /* IFNAMSIZ */
+};
+/* One link by name (ifindex 0) or by index (name NULL), through request
+ * socket sk, waiting at most wait_ms. 0, -ENODEV when there is no such
+ * link, or another negative errno. */
+int nlsock_get_link(struct nl_sock *sk, const char *name, int ifindex, struct nlsock_link *out, int wait_ms);
+/* IFLA_BRPORT_ISOLATED in a nest of IFLA_BRPORT_* attributes (a bridge
+ * port's IFLA_INFO_SLAVE_DATA or IFLA_PROTINFO); false for NULL. */
+struct nlattr;
+bool nlsock_brport_isolated(struct nlattr *nest);
 
 #endif

@@ -129,51 +129,10 @@ static int request(struct wport *w, struct nl_msg *msg, nl_recvmsg_msg_cb_t vali
 	return nlsock_request(w->req, msg, valid, arg, WPORT_REPLY_WAIT_MS);
 }
 
-/* One link (AF_UNSPEC), by name or index. */
-struct link_info {
-	int ifindex;
-	int master;
-	unsigned flags;
-	bool is_bridge;
-	char name[IFNAMSIZ];
-};
-
-static int on_link(struct nl_msg *msg, void *arg)
+/* One link (AF_UNSPEC), by name or index; -ENODEV if there is none. */
+static int get_link(struct wport *w, const char *name, int ifindex, struct nlsock_link *li)
 {
-	struct link_info *li = arg;
-	struct nlmsghdr *h = nlmsg_hdr(msg);
-	struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
-	struct ifinfomsg *ifi;
-
-	if (h->nlmsg_type != RTM_NEWLINK || nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
-		return NL_SKIP;
-	ifi = nlmsg_data(h);
-	li->ifindex = ifi->ifi_index;
-	li->flags = ifi->ifi_flags;
-	li->master = tb[IFLA_MASTER] ? (int)nla_get_u32(tb[IFLA_MASTER]) : 0;
-	if (tb[IFLA_IFNAME])
-		nla_strlcpy(li->name, tb[IFLA_IFNAME], sizeof(li->name));
-	if (tb[IFLA_LINKINFO] && nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) == 0)
-		li->is_bridge = info[IFLA_INFO_KIND] && nla_strcmp(info[IFLA_INFO_KIND], "bridge") == 0;
-	return NL_OK;
-}
-
-/* RTM_GETLINK by name (ifindex 0) or by index (name NULL). -ENODEV if
- * there is no such link. */
-static int get_link(struct wport *w, const char *name, int ifindex, struct link_info *li)
-{
-	struct nl_msg *msg = nlsock_link_msg(RTM_GETLINK, 0, AF_UNSPEC, ifindex);
-	int r;
-
-	memset(li, 0, sizeof(*li));
-	if (!msg)
-		return -ENOMEM;
-	if (name && nla_put_string(msg, IFLA_IFNAME, name) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
-	r = request(w, msg, on_link, li);
-	return r == 0 && li->ifindex == 0 ? -ENODEV : r;
+	return nlsock_get_link(w->req, name, ifindex, li, WPORT_REPLY_WAIT_MS);
 }
 
 /* ---- ports: presence ---- */
@@ -184,7 +143,7 @@ static int get_link(struct wport *w, const char *name, int ifindex, struct link_
  * caller holds enter(); on_port may free w (checked by the caller). */
 static int refresh_port(struct wport *w, struct wport_port *p)
 {
-	struct link_info li;
+	struct nlsock_link li;
 	int r = get_link(w, p->name, 0, &li), was = p->ifindex;
 
 	if (r < 0 && r != -ENODEV) {
@@ -471,7 +430,7 @@ int wport_move(struct wport *w, const char *port, const char *bridge, bool bounc
 
 int wport_master(struct wport *w, const char *port, char *buf, size_t len)
 {
-	struct link_info li, ml;
+	struct nlsock_link li, ml;
 	int r;
 
 	if (!w || !port_by_name(w, port) || !buf || len == 0)
