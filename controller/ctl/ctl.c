@@ -90,33 +90,6 @@ static enum fw_verdict fw_verdict_of(enum policy_access a)
 	}
 }
 
-/* The firewall's view of the network, from the configuration. */
-static void fw_net_of(const struct cfg *cfg, struct fw_net *net, struct fw_cidr4 *lan)
-{
-	static const enum fw_zone_id ids[CFG_N_ZONES] = {
-		[CFG_ZONE_WORK] = FW_ZONE_WORK, [CFG_ZONE_GUEST] = FW_ZONE_GUEST,
-		[CFG_ZONE_ONBOARDING] = FW_ZONE_ONBOARDING,
-	};
-
-	memset(net, 0, sizeof(*net));
-	for (int z = 0; z < CFG_N_ZONES; z++) {
-		const struct cfg_zone_net *zn = &cfg->zones[z];
-		struct fw_zone *fz = &net->zone[ids[z]];
-		if (!zn->present)
-			continue;
-		util_strlcpy(fz->ifname, zn->ifname, sizeof(fz->ifname));
-		fz->gw4 = zn->gateway.addr;
-		fz->len4 = (uint8_t)zn->gateway.len;
-	}
-	util_strlcpy(net->uplink, cfg->uplink ? cfg->uplink : "", sizeof(net->uplink));
-	net->masquerade = cfg->masquerade;
-	net->captive_port = (uint16_t)cfg->captive_port;
-	for (unsigned i = 0; i < cfg->n_lan; i++)
-		lan[i] = (struct fw_cidr4){ cfg->lan[i].addr, (uint8_t)cfg->lan[i].len };
-	net->lan4 = lan;
-	net->n_lan4 = cfg->n_lan;
-}
-
 /* What every enforcer needs from the registry, in one walk: the devices
  * whose access is not onboarding (they are the only ones with rules or
  * host lines). */
@@ -291,7 +264,7 @@ int ctl_enforce_all(struct ctl *c)
 		for (unsigned i = 0; i < l.n; i++)
 			if (l.fw[i].v != FW_ONBOARDING)
 				fd[nfd++] = l.fw[i];
-		fw_net_of(c->cfg, &net, lan);
+		fw_net_from_cfg(c->cfg, &net, lan);
 		r = fw_sync(c->enf.fw, &net, fd, nfd);
 		free(fd);
 		if (r < 0)

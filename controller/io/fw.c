@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cfg.h"
 #include "fw_plan.h"
 #include "log.h"
 #include "util.h"
@@ -399,4 +400,30 @@ int fw_render(const struct fw_net *net, const struct fw_dev *devs, unsigned n, i
 			return r;
 	}
 	return fflush(out) == 0 ? 0 : -EIO;
+}
+
+void fw_net_from_cfg(const struct cfg *cfg, struct fw_net *net, struct fw_cidr4 *lan)
+{
+	static const enum fw_zone_id ids[CFG_N_ZONES] = {
+		[CFG_ZONE_WORK] = FW_ZONE_WORK, [CFG_ZONE_GUEST] = FW_ZONE_GUEST,
+		[CFG_ZONE_ONBOARDING] = FW_ZONE_ONBOARDING,
+	};
+
+	memset(net, 0, sizeof(*net));
+	for (int z = 0; z < CFG_N_ZONES; z++) {
+		const struct cfg_zone_net *zn = &cfg->zones[z];
+		struct fw_zone *fz = &net->zone[ids[z]];
+		if (!zn->present)
+			continue;
+		util_strlcpy(fz->ifname, zn->ifname, sizeof(fz->ifname));
+		fz->gw4 = zn->gateway.addr;
+		fz->len4 = (uint8_t)zn->gateway.len;
+	}
+	util_strlcpy(net->uplink, cfg->uplink ? cfg->uplink : "", sizeof(net->uplink));
+	net->masquerade = cfg->masquerade;
+	net->captive_port = (uint16_t)cfg->captive_port;
+	for (unsigned i = 0; i < cfg->n_lan; i++)
+		lan[i] = (struct fw_cidr4){ cfg->lan[i].addr, (uint8_t)cfg->lan[i].len };
+	net->lan4 = lan;
+	net->n_lan4 = cfg->n_lan;
 }

@@ -83,6 +83,13 @@ struct fw_net {
 	unsigned n_lan6;
 };
 
+/* The firewall's view of apgate.conf's zones and [network] (IPv4):
+ * apgated's controller and the privileged helper both build it so. lan
+ * (CFG_MAX_LAN entries) holds the LAN destinations net->lan4 points at. */
+struct cfg;
+struct fw_cidr4;
+void fw_net_from_cfg(const struct cfg *cfg, struct fw_net *net, struct fw_cidr4 *lan);
+
 struct fw_dev {
 	uint8_t mac[6];
 	enum fw_verdict v;

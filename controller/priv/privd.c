@@ -29,34 +29,6 @@ struct privd {
 /* The built-in chains fw_plan hooks, for struct priv_chain.hook. */
 static const char *const hooks[] = { "PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING" };
 
-/* The firewall's view of the network, from the configuration (what ctl.c
- * builds from the same file in apgated). */
-static void net_of(const struct cfg *cfg, struct fw_net *net, struct fw_cidr4 *lan)
-{
-	static const enum fw_zone_id ids[CFG_N_ZONES] = {
-		[CFG_ZONE_WORK] = FW_ZONE_WORK, [CFG_ZONE_GUEST] = FW_ZONE_GUEST,
-		[CFG_ZONE_ONBOARDING] = FW_ZONE_ONBOARDING,
-	};
-
-	memset(net, 0, sizeof(*net));
-	for (int z = 0; z < CFG_N_ZONES; z++) {
-		const struct cfg_zone_net *zn = &cfg->zones[z];
-		struct fw_zone *fz = &net->zone[ids[z]];
-		if (!zn->present)
-			continue;
-		util_strlcpy(fz->ifname, zn->ifname, sizeof(fz->ifname));
-		fz->gw4 = zn->gateway.addr;
-		fz->len4 = (uint8_t)zn->gateway.len;
-	}
-	util_strlcpy(net->uplink, cfg->uplink ? cfg->uplink : "", sizeof(net->uplink));
-	net->masquerade = cfg->masquerade;
-	net->captive_port = (uint16_t)cfg->captive_port;
-	for (unsigned i = 0; i < cfg->n_lan; i++)
-		lan[i] = (struct fw_cidr4){ cfg->lan[i].addr, (uint8_t)cfg->lan[i].len };
-	net->lan4 = lan;
-	net->n_lan4 = cfg->n_lan;
-}
-
 static int load(const char *path, struct cfg **out)
 {
 	int r = cfg_load(path, stderr, out);
@@ -186,7 +158,7 @@ static int do_sync(struct privd *p)
 	struct fw_net net;
 	int r;
 
-	net_of(p->cfg, &net, lan);
+	fw_net_from_cfg(p->cfg, &net, lan);
 	r = fw_sync(p->fw, &net, p->pending, p->pending_n);
 	if (r < 0)
 		log_err("privileged helper: firewall rebuild (%u devices) failed: %s", p->pending_n, strerror(-r));
