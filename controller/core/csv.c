@@ -1,32 +1,11 @@
 #include "csv.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one. */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
-	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return n;
-}
+#include "util.h"
 
 char *csv_field(const char *s)
 {
@@ -42,7 +21,7 @@ char *csv_field(const char *s)
 	if (s && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
 		*o++ = '\'';
 	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
-		size_t k = utf8_len(p);
+		size_t k = util_utf8_len(p, SIZE_MAX);
 		if (k == 0) {
 			memcpy(o, "\xef\xbf\xbd", 3);
 			o += 3;

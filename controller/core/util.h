@@ -31,6 +31,12 @@ static inline int steal_fd(int *fd) { int r = *fd; *fd = -1; return r; }
 
 /* Milliseconds since the Unix epoch (wall clock, for timestamps). */
 long long util_now_ms(void);
+
+/* Length (1-4) of the valid UTF-8 sequence at p, of which at most left
+ * bytes may be read (SIZE_MAX for a NUL-terminated string: the NUL ends
+ * any sequence), or 0 when it is not one (a stray continuation byte, an
+ * overlong form, a surrogate, above U+10FFFF, cut short). */
+size_t util_utf8_len(const unsigned char *p, size_t left);
 /* Monotonic milliseconds (for intervals and timeouts). */
 long long util_mono_ms(void);
 /* Monotonic nanoseconds (for latency measurement). */

@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -72,30 +73,6 @@ static json_t *json_str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one. */
-static size_t utf8_seq(const unsigned char *p)
-{
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || /* overlong, surrogates */
-	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return n;
-}
-
 /* A string that may not be valid UTF-8 (device data): jansson refuses
  * those, so each invalid byte is shown as U+FFFD and the rest is kept. */
 static json_t *json_text(const char *s)
@@ -112,7 +89,7 @@ static json_t *json_text(const char *s)
 	if (!fixed)
 		return json_null();
 	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t k = utf8_seq(p);
+		size_t k = util_utf8_len(p, SIZE_MAX);
 		if (k == 0) {
 			memcpy(o, "\xef\xbf\xbd", 3);
 			o += 3;

@@ -114,32 +114,6 @@ void web_error(struct evhttp_request *req, int code, const char *text)
 
 /* ---- escaping ---- */
 
-/* Length of the valid UTF-8 sequence at p (of at most left bytes), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t left)
-{
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || (p[0] == 0xf0 && p[1] < 0x90) ||
-	    (p[0] == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return n;
-}
-
 void web_esc(struct evbuffer *b, const char *s, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -168,7 +142,7 @@ void web_esc(struct evbuffer *b, const char *s, size_t max)
 			if (p[i] < 0x20 || p[i] == 0x7f) {
 				rep = p[i] == '\n' || p[i] == '\t' ? " " : "\xef\xbf\xbd";
 			} else if (p[i] >= 0x80) {
-				n = utf8_len(p + i, len - i);
+				n = util_utf8_len(p + i, len - i);
 				if (!n) {
 					rep = "\xef\xbf\xbd";
 					n = 1;
