@@ -456,7 +456,10 @@ static int pending_list(struct rq *q, struct evbuffer *b)
 	return 0;
 }
 
-static void get_pending(struct rq *q, bool fragment)
+/* A page whose list section follows the SSE stream (staff.js swaps in
+ * /fragment/<id>), or with fragment only that list. */
+static void get_live(struct rq *q, bool fragment, const char *id, const char *title, const char *explain,
+		     const char *nav, int (*list)(struct rq *q, struct evbuffer *b))
 {
 	struct evbuffer *b = evbuffer_new();
 	int r;
@@ -464,12 +467,12 @@ static void get_pending(struct rq *q, bool fragment)
 	if (!b)
 		return fail(q, HTTP_INTERNAL, "staff.error.internal");
 	if (!fragment) {
-		page_begin(q, b, "staff.pending.title", "nav-pending");
+		page_begin(q, b, title, nav);
 		evbuffer_add_printf(b, "<p class=\"explain\">");
-		T("staff.pending.explain");
-		evbuffer_add_printf(b, "</p>\n<section id=\"pending\" data-live=\"/fragment/pending\">\n");
+		T(explain);
+		evbuffer_add_printf(b, "</p>\n<section id=\"%s\" data-live=\"/fragment/%s\">\n", id, id);
 	}
-	r = pending_list(q, b);
+	r = list(q, b);
 	if (r < 0) {
 		evbuffer_free(b);
 		return fail_errno(q, r);
@@ -811,31 +814,6 @@ static int alerts_list(struct rq *q, struct evbuffer *b)
 	evbuffer_add_printf(b, "</ul>\n");
 	evbuffer_free(w.list);
 	return 0;
-}
-
-static void get_alerts(struct rq *q, bool fragment)
-{
-	struct evbuffer *b = evbuffer_new();
-	int r;
-
-	if (!b)
-		return fail(q, HTTP_INTERNAL, "staff.error.internal");
-	if (!fragment) {
-		page_begin(q, b, "staff.alerts.title", "nav-alerts");
-		evbuffer_add_printf(b, "<p class=\"explain\">");
-		T("staff.alerts.explain");
-		evbuffer_add_printf(b, "</p>\n<section id=\"alerts\" data-live=\"/fragment/alerts\">\n");
-	}
-	r = alerts_list(q, b);
-	if (r < 0) {
-		evbuffer_free(b);
-		return fail_errno(q, r);
-	}
-	if (!fragment) {
-		evbuffer_add_printf(b, "</section>\n");
-		page_end(q, b);
-	}
-	send_page(q, HTTP_OK, b);
 }
 
 static void get_alert_count(struct rq *q)
@@ -2072,17 +2050,21 @@ static void on_request(struct evhttp_request *req, void *ud)
 	if (post)
 		return route_post(&q);
 	if (!strcmp(q.path, "/"))
-		get_pending(&q, false);
+		get_live(&q, false, "pending", "staff.pending.title", "staff.pending.explain", "nav-pending",
+			 pending_list);
 	else if (!strcmp(q.path, "/fragment/pending"))
-		get_pending(&q, true);
+		get_live(&q, true, "pending", "staff.pending.title", "staff.pending.explain", "nav-pending",
+			 pending_list);
 	else if (!strcmp(q.path, "/devices"))
 		get_devices(&q);
 	else if (!strcmp(q.path, "/audit"))
 		get_audit(&q);
 	else if (!strcmp(q.path, "/alerts"))
-		get_alerts(&q, false);
+		get_live(&q, false, "alerts", "staff.alerts.title", "staff.alerts.explain", "nav-alerts",
+			 alerts_list);
 	else if (!strcmp(q.path, "/fragment/alerts"))
-		get_alerts(&q, true);
+		get_live(&q, true, "alerts", "staff.alerts.title", "staff.alerts.explain", "nav-alerts",
+			 alerts_list);
 	else if (!strcmp(q.path, "/fragment/alert-count"))
 		get_alert_count(&q);
 	else if (!strcmp(q.path, "/unmanaged"))
