@@ -119,6 +119,39 @@ static int read_line(FILE *f, char *buf, size_t size)
 	return -1;
 }
 
+/* The next line of a table or rule file with words in it, tokenized into
+ * tk: the number of tokens (> 0), or 0 at the end of the file. Lines too
+ * long or that do not tokenize are reported as FILE:LINE, counted in *bad
+ * and skipped; blank and comment lines are skipped. copy (may be NULL)
+ * gets the line as read, before tokenize() cuts it up. */
+static int next_tokens(FILE *f, char *line, size_t size, char *copy, struct tok *tk, const char *name,
+		       unsigned *lineno, FILE *errs, int *bad)
+{
+	int r;
+
+	while ((r = read_line(f, line, size)) != 0) {
+		const char *why = NULL;
+		int n;
+
+		++*lineno;
+		if (r < 0) {
+			report(errs, name, *lineno, "line longer than %d characters", LINE_MAX_LEN);
+			++*bad;
+			continue;
+		}
+		if (copy)
+			util_strlcpy(copy, line, size);
+		n = tokenize(line, tk, &why);
+		if (n < 0) {
+			report(errs, name, *lineno, "%s", why);
+			++*bad;
+		}
+		if (n > 0)
+			return n;
+	}
+	return 0;
+}
+
 /* ---- option lists ("1,3,6,15") ---- */
 
 enum opt_mode { OPT_NONE = 0, OPT_EXACT, OPT_PREFIX, OPT_SET };
@@ -351,25 +384,12 @@ int guess_tables_read(struct guess_tables *t, FILE *f, const char *name, int loc
 	char line[LINE_MAX_LEN + 2], buf[256];
 	struct tok tk[MAX_TOKENS];
 	unsigned lineno = 0;
-	int bad = 0, r;
+	int bad = 0, n;
 
-	while ((r = read_line(f, line, sizeof(line))) != 0) {
-		const char *why = NULL;
+	while ((n = next_tokens(f, line, sizeof(line), NULL, tk, name, &lineno, errs, &bad)) > 0) {
+		const char *why;
 		struct fp_entry e;
-		lineno++;
-		if (r < 0) {
-			report(errs, name, lineno, "line longer than %d characters", LINE_MAX_LEN);
-			bad++;
-			continue;
-		}
-		int n = tokenize(line, tk, &why);
-		if (n == 0)
-			continue;
-		if (n < 0) {
-			report(errs, name, lineno, "%s", why);
-			bad++;
-			continue;
-		}
+
 		why = parse_entry(tk, n, &e, buf, sizeof(buf));
 		if (why) {
 			report(errs, name, lineno, "%s; line skipped", why);
@@ -855,28 +875,14 @@ int guess_rules_read(FILE *f, const char *name, FILE *errs, struct guess_rules *
 	struct tok tk[MAX_TOKENS];
 	struct guess_rules *rs = calloc(1, sizeof(*rs));
 	unsigned lineno = 0, cap = 0;
-	int bad = 0, r;
+	int bad = 0, n;
 
 	if (!rs)
 		return -ENOMEM;
-	while ((r = read_line(f, line, sizeof(line))) != 0) {
-		const char *why = NULL;
+	while ((n = next_tokens(f, line, sizeof(line), copy, tk, name, &lineno, errs, &bad)) > 0) {
+		const char *why;
 		struct rule ru;
-		lineno++;
-		if (r < 0) {
-			report(errs, name, lineno, "line longer than %d characters", LINE_MAX_LEN);
-			bad++;
-			continue;
-		}
-		util_strlcpy(copy, line, sizeof(copy));
-		int n = tokenize(line, tk, &why);
-		if (n == 0)
-			continue;
-		if (n < 0) {
-			report(errs, name, lineno, "%s", why);
-			bad++;
-			continue;
-		}
+
 		why = parse_rule(tk, n, &ru, buf, sizeof(buf));
 		if (why) {
 			report(errs, name, lineno, "%s", why);
