@@ -44,8 +44,10 @@
 #    (other jobs: apgated would get a fraction of a core) the figures are
 #    printed and the timing checks (these two, and wrk's timeouts) skipped;
 #  - RSS flat: growth over the second half of the load (the first half is
-#    the warm-up: every station registered, the firewall's tables at their
-#    size, TLS sessions, SQLite's page cache filled; it takes ~15 s) at
+#    the warm-up: every station registered in the first 20 s, the
+#    firewall's tables at their size, TLS sessions; SQLite's page cache
+#    fills at ~5 KB/s as the events table grows, up to its 2 MB cap, reached
+#    after ~9 minutes in the 30-minute run, flat for the 21 after) at
 #    most SOAK_RSS_GROWTH_KB (default 1024 KB; see below), and the
 #    highest sample of the second half no more than that above the highest
 #    of the first half;
