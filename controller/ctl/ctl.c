@@ -898,9 +898,10 @@ int ctl_approve(struct ctl *c, const char *mac, const struct reg_approval *a,
 
 	if (mac_canon(mac, m) < 0)
 		return -EINVAL;
-	return decided(c, reg_approve(c->reg, m, a, who, util_now_ms()),
-		       a->cls == REG_CLASS_PERSONAL ? "approved (personal)" : "approved (business)",
-		       m, who);
+	int r = reg_approve(c->reg, m, a, who, util_now_ms());
+	if (r == 0)
+		alert_settled(c, m, who);
+	return decided(c, r, a->cls == REG_CLASS_PERSONAL ? "approved (personal)" : "approved (business)", m, who);
 }
 
 int ctl_claim(struct ctl *c, const char *mac, const struct reg_claim *cl)
@@ -926,7 +927,10 @@ int ctl_block(struct ctl *c, const char *mac, const struct reg_actor *who)
 
 	if (mac_canon(mac, m) < 0)
 		return -EINVAL;
-	int r = decided(c, reg_block(c->reg, m, who, util_now_ms()), "blocked", m, who);
+	int r = reg_block(c->reg, m, who, util_now_ms());
+	if (r == 0)
+		alert_settled(c, m, who);
+	r = decided(c, r, "blocked", m, who);
 	if (r == 0)
 		alert_blocked(c, m, who);
 	return r;
@@ -945,7 +949,10 @@ int ctl_forget(struct ctl *c, const char *mac, const struct reg_actor *who)
 	if (reg_get(c->reg, m, &d) == 0 && d->port) /* its port goes back to onboarding */
 		port = strdup(d->port);
 	reg_device_free(d);
-	r = decided(c, reg_forget(c->reg, m, who, util_now_ms()), "forgot", m, who);
+	r = reg_forget(c->reg, m, who, util_now_ms());
+	if (r == 0)
+		alert_settled(c, m, who);
+	r = decided(c, r, "forgot", m, who);
 	if (r == 0 && port)
 		ports_place(c, port);
 	free(port);

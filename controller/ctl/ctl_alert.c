@@ -132,6 +132,14 @@ void alert_new_device(struct ctl *c, const char *canon)
 	reg_device_free(d);
 }
 
+void alert_settled(struct ctl *c, const char *canon, const struct reg_actor *who)
+{
+	int64_t id = reg_alert_open(c->reg, "new_device", canon);
+
+	if (id > 0 && reg_alert_ack(c->reg, id, who, util_now_ms()) > 0)
+		log_info("alert #%lld (new_device %s) settled by %s's decision", (long long)id, canon, who->who);
+}
+
 void alert_blocked(struct ctl *c, const char *canon, const struct reg_actor *who)
 {
 	struct reg_device *d = NULL;

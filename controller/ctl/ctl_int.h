@@ -263,6 +263,10 @@ void alerts_free(struct ctl *c);
  * approved by an auto-rule; "blocked" after a person blocked it. */
 void alert_new_device(struct ctl *c, const char *canon);
 void alert_blocked(struct ctl *c, const char *canon, const struct reg_actor *who);
+/* A person (or an auto-rule) decided about the device (approve, block,
+ * forget): its open "new_device" alert is acknowledged in their name, so
+ * the badge counts only what still waits. */
+void alert_settled(struct ctl *c, const char *canon, const struct reg_actor *who);
 
 /* ctl_dns.c: ([policies] dns_blocking, with dnsmasq enforcement) */
 int dnsblk_init(struct ctl *c);

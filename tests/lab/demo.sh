@@ -84,7 +84,12 @@ demo_start() {
 	write_state
 	lab_add_work_device s1 "$S1" && lab_add_work_device s2 "$S2" && lab_add_guest_device g3 "$G3" ||
 		die "adding devices failed"
-	lab_apgated_write_zones_conf
+	# the repository's policies/: fingerprints for the suggestions, the
+	# starter DNS blocklist
+	lab_apgated_write_zones_conf "
+[policies]
+dir = $ROOT/policies
+"
 	lab_apgated_start || die "apgated did not start (log: $LAB_DIR/apgated.log)"
 	lab_zones_dnsmasq_start || die "dnsmasq did not start on the configuration apgated wrote"
 	write_state

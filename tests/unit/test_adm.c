@@ -453,6 +453,67 @@ static void test_lease_recorded(void **state)
 	close(fd);
 }
 
+/* A device that appears raises "new_device"; once someone decides about
+ * it, that alert is no longer open (the badge counts what still waits). */
+static size_t open_alerts_about(struct fx *f, int fd, const char *mac, const char *kind)
+{
+	json_t *r = roundtrip(f, fd, "{\"cmd\":\"alerts\",\"all\":false}\n"), *a;
+	size_t i, n = 0;
+
+	assert_ok(r);
+	json_array_foreach(json_object_get(r, "alerts"), i, a)
+		if (json_is_string(json_object_get(a, "mac")) &&
+		    !strcmp(json_string_value(json_object_get(a, "mac")), mac) &&
+		    !strcmp(json_string_value(json_object_get(a, "kind")), kind))
+			n++;
+	json_decref(r);
+	return n;
+}
+
+static void test_new_device_alert_settled(void **state)
+{
+	struct fx *f = *state;
+	int fd = client(f);
+	json_t *r;
+
+	if (getuid() != 0)
+		skip(); /* the lease verb is root-only */
+	for (int i = 0; i < 3; i++) {
+		char line[512];
+		snprintf(line, sizeof(line), "{\"cmd\":\"lease\",\"action\":\"add\",\"mac\":\"02:00:00:00:0e:0%d\","
+			 "\"ip\":\"10.77.0.%d\",\"hostname\":null,\"supplied_hostname\":null,\"vendor_class\":null,"
+			 "\"requested_options\":null,\"interface\":\"ap0\",\"data_missing\":false}\n", i, 150 + i);
+		r = roundtrip(f, fd, line);
+		assert_ok(r);
+		json_decref(r);
+		assert_int_equal(open_alerts_about(f, fd, i ? "02:00:00:00:0e:01" : "02:00:00:00:0e:00", "new_device"), 1);
+	}
+	r = roundtrip(f, fd, "{\"cmd\":\"approve\",\"mac\":\"02:00:00:00:0e:00\",\"as\":\"business\"}\n");
+	assert_ok(r);
+	json_decref(r);
+	r = roundtrip(f, fd, "{\"cmd\":\"block\",\"mac\":\"02:00:00:00:0e:01\"}\n");
+	assert_ok(r);
+	json_decref(r);
+	assert_int_equal(open_alerts_about(f, fd, "02:00:00:00:0e:00", "new_device"), 0);
+	assert_int_equal(open_alerts_about(f, fd, "02:00:00:00:0e:01", "new_device"), 0);
+	assert_int_equal(open_alerts_about(f, fd, "02:00:00:00:0e:01", "blocked"), 1);
+	assert_int_equal(open_alerts_about(f, fd, "02:00:00:00:0e:02", "new_device"), 1); /* still waits */
+	r = roundtrip(f, fd, "{\"cmd\":\"alerts\",\"all\":true}\n");
+	assert_ok(r); /* the settled one is kept, acknowledged in the decider's name */
+	json_t *a;
+	size_t i;
+	bool seen = false;
+	json_array_foreach(json_object_get(r, "alerts"), i, a)
+		if (!strcmp(json_string_value(json_object_get(a, "kind")), "new_device") &&
+		    !strcmp(json_string_value(json_object_get(a, "mac")), "02:00:00:00:0e:00")) {
+			seen = true;
+			assert_true(json_is_string(json_object_get(a, "acked_by")));
+		}
+	assert_true(seen);
+	json_decref(r);
+	close(fd);
+}
+
 /* Anyone else on the admin socket cannot forge leases. */
 static void test_lease_refused_for_others(void **state)
 {
@@ -819,6 +880,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_health_firewall, setup_zones, teardown),
 		cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show_check_and_lookups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_device_alert_settled, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("adm", tests, NULL, NULL);
 }
