@@ -92,6 +92,8 @@ check "c: hostapd's ctrl dir and apgated's client_dir hold sockets" eval \
 	'[ -S "$LAB_CTRL_DIR/ap0" ] && ls "$CLIENT_DIR" | grep -q .'
 rm -rf -- "$LAB_CTRL_DIR" "$CLIENT_DIR"
 lab_hostapd_stop
+# (else "attached" below could still be the old connections' state)
+check "c: apgated notices hostapd is gone (ap0 attached=false)" lab_wait_for 3 lab_bss_is ap0 attached false
 lab_hostapd_start || tap_bail "c: hostapd starts again (it makes its ctrl dir)"
 check "c: apgated re-attaches to both BSS by itself" lab_wait_for 8 attached
 tap_diag "re-attached ${LAB_WAITED}s after hostapd answered"
