@@ -2448,18 +2448,12 @@ int reg_get(struct reg *r, const char *mac, struct reg_device **out)
 	return 0;
 }
 
-int reg_list(struct reg *r, const enum reg_state *state, reg_device_cb cb, void *ud)
+/* Steps a bound device query, handing each row to cb; cb's non-zero
+ * return stops the walk and is returned. */
+static int walk_devices(struct reg *r, sqlite3_stmt *st, reg_device_cb cb, void *ud)
 {
-	_cleanup_reset_ sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (!r || !cb || (state && !reg_state_name(*state)))
-		return -EINVAL;
-	if (sqlite3_stmt_busy(r->st[ST_DEV_LIST]))
-		return -EBUSY; /* called from its own callback */
-	st = r->st[ST_DEV_LIST];
-	if (bind_str(st, 1, state ? reg_state_name(*state) : NULL))
-		return bind_fail(r);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct reg_device d;
 		int ret;
@@ -2472,11 +2466,24 @@ int reg_list(struct reg *r, const enum reg_state *state, reg_device_cb cb, void 
 	return rc == SQLITE_DONE ? 0 : db_fail(r, rc, "list devices");
 }
 
+int reg_list(struct reg *r, const enum reg_state *state, reg_device_cb cb, void *ud)
+{
+	_cleanup_reset_ sqlite3_stmt *st = NULL;
+
+	if (!r || !cb || (state && !reg_state_name(*state)))
+		return -EINVAL;
+	if (sqlite3_stmt_busy(r->st[ST_DEV_LIST]))
+		return -EBUSY; /* called from its own callback */
+	st = r->st[ST_DEV_LIST];
+	if (bind_str(st, 1, state ? reg_state_name(*state) : NULL))
+		return bind_fail(r);
+	return walk_devices(r, st, cb, ud);
+}
+
 int reg_list_page(struct reg *r, const enum reg_state *state, bool newest_first, unsigned offset,
 		  unsigned limit, reg_device_cb cb, void *ud)
 {
 	_cleanup_reset_ sqlite3_stmt *st = NULL;
-	int rc;
 
 	if (!r || !cb || !limit || (state && !reg_state_name(*state)))
 		return -EINVAL;
@@ -2486,16 +2493,7 @@ int reg_list_page(struct reg *r, const enum reg_state *state, bool newest_first,
 	if (bind_str(st, 1, state ? reg_state_name(*state) : NULL) || sqlite3_bind_int64(st, 2, offset) ||
 	    sqlite3_bind_int64(st, 3, limit))
 		return bind_fail(r);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct reg_device d;
-		int ret;
-
-		row_device(st, &d);
-		ret = cb(&d, ud);
-		if (ret)
-			return ret;
-	}
-	return rc == SQLITE_DONE ? 0 : db_fail(r, rc, "list devices");
+	return walk_devices(r, st, cb, ud);
 }
 
 int reg_count(struct reg *r, unsigned counts[REG_STATE_COUNT])
